@@ -1,0 +1,31 @@
+# Entry points fixed by DESIGN.md: setup (venv + pinned packages), run (web + worker + beat), test.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint bench
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py ensure_admin
+	@echo "Postback hub on http://127.0.0.1:$(PORT)/  admin: http://127.0.0.1:$(PORT)/admin/"
+	@echo "No admin user yet? Run: $(BIN)/python manage.py createsuperuser (or set ADMIN_USER and ADMIN_PASSWORD)"
+	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/receiver.py

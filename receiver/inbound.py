@@ -1,0 +1,73 @@
+"""Capture a request as we store it: body capped, secrets masked, the sender's address resolved."""
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
+
+from django.conf import settings
+
+from .models import mask_secret
+
+SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|password|api[-_]?key|postback[-_]key", re.I)
+
+
+@dataclass
+class Inbound:
+    method: str
+    path: str
+    query_string: str
+    content_type: str
+    body: bytes
+    body_truncated: bool
+    headers: dict
+    remote_addr: str | None
+    query: object = field(repr=False)
+    path_key: str = ""
+
+    def header(self, name):
+        return self.headers.get(name.lower(), "")
+
+
+def mask_headers(headers):
+    return {name.lower(): (mask_secret(value) if SECRET_HEADER.search(name) else value) for name, value in headers}
+
+
+def mask_query(query_string):
+    pairs = parse_qsl(query_string, keep_blank_values=True)
+    if not any(name == "key" for name, _ in pairs):
+        return query_string
+    return urlencode([(name, mask_secret(value) if name == "key" else value) for name, value in pairs])
+
+
+def client_address(request):
+    """The sender's IP: REMOTE_ADDR, or the first X-Forwarded-For hop behind a trusted proxy."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if settings.RECEIVER_TRUST_X_FORWARDED_FOR:
+        address = request.headers.get("X-Forwarded-For", "").split(",")[0].strip() or address
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+def capture(request, path_key=""):
+    """Read what we need from the request once; the body beyond RECEIVER_BODY_LIMIT is cut off."""
+    limit = settings.RECEIVER_BODY_LIMIT
+    body = request.read(limit + 1)
+    path = request.path
+    if path_key:
+        path = path.replace(path_key, mask_secret(path_key), 1)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return Inbound(
+        method=request.method,
+        path=path[:500],
+        query_string=request.META.get("QUERY_STRING", ""),
+        content_type=request.content_type or "",
+        body=body[:limit],
+        body_truncated=len(body) > limit,
+        headers=headers,
+        remote_addr=client_address(request),
+        query=request.GET,
+        path_key=path_key,
+    )

@@ -1,0 +1,56 @@
+"""manage.py create_network: add an offer network and print the postback URL to give it."""
+
+from django.core.management.base import BaseCommand
+
+from postbacks_project.cli import emit
+from receiver.management.common import pairs, postback_url, save_valid
+from receiver.models import Network
+
+
+class Command(BaseCommand):
+    help = "Create an offer network; prints its id, key and the postback URL to hand to the network."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument(
+            "--param",
+            action="append",
+            metavar="OURS=THEIRS",
+            help="map our field to their parameter name",
+        )
+        parser.add_argument(
+            "--status",
+            action="append",
+            metavar="THEIRS=OURS",
+            help="map their status value to ours",
+        )
+        parser.add_argument(
+            "--allow-ip",
+            action="append",
+            metavar="CIDR",
+            help="allow only these addresses",
+        )
+        parser.add_argument("--secret", default="", help="HMAC-SHA256 secret for X-Signature")
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument("--require-click", dest="require_click", action="store_true", default=False)
+        group.add_argument("--no-require-click", dest="require_click", action="store_false")
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+    def handle(self, *args, **opts):
+        network = save_valid(
+            Network(
+                name=opts["name"],
+                param_mapping=pairs(opts["param"], "--param"),
+                status_mapping=pairs(opts["status"], "--status"),
+                allowed_ips="\n".join(opts["allow_ip"] or []),
+                hmac_secret=opts["secret"],
+                require_known_click=opts["require_click"],
+            )
+        )
+        data = {
+            "id": network.pk,
+            "name": network.name,
+            "key": network.key,
+            "postback_url": postback_url(network),
+        }
+        emit(self, data, opts["json"])

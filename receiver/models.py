@@ -1,0 +1,318 @@
+"""Upstream data: networks that post to us, offers, our clicks, every raw request, and conversions."""
+
+import ipaddress
+import secrets
+import uuid
+from decimal import Decimal
+from urllib.parse import quote
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from .params import FIELDS
+from .statuses import Status
+
+
+def generate_key():
+    return secrets.token_urlsafe(24)
+
+
+def generate_click_id():
+    return uuid.uuid4().hex
+
+
+def parse_networks(text):
+    """Parse an allowlist (one address or CIDR per line or comma); raise ValueError naming the bad entry."""
+    networks = []
+    for entry in text.replace(",", "\n").split():
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address or CIDR range") from None
+    return networks
+
+
+class Network(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    key = models.CharField(
+        max_length=64,
+        unique=True,
+        default=generate_key,
+        help_text="Secret key in the network's postback URL. Rotate it from the list's actions.",
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive networks get 404, and the request is logged.")
+    allowed_ips = models.TextField(
+        blank=True,
+        help_text="Addresses or CIDR ranges allowed to post, one per line. Empty allows any address.",
+    )
+    hmac_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="If set, every postback must carry X-Signature: hex HMAC-SHA256 of the body "
+        "(or of the query string when there is no body).",
+    )
+    param_mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Our field -> the network\'s parameter name, e.g. {"click_id": "subid", "payout": "sum"}.',
+    )
+    status_mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The network\'s status value -> ours, e.g. {"1": "approved", "2": "pending", "3": "rejected"}.',
+    )
+    require_known_click = models.BooleanField(
+        default=False,
+        help_text="Reject postbacks whose click id is not one of our generated clicks (reason unknown_click).",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    key_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        try:
+            parse_networks(self.allowed_ips)
+        except ValueError as exc:
+            raise ValidationError({"allowed_ips": str(exc)}) from None
+        if not isinstance(self.param_mapping, dict) or not all(
+            isinstance(v, str) and v for v in self.param_mapping.values()
+        ):
+            raise ValidationError({"param_mapping": "Must be an object of our field -> their parameter name."})
+        unknown = sorted(set(self.param_mapping) - set(FIELDS))
+        if unknown:
+            raise ValidationError(
+                {"param_mapping": f"Unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}."}
+            )
+        if not isinstance(self.status_mapping, dict):
+            raise ValidationError({"status_mapping": "Must be an object of their value -> our status."})
+        bad = sorted(v for v in self.status_mapping.values() if v not in Status.values)
+        if bad:
+            raise ValidationError(
+                {"status_mapping": f"Unknown status(es) {', '.join(map(str, bad))}; use {', '.join(Status.values)}."}
+            )
+
+    def allowed_networks(self):
+        return parse_networks(self.allowed_ips)
+
+    def allows_ip(self, address):
+        networks = self.allowed_networks()
+        if not networks:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        if ip.version == 6 and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        return any(ip in net for net in networks)
+
+    def rotate_key(self):
+        self.key = generate_key()
+        self.key_rotated_at = timezone.now()
+        self.save(update_fields=["key", "key_rotated_at"])
+
+    @property
+    def masked_key(self):
+        return mask_secret(self.key)
+
+
+def mask_secret(value):
+    if not value:
+        return ""
+    return value[:4] + "…" if len(value) > 8 else "…"
+
+
+class Offer(models.Model):
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="offers")
+    name = models.CharField(max_length=200)
+    url = models.URLField(
+        max_length=2000,
+        help_text="Destination after a click; {click_id} is replaced by our click id, e.g. "
+        "https://network.example/go?aff_sub={click_id}.",
+    )
+    payout = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        default=Decimal("0"),
+        validators=[MinValueValidator(0)],
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.network})"
+
+    def clean(self):
+        if "{click_id}" not in (self.url or ""):
+            raise ValidationError({"url": "The offer URL must contain {click_id}, where our click id goes."})
+        if not (len(self.currency) == 3 and self.currency.isalpha()):
+            raise ValidationError({"currency": "Use a three-letter ISO 4217 code such as USD."})
+        self.currency = self.currency.upper()
+
+    def destination_for(self, click):
+        return self.url.replace("{click_id}", quote(click.click_id, safe=""))
+
+
+class Click(models.Model):
+    click_id = models.CharField(max_length=64, unique=True, default=generate_click_id)
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="clicks")
+    user_id = models.CharField(max_length=200, blank=True, db_index=True)
+    sub1 = models.CharField(max_length=200, blank=True)
+    sub2 = models.CharField(max_length=200, blank=True)
+    sub3 = models.CharField(max_length=200, blank=True)
+    sub4 = models.CharField(max_length=200, blank=True)
+    sub5 = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return self.click_id
+
+
+class Outcome(models.TextChoices):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    STATUS_CHANGE = "status_change"
+    REJECTED = "rejected"
+
+
+class ReceivedPostback(models.Model):
+    """One row per request that reached the receiver, whatever became of it."""
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500, help_text="The key in the path is masked.")
+    query = models.TextField(blank=True, help_text="Raw query string; a key parameter is masked.")
+    content_type = models.CharField(max_length=200, blank=True)
+    body = models.BinaryField(blank=True, default=b"")
+    body_truncated = models.BooleanField(default=False)
+    headers = models.JSONField(default=dict, blank=True, help_text="Request headers; secrets masked.")
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    network = models.ForeignKey(
+        Network,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="postbacks",
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, db_index=True)
+    reason = models.CharField(max_length=40, blank=True, db_index=True, help_text="Why it was rejected.")
+    message = models.TextField(blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="Parameters after aliases and mapping.")
+    click_id = models.CharField(max_length=200, blank=True, db_index=True)
+    status = models.CharField(max_length=20, blank=True)
+    payout = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    conversion = models.ForeignKey(
+        "Conversion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="postbacks",
+    )
+    http_status = models.PositiveSmallIntegerField(default=200)
+    processing_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["network", "-received_at"])]
+
+    def __str__(self):
+        return f"#{self.pk} {self.outcome} {self.click_id}"
+
+
+class Conversion(models.Model):
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="conversions")
+    known_click = models.ForeignKey(
+        Click,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversions",
+        help_text="Our generated click this conversion matched, if any.",
+    )
+    offer = models.ForeignKey(
+        Offer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversions",
+    )
+    click_id = models.CharField(max_length=200)
+    dedupe_id = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The transaction id, else the conversion id, else empty: with network and click id it "
+        "identifies a conversion.",
+    )
+    transaction_id = models.CharField(max_length=200, blank=True)
+    conversion_id = models.CharField(max_length=200, blank=True)
+    external_offer_id = models.CharField(max_length=200, blank=True)
+    user_id = models.CharField(max_length=200, blank=True, db_index=True)
+    publisher_id = models.CharField(max_length=200, blank=True)
+    advertiser_id = models.CharField(max_length=200, blank=True)
+    conversion_type = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
+    payout = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    custom_data = models.JSONField(default=dict, blank=True)
+    is_test = models.BooleanField(default=False, db_index=True, help_text="Test postbacks never count in stats.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "click_id", "dedupe_id"],
+                name="conversion_dedupe_key",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.click_id} {self.status}"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created"
+    STATUS_CHANGE = "status_change"
+
+
+class ConversionEvent(models.Model):
+    """A conversion's birth or a change of its status: the unit that forwarding delivers."""
+
+    conversion = models.ForeignKey(Conversion, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    from_status = models.CharField(max_length=20, blank=True, choices=Status.choices)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    payout = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("0"))
+    postback = models.ForeignKey(
+        ReceivedPostback,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.from_status or '-'} -> {self.to_status}"

@@ -1,0 +1,136 @@
+"""Turn a postback's raw parameters into our fields: aliases, a network's mapping, validation."""
+
+import ipaddress
+import json
+from decimal import Decimal, InvalidOperation
+
+from django.http import QueryDict
+
+from .statuses import UnknownStatus, normalise_status
+
+# Our field -> the names networks commonly use for it (the first is ours).
+FIELDS = {
+    "click_id": ("click_id", "clickid"),
+    "conversion_id": ("conversion_id", "conversionid"),
+    "transaction_id": ("transaction_id", "txid"),
+    "offer_id": ("offer_id", "offerid"),
+    "publisher_id": ("publisher_id", "publisherid"),
+    "advertiser_id": ("advertiser_id", "advertiserid"),
+    "conversion_type": ("conversion_type", "conversiontype"),
+    "ip": ("ip", "ip_address"),
+    "user_agent": ("user_agent", "useragent"),
+    "user_id": ("user_id", "userid"),
+    "payout": ("payout",),
+    "currency": ("currency",),
+    "status": ("status",),
+}
+# Parameters that carry credentials, never data.
+RESERVED = {"key"}
+ID_MAX_LENGTH = 200
+PAYOUT_MAX = Decimal("999999999999")
+
+
+class InvalidInput(ValueError):
+    def __init__(self, message, reason="invalid_input"):
+        super().__init__(message)
+        self.reason = reason
+
+
+def raw_params(query, content_type, body):
+    """Merge the query string with a form or JSON body (the body wins on a clash)."""
+    params = {name: query.get(name) for name in query}
+    if not body:
+        return params
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime == "application/json" or (not mime and body.lstrip()[:1] == b"{"):
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("the body is not valid JSON", "invalid_json") from None
+        if not isinstance(data, dict):
+            raise InvalidInput("a JSON body must be an object of parameters", "invalid_json")
+        params.update(data)
+    elif mime == "application/x-www-form-urlencoded":
+        try:
+            form = QueryDict(body, encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("the form body is not valid UTF-8", "invalid_encoding") from None
+        params.update({name: form.get(name) for name in form})
+    return params
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value).strip()
+
+
+def _pick(params, field, mapping):
+    names = ([mapping[field]] if field in mapping else []) + list(FIELDS[field])
+    for name in names:
+        if name in params:
+            return name, params[name]
+    return None, None
+
+
+def click_id_of(params, param_mapping=None):
+    """The click id as sent, for logging a request we reject before normalising it."""
+    _name, value = _pick(params or {}, "click_id", param_mapping or {})
+    return _text(value)[:ID_MAX_LENGTH]
+
+
+def parse_payout(raw):
+    text = _text(raw)
+    if text == "":
+        return Decimal("0")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput(f"payout {text!r} is not a decimal number such as 1.50", "invalid_payout") from None
+    if not value.is_finite() or value < 0 or value > PAYOUT_MAX:
+        raise InvalidInput(f"payout {text!r} must be a number from 0 to {PAYOUT_MAX}", "invalid_payout")
+    return value.quantize(Decimal("0.000001"))
+
+
+def normalise(params, param_mapping=None, status_mapping=None):
+    """Return our fields plus custom_data (every parameter we did not use), or raise InvalidInput."""
+    mapping = param_mapping or {}
+    fields, used = {}, set(RESERVED)
+    for field in FIELDS:
+        name, value = _pick(params, field, mapping)
+        if name is not None:
+            used.add(name)
+        fields[field] = value
+    out = {name: _text(fields[name]) for name in FIELDS if name not in ("payout", "status")}
+    out["custom_data"] = {name: value for name, value in params.items() if name not in used}
+
+    if not out["click_id"]:
+        raise InvalidInput("click_id is required (also accepted as clickid)", "missing_click_id")
+    for name in ("click_id", "conversion_id", "transaction_id", "offer_id", "user_id"):
+        if len(out[name]) > ID_MAX_LENGTH:
+            raise InvalidInput(f"{name} is longer than {ID_MAX_LENGTH} characters", "invalid_input")
+    out["payout"] = parse_payout(fields["payout"])
+    try:
+        out["status"], out["is_test"] = normalise_status(_text(fields["status"]), status_mapping)
+    except UnknownStatus as exc:
+        raise InvalidInput(str(exc), "invalid_status") from None
+    currency = out["currency"].upper()
+    if currency and not (len(currency) == 3 and currency.isalpha()):
+        raise InvalidInput(
+            f"currency {out['currency']!r} is not a three-letter code such as USD",
+            "invalid_currency",
+        )
+    out["currency"] = currency
+    out["user_agent"] = out["user_agent"][:300]
+    out["conversion_type"] = out["conversion_type"][:50]
+    if out["ip"]:
+        try:
+            ipaddress.ip_address(out["ip"])
+        except ValueError:
+            out["custom_data"]["ip"] = out["ip"]
+            out["ip"] = ""
+    return out

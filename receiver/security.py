@@ -1,0 +1,36 @@
+"""Checks a postback passes before we read its data: allowlist, rate limits, HMAC signature."""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django_ratelimit.core import is_ratelimited
+
+
+def rate_limited(request, group, value):
+    """Count this request against `group`/`value`; True once RECEIVER_RATE_LIMIT is exceeded."""
+    rate = settings.RECEIVER_RATE_LIMIT
+    if not rate:
+        return False
+    return is_ratelimited(
+        request,
+        group=group,
+        key=lambda _group, _request: value,
+        rate=rate,
+        increment=True,
+    )
+
+
+def signed_message(inbound):
+    """The bytes a network signs: the raw body, or the raw query string when there is no body."""
+    return inbound.body if inbound.body else inbound.query_string.encode()
+
+
+def signature_valid(secret, inbound):
+    given = inbound.header("x-signature").strip()
+    if given.lower().startswith("sha256="):
+        given = given[7:]
+    if not given:
+        return False
+    expected = hmac.new(secret.encode(), signed_message(inbound), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, given.lower())

@@ -1,0 +1,176 @@
+"""Store a postback and turn it into a conversion or a status change, deduped by the database."""
+
+import time
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .inbound import mask_headers, mask_query
+from .models import (
+    Click,
+    Conversion,
+    ConversionEvent,
+    EventKind,
+    Offer,
+    Outcome,
+    ReceivedPostback,
+)
+from .params import click_id_of
+from .signals import conversion_event_committed
+
+
+def store(
+    inbound,
+    *,
+    network,
+    outcome,
+    reason="",
+    message="",
+    fields=None,
+    params=None,
+    http_status=200,
+    conversion=None,
+    started=None,
+):
+    """Build (not save) the row that records a request; callers save it in their own transaction."""
+    fields = fields or {}
+    return ReceivedPostback(
+        method=inbound.method[:10],
+        path=inbound.path,
+        query=mask_query(inbound.query_string),
+        content_type=inbound.content_type[:200],
+        body=inbound.body,
+        body_truncated=inbound.body_truncated,
+        headers=mask_headers(inbound.headers.items()),
+        remote_addr=inbound.remote_addr,
+        network=network,
+        outcome=outcome,
+        reason=reason,
+        message=message,
+        params=_jsonable(params or {}),
+        click_id=fields.get("click_id") or click_id_of(params, network.param_mapping if network else None),
+        status=fields.get("status", ""),
+        payout=fields.get("payout"),
+        conversion=conversion,
+        http_status=http_status,
+        processing_ms=_elapsed_ms(started),
+    )
+
+
+def reject(inbound, network, http_status, reason, message, params=None, started=None):
+    row = store(
+        inbound,
+        network=network,
+        outcome=Outcome.REJECTED,
+        reason=reason,
+        message=message,
+        params=params,
+        http_status=http_status,
+        started=started,
+    )
+    row.save()
+    return row
+
+
+def find_click(network, click_id):
+    """Our click with this id, if it was generated for one of this network's offers."""
+    click = Click.objects.select_related("offer").filter(click_id=click_id).first()
+    if click is not None and click.offer.network_id == network.pk:
+        return click
+    return None
+
+
+def find_offer(network, click, external_offer_id):
+    if click is not None:
+        return click.offer
+    if external_offer_id.isdigit():
+        return Offer.objects.filter(pk=int(external_offer_id), network=network).first()
+    return None
+
+
+def record_conversion(inbound, network, fields, click, payout_given, started):
+    """Store the request and its effect in one transaction; return (row, outcome, event or None).
+
+    The unique constraint on (network, click_id, dedupe_id) decides duplicates, so two
+    concurrent copies of one postback can never both create a conversion.
+    """
+    offer = find_offer(network, click, fields["offer_id"])
+    dedupe_id = fields["transaction_id"] or fields["conversion_id"]
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                conversion = Conversion.objects.create(
+                    network=network,
+                    known_click=click,
+                    offer=offer,
+                    click_id=fields["click_id"],
+                    dedupe_id=dedupe_id,
+                    transaction_id=fields["transaction_id"],
+                    conversion_id=fields["conversion_id"],
+                    external_offer_id=fields["offer_id"],
+                    user_id=fields["user_id"] or (click.user_id if click else ""),
+                    publisher_id=fields["publisher_id"],
+                    advertiser_id=fields["advertiser_id"],
+                    conversion_type=fields["conversion_type"],
+                    status=fields["status"],
+                    payout=fields["payout"],
+                    currency=fields["currency"] or (offer.currency if offer else "") or "USD",
+                    ip=fields["ip"] or None,
+                    user_agent=fields["user_agent"],
+                    custom_data=_jsonable(fields["custom_data"]),
+                    is_test=fields["is_test"],
+                )
+            outcome, previous = Outcome.ACCEPTED, ""
+        except IntegrityError:
+            conversion = Conversion.objects.select_for_update().get(
+                network=network, click_id=fields["click_id"], dedupe_id=dedupe_id
+            )
+            previous = conversion.status
+            outcome = Outcome.DUPLICATE if previous == fields["status"] else Outcome.STATUS_CHANGE
+            if outcome == Outcome.STATUS_CHANGE:
+                conversion.status = fields["status"]
+                conversion.updated_at = timezone.now()
+                update = ["status", "updated_at"]
+                if payout_given:
+                    conversion.payout = fields["payout"]
+                    update.append("payout")
+                conversion.save(update_fields=update)
+        row = store(
+            inbound,
+            network=network,
+            outcome=outcome,
+            fields=fields,
+            params=fields,
+            conversion=conversion,
+            started=started,
+        )
+        row.save()
+        event = None
+        if outcome != Outcome.DUPLICATE:
+            event = ConversionEvent.objects.create(
+                conversion=conversion,
+                kind=EventKind.CREATED if outcome == Outcome.ACCEPTED else EventKind.STATUS_CHANGE,
+                from_status=previous,
+                to_status=conversion.status,
+                payout=conversion.payout,
+                postback=row,
+            )
+            event_id = event.pk
+            transaction.on_commit(lambda: conversion_event_committed.send(sender=ConversionEvent, event_id=event_id))
+    return row, outcome, event
+
+
+def _elapsed_ms(started):
+    return int((time.monotonic() - started) * 1000) if started else 0
+
+
+def _jsonable(value):
+    """Decimals become strings so that JSON fields keep their exact digits."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

@@ -1,0 +1,101 @@
+"""Conversion statuses and the words networks use for them."""
+
+from django.db import models
+
+
+class Status(models.TextChoices):
+    APPROVED = "approved"
+    PENDING = "pending"
+    REJECTED = "rejected"
+    REVERSED = "reversed"
+
+
+TEST_WORD = "test"
+
+SYNONYMS = {
+    Status.APPROVED: (
+        "1",
+        "approved",
+        "approve",
+        "approval",
+        "confirmed",
+        "confirm",
+        "success",
+        "successful",
+        "completed",
+        "complete",
+        "sale",
+        "lead",
+        "paid",
+        "credited",
+        "valid",
+        "accepted",
+        "ok",
+        "true",
+        "yes",
+    ),
+    Status.PENDING: (
+        "pending",
+        "hold",
+        "on_hold",
+        "onhold",
+        "held",
+        "waiting",
+        "processing",
+        "review",
+        "in_review",
+    ),
+    Status.REJECTED: (
+        "0",
+        "rejected",
+        "reject",
+        "declined",
+        "decline",
+        "denied",
+        "deny",
+        "invalid",
+        "fraud",
+        "failed",
+        "fail",
+        "cancelled",
+        "canceled",
+        "false",
+        "no",
+    ),
+    Status.REVERSED: (
+        "reversed",
+        "reverse",
+        "reversal",
+        "chargeback",
+        "charged_back",
+        "refunded",
+        "refund",
+        "revoked",
+    ),
+}
+WORDS = {word: status for status, words in SYNONYMS.items() for word in words}
+
+
+class UnknownStatus(ValueError):
+    pass
+
+
+def normalise_status(raw, mapping=None):
+    """Return (status, is_test) for a status as a network sent it.
+
+    A network's own mapping wins over the common words; no status at all means approved,
+    because networks that post only approved conversions send none.
+    """
+    if raw is None or str(raw).strip() == "":
+        return Status.APPROVED, False
+    value = str(raw).strip()
+    mapped = (mapping or {}).get(value)
+    if mapped is not None:
+        return Status(mapped), False
+    word = value.lower().replace("-", "_").replace(" ", "_")
+    if word == TEST_WORD:
+        return Status.APPROVED, True
+    if word in WORDS:
+        return WORDS[word], False
+    known = ", ".join(sorted(WORDS, key=lambda w: (not w.isdigit(), w)))
+    raise UnknownStatus(f"status {value!r} is not recognised; use one of: {known}, test")

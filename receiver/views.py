@@ -1,0 +1,168 @@
+"""The receiver's public endpoints: postbacks, click redirects and the health check."""
+
+import time
+
+from django.db import DatabaseError
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from . import health as health_checks
+from .inbound import capture, client_address
+from .models import Click, Network, Offer, Outcome
+from .params import InvalidInput, normalise, raw_params
+from .security import rate_limited, signature_valid
+from .services import find_click, record_conversion, reject
+
+STORAGE_DOWN = {
+    "success": False,
+    "message": "storage is unavailable; please retry later",
+    "reason": "storage_down",
+}
+
+
+@csrf_exempt
+@never_cache
+def postback(request, key=""):
+    """Validate, store, answer. Every request is stored, whatever the answer; nothing is sent out."""
+    started = time.monotonic()
+    inbound = capture(request, key)
+    try:
+        return _handle(request, inbound, key, started)
+    except DatabaseError:
+        return JsonResponse(STORAGE_DOWN, status=503)
+
+
+def _handle(request, inbound, path_key, started):
+    def refuse(status, reason, message, network=None, params=None):
+        row = reject(inbound, network, status, reason, message, params=params, started=started)
+        body = {
+            "success": False,
+            "message": message,
+            "reason": reason,
+            "postbackId": row.pk,
+        }
+        if status == 200:
+            body["received_params"] = sorted(params or {})
+        return JsonResponse(body, status=status)
+
+    if inbound.method not in ("GET", "POST"):
+        return refuse(
+            405,
+            "method_not_allowed",
+            f"{inbound.method} is not allowed; use GET or POST",
+        )
+    if rate_limited(request, "receiver.ip", inbound.remote_addr or "unknown"):
+        return refuse(
+            429,
+            "rate_limited",
+            "too many postbacks from this address; slow down and retry",
+        )
+    try:
+        params, parse_error = (
+            raw_params(inbound.query, inbound.content_type, inbound.body),
+            None,
+        )
+    except InvalidInput as exc:
+        params, parse_error = (
+            {name: inbound.query.get(name) for name in inbound.query},
+            exc,
+        )
+    key = path_key or inbound.header("x-postback-key") or str(params.get("key") or "")
+    network = Network.objects.filter(key=key).first() if key else None
+    if network is None or not network.is_active:
+        reason = "inactive_network" if network else ("unknown_key" if key else "missing_key")
+        return refuse(404, reason, "unknown or inactive postback key", network)
+    if not network.allows_ip(inbound.remote_addr or ""):
+        return refuse(
+            403,
+            "ip_not_allowed",
+            f"address {inbound.remote_addr} is not allowed for this network",
+            network,
+        )
+    if rate_limited(request, "receiver.network", str(network.pk)):
+        return refuse(
+            429,
+            "rate_limited",
+            "too many postbacks for this network; slow down and retry",
+            network,
+        )
+    if network.hmac_secret and not signature_valid(network.hmac_secret, inbound):
+        return refuse(
+            401,
+            "bad_signature",
+            "missing or invalid X-Signature (hex HMAC-SHA256)",
+            network,
+        )
+    if inbound.body_truncated:
+        return refuse(
+            413,
+            "body_too_large",
+            "the body is larger than this receiver accepts",
+            network,
+            params,
+        )
+    if parse_error is not None:
+        return refuse(200, parse_error.reason, str(parse_error), network, params)
+    try:
+        fields = normalise(params, network.param_mapping, network.status_mapping)
+    except InvalidInput as exc:
+        return refuse(200, exc.reason, str(exc), network, params)
+
+    click = find_click(network, fields["click_id"])
+    if click is None and network.require_known_click:
+        message = f"click_id {fields['click_id']!r} does not match a click we generated for this network"
+        return refuse(200, "unknown_click", message, network, params)
+    payout_given = any(name in params for name in ("payout", network.param_mapping.get("payout")))
+    row, outcome, _event = record_conversion(inbound, network, fields, click, payout_given, started)
+    if outcome == Outcome.DUPLICATE:
+        return JsonResponse(
+            {
+                "success": True,
+                "duplicate": True,
+                "message": "Postback already processed (duplicate)",
+                "postbackId": row.pk,
+                "conversionId": row.conversion_id,
+            }
+        )
+    return JsonResponse(
+        {
+            "success": True,
+            "message": "Postback received and processed successfully"
+            if outcome == Outcome.ACCEPTED
+            else f"Status changed to {fields['status']}",
+            "postbackId": row.pk,
+            "clickId": fields["click_id"],
+            "conversionId": row.conversion_id,
+            "status": fields["status"],
+            "test": fields["is_test"],
+            "processingTime": f"{int((time.monotonic() - started) * 1000)}ms",
+        }
+    )
+
+
+@never_cache
+@require_GET
+def click(request, offer_id):
+    """Record a click on one of our offers and send the user on with our click id filled in."""
+    offer = get_object_or_404(Offer.objects.select_related("network"), pk=offer_id)
+    if not offer.is_active or not offer.network.is_active:
+        raise Http404("offer is not active")
+    subs = {f"sub{i}": request.GET.get(f"sub{i}", "")[:200] for i in range(1, 6)}
+    new = Click.objects.create(
+        offer=offer,
+        user_id=request.GET.get("user_id", "")[:200],
+        ip=client_address(request),
+        user_agent=request.headers.get("User-Agent", "")[:300],
+        **subs,
+    )
+    return HttpResponseRedirect(offer.destination_for(new))
+
+
+@never_cache
+@require_GET
+def health(request):
+    report = health_checks.report()
+    return JsonResponse(report, status=200 if report["status"] == "healthy" else 503)
