@@ -82,9 +82,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-            ],
+            ]
         },
-    },
+    }
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
@@ -116,6 +116,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 
 LOGGING = {
     "version": 1,
@@ -126,9 +127,7 @@ LOGGING = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
 }
 
@@ -172,10 +171,7 @@ OUTBOUND_ALLOW_LOOPBACK = _strict_bool("OUTBOUND_ALLOW_LOOPBACK", False)
 OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=10.0)
 DELIVERY_RETRY_SCHEDULE = [
     int(s)
-    for s in env.list(
-        "DELIVERY_RETRY_SCHEDULE",
-        default=["0", "5", "300", "1800", "7200", "18000", "36000", "36000"],
-    )
+    for s in env.list("DELIVERY_RETRY_SCHEDULE", default=["0", "5", "300", "1800", "7200", "18000", "36000", "36000"])
 ]
 
 BENCHMARK_ENDPOINTS = _strict_bool("BENCHMARK_ENDPOINTS", False)

@@ -4,10 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-urlpatterns = [
-    path("admin/", admin.site.urls),
-    path("", include("receiver.urls")),
-]
+urlpatterns = [path("admin/", admin.site.urls), path("", include("receiver.urls"))]
 
 if settings.BENCHMARK_ENDPOINTS:
     urlpatterns.append(path("bench/", include("postbacks_project.bench_urls")))

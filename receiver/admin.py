@@ -23,14 +23,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Network)
 class NetworkAdmin(admin.ModelAdmin):
-    list_display = [
-        "name",
-        "is_active",
-        "masked_key",
-        "require_known_click",
-        "has_signature",
-        "created_at",
-    ]
+    list_display = ["name", "is_active", "masked_key", "require_known_click", "has_signature", "created_at"]
     list_filter = ["is_active", "require_known_click"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
@@ -46,9 +39,7 @@ class NetworkAdmin(admin.ModelAdmin):
         for network in queryset:
             network.rotate_key()
         self.message_user(
-            request,
-            f"Rotated {queryset.count()} key(s); give each network its new postback URL.",
-            messages.WARNING,
+            request, f"Rotated {queryset.count()} key(s); give each network its new postback URL.", messages.WARNING
         )
 
 
@@ -133,15 +124,7 @@ class ConversionAdmin(ReadOnlyAdmin):
 
 @admin.register(ConversionEvent)
 class ConversionEventAdmin(ReadOnlyAdmin):
-    list_display = [
-        "id",
-        "created_at",
-        "conversion",
-        "kind",
-        "from_status",
-        "to_status",
-        "payout",
-    ]
+    list_display = ["id", "created_at", "conversion", "kind", "from_status", "to_status", "payout"]
     list_filter = ["kind", "to_status"]
     search_fields = ["conversion__click_id", "conversion__transaction_id"]
     raw_id_fields = ["conversion", "postback"]

@@ -16,10 +16,7 @@ def check_database():
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as exc:
-        return {
-            "ok": False,
-            "error": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
-        }
+        return {"ok": False, "error": str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}
     return {"ok": True, "vendor": connection.vendor}
 
 

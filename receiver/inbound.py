@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
+from django.http.multipartparser import MultiPartParserError
 
 from .models import mask_secret
 
@@ -23,6 +24,8 @@ class Inbound:
     headers: dict
     remote_addr: str | None
     query: object = field(repr=False)
+    form: object = field(default=None, repr=False)
+    form_error: str = ""
     path_key: str = ""
 
     def header(self, name):
@@ -51,10 +54,37 @@ def client_address(request):
         return None
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def read_body(request, limit):
+    """Return (body, truncated, form, form_error); a form (urlencoded or multipart) is parsed by Django."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        body = request.read(limit + 1)
+        return body[:limit], True, None, ""
+    body = request.body
+    if len(body) > limit:
+        return body[:limit], True, None, ""
+    if request.content_type not in FORM_TYPES or not body:
+        return body, False, None, ""
+    if request.content_type == FORM_TYPES[0]:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body, False, None, "the form body is not valid UTF-8"
+    try:
+        return body, False, request.POST, ""
+    except MultiPartParserError as exc:
+        return body, False, None, f"the multipart body cannot be parsed: {exc}"
+
+
 def capture(request, path_key=""):
     """Read what we need from the request once; the body beyond RECEIVER_BODY_LIMIT is cut off."""
-    limit = settings.RECEIVER_BODY_LIMIT
-    body = request.read(limit + 1)
+    body, truncated, form, form_error = read_body(request, settings.RECEIVER_BODY_LIMIT)
     path = request.path
     if path_key:
         path = path.replace(path_key, mask_secret(path_key), 1)
@@ -64,10 +94,12 @@ def capture(request, path_key=""):
         path=path[:500],
         query_string=request.META.get("QUERY_STRING", ""),
         content_type=request.content_type or "",
-        body=body[:limit],
-        body_truncated=len(body) > limit,
+        body=body,
+        body_truncated=truncated,
         headers=headers,
         remote_addr=client_address(request),
         query=request.GET,
+        form=form,
+        form_error=form_error,
         path_key=path_key,
     )

@@ -44,8 +44,7 @@ class Network(models.Model):
     )
     is_active = models.BooleanField(default=True, help_text="Inactive networks get 404, and the request is logged.")
     allowed_ips = models.TextField(
-        blank=True,
-        help_text="Addresses or CIDR ranges allowed to post, one per line. Empty allows any address.",
+        blank=True, help_text="Addresses or CIDR ranges allowed to post, one per line. Empty allows any address."
     )
     hmac_secret = models.CharField(
         max_length=200,
@@ -138,10 +137,7 @@ class Offer(models.Model):
         "https://network.example/go?aff_sub={click_id}.",
     )
     payout = models.DecimalField(
-        max_digits=18,
-        decimal_places=6,
-        default=Decimal("0"),
-        validators=[MinValueValidator(0)],
+        max_digits=18, decimal_places=6, default=Decimal("0"), validators=[MinValueValidator(0)]
     )
     currency = models.CharField(max_length=3, default="USD")
     is_active = models.BooleanField(default=True)
@@ -203,13 +199,7 @@ class ReceivedPostback(models.Model):
     body_truncated = models.BooleanField(default=False)
     headers = models.JSONField(default=dict, blank=True, help_text="Request headers; secrets masked.")
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
-    network = models.ForeignKey(
-        Network,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="postbacks",
-    )
+    network = models.ForeignKey(Network, null=True, blank=True, on_delete=models.SET_NULL, related_name="postbacks")
     outcome = models.CharField(max_length=20, choices=Outcome.choices, db_index=True)
     reason = models.CharField(max_length=40, blank=True, db_index=True, help_text="Why it was rejected.")
     message = models.TextField(blank=True)
@@ -218,11 +208,7 @@ class ReceivedPostback(models.Model):
     status = models.CharField(max_length=20, blank=True)
     payout = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     conversion = models.ForeignKey(
-        "Conversion",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="postbacks",
+        "Conversion", null=True, blank=True, on_delete=models.SET_NULL, related_name="postbacks"
     )
     http_status = models.PositiveSmallIntegerField(default=200)
     processing_ms = models.PositiveIntegerField(default=0)
@@ -245,13 +231,7 @@ class Conversion(models.Model):
         related_name="conversions",
         help_text="Our generated click this conversion matched, if any.",
     )
-    offer = models.ForeignKey(
-        Offer,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="conversions",
-    )
+    offer = models.ForeignKey(Offer, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversions")
     click_id = models.CharField(max_length=200)
     dedupe_id = models.CharField(
         max_length=200,
@@ -279,10 +259,7 @@ class Conversion(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["network", "click_id", "dedupe_id"],
-                name="conversion_dedupe_key",
-            ),
+            models.UniqueConstraint(fields=["network", "click_id", "dedupe_id"], name="conversion_dedupe_key")
         ]
 
     def __str__(self):
@@ -303,11 +280,7 @@ class ConversionEvent(models.Model):
     to_status = models.CharField(max_length=20, choices=Status.choices)
     payout = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("0"))
     postback = models.ForeignKey(
-        ReceivedPostback,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="events",
+        ReceivedPostback, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -4,8 +4,6 @@ import ipaddress
 import json
 from decimal import Decimal, InvalidOperation
 
-from django.http import QueryDict
-
 from .statuses import UnknownStatus, normalise_status
 
 # Our field -> the names networks commonly use for it (the first is ours).
@@ -36,26 +34,24 @@ class InvalidInput(ValueError):
         self.reason = reason
 
 
-def raw_params(query, content_type, body):
+def raw_params(inbound):
     """Merge the query string with a form or JSON body (the body wins on a clash)."""
-    params = {name: query.get(name) for name in query}
-    if not body:
+    params = {name: inbound.query.get(name) for name in inbound.query}
+    if inbound.form_error:
+        raise InvalidInput(inbound.form_error, "invalid_form")
+    if inbound.form is not None:
+        params.update({name: inbound.form.get(name) for name in inbound.form})
         return params
-    mime = (content_type or "").split(";")[0].strip().lower()
-    if mime == "application/json" or (not mime and body.lstrip()[:1] == b"{"):
+    body = inbound.body
+    mime = inbound.content_type.lower()
+    if body and (mime == "application/json" or (not mime and body.lstrip()[:1] == b"{")):
         try:
-            data = json.loads(body)
+            data = json.loads(body, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError):
             raise InvalidInput("the body is not valid JSON", "invalid_json") from None
         if not isinstance(data, dict):
             raise InvalidInput("a JSON body must be an object of parameters", "invalid_json")
         params.update(data)
-    elif mime == "application/x-www-form-urlencoded":
-        try:
-            form = QueryDict(body, encoding="utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput("the form body is not valid UTF-8", "invalid_encoding") from None
-        params.update({name: form.get(name) for name in form})
     return params
 
 
@@ -120,10 +116,7 @@ def normalise(params, param_mapping=None, status_mapping=None):
         raise InvalidInput(str(exc), "invalid_status") from None
     currency = out["currency"].upper()
     if currency and not (len(currency) == 3 and currency.isalpha()):
-        raise InvalidInput(
-            f"currency {out['currency']!r} is not a three-letter code such as USD",
-            "invalid_currency",
-        )
+        raise InvalidInput(f"currency {out['currency']!r} is not a three-letter code such as USD", "invalid_currency")
     out["currency"] = currency
     out["user_agent"] = out["user_agent"][:300]
     out["conversion_type"] = out["conversion_type"][:50]

@@ -12,13 +12,7 @@ def rate_limited(request, group, value):
     rate = settings.RECEIVER_RATE_LIMIT
     if not rate:
         return False
-    return is_ratelimited(
-        request,
-        group=group,
-        key=lambda _group, _request: value,
-        rate=rate,
-        increment=True,
-    )
+    return is_ratelimited(request, group=group, key=lambda _group, _request: value, rate=rate, increment=True)
 
 
 def signed_message(inbound):

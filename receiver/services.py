@@ -7,15 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .inbound import mask_headers, mask_query
-from .models import (
-    Click,
-    Conversion,
-    ConversionEvent,
-    EventKind,
-    Offer,
-    Outcome,
-    ReceivedPostback,
-)
+from .models import Click, Conversion, ConversionEvent, EventKind, Offer, Outcome, ReceivedPostback
 from .params import click_id_of
 from .signals import conversion_event_committed
 

@@ -34,17 +34,7 @@ SYNONYMS = {
         "true",
         "yes",
     ),
-    Status.PENDING: (
-        "pending",
-        "hold",
-        "on_hold",
-        "onhold",
-        "held",
-        "waiting",
-        "processing",
-        "review",
-        "in_review",
-    ),
+    Status.PENDING: ("pending", "hold", "on_hold", "onhold", "held", "waiting", "processing", "review", "in_review"),
     Status.REJECTED: (
         "0",
         "rejected",
@@ -62,16 +52,7 @@ SYNONYMS = {
         "false",
         "no",
     ),
-    Status.REVERSED: (
-        "reversed",
-        "reverse",
-        "reversal",
-        "chargeback",
-        "charged_back",
-        "refunded",
-        "refund",
-        "revoked",
-    ),
+    Status.REVERSED: ("reversed", "reverse", "reversal", "chargeback", "charged_back", "refunded", "refund", "revoked"),
 }
 WORDS = {word: status for status, words in SYNONYMS.items() for word in words}
 

@@ -16,11 +16,7 @@ from .params import InvalidInput, normalise, raw_params
 from .security import rate_limited, signature_valid
 from .services import find_click, record_conversion, reject
 
-STORAGE_DOWN = {
-    "success": False,
-    "message": "storage is unavailable; please retry later",
-    "reason": "storage_down",
-}
+STORAGE_DOWN = {"success": False, "message": "storage is unavailable; please retry later", "reason": "storage_down"}
 
 
 @csrf_exempt
@@ -38,72 +34,32 @@ def postback(request, key=""):
 def _handle(request, inbound, path_key, started):
     def refuse(status, reason, message, network=None, params=None):
         row = reject(inbound, network, status, reason, message, params=params, started=started)
-        body = {
-            "success": False,
-            "message": message,
-            "reason": reason,
-            "postbackId": row.pk,
-        }
+        body = {"success": False, "message": message, "reason": reason, "postbackId": row.pk}
         if status == 200:
             body["received_params"] = sorted(params or {})
         return JsonResponse(body, status=status)
 
     if inbound.method not in ("GET", "POST"):
-        return refuse(
-            405,
-            "method_not_allowed",
-            f"{inbound.method} is not allowed; use GET or POST",
-        )
+        return refuse(405, "method_not_allowed", f"{inbound.method} is not allowed; use GET or POST")
     if rate_limited(request, "receiver.ip", inbound.remote_addr or "unknown"):
-        return refuse(
-            429,
-            "rate_limited",
-            "too many postbacks from this address; slow down and retry",
-        )
+        return refuse(429, "rate_limited", "too many postbacks from this address; slow down and retry")
     try:
-        params, parse_error = (
-            raw_params(inbound.query, inbound.content_type, inbound.body),
-            None,
-        )
+        params, parse_error = raw_params(inbound), None
     except InvalidInput as exc:
-        params, parse_error = (
-            {name: inbound.query.get(name) for name in inbound.query},
-            exc,
-        )
+        params, parse_error = {name: inbound.query.get(name) for name in inbound.query}, exc
     key = path_key or inbound.header("x-postback-key") or str(params.get("key") or "")
     network = Network.objects.filter(key=key).first() if key else None
     if network is None or not network.is_active:
         reason = "inactive_network" if network else ("unknown_key" if key else "missing_key")
         return refuse(404, reason, "unknown or inactive postback key", network)
     if not network.allows_ip(inbound.remote_addr or ""):
-        return refuse(
-            403,
-            "ip_not_allowed",
-            f"address {inbound.remote_addr} is not allowed for this network",
-            network,
-        )
+        return refuse(403, "ip_not_allowed", f"address {inbound.remote_addr} is not allowed for this network", network)
     if rate_limited(request, "receiver.network", str(network.pk)):
-        return refuse(
-            429,
-            "rate_limited",
-            "too many postbacks for this network; slow down and retry",
-            network,
-        )
+        return refuse(429, "rate_limited", "too many postbacks for this network; slow down and retry", network)
     if network.hmac_secret and not signature_valid(network.hmac_secret, inbound):
-        return refuse(
-            401,
-            "bad_signature",
-            "missing or invalid X-Signature (hex HMAC-SHA256)",
-            network,
-        )
+        return refuse(401, "bad_signature", "missing or invalid X-Signature (hex HMAC-SHA256)", network)
     if inbound.body_truncated:
-        return refuse(
-            413,
-            "body_too_large",
-            "the body is larger than this receiver accepts",
-            network,
-            params,
-        )
+        return refuse(413, "body_too_large", "the body is larger than this receiver accepts", network, params)
     if parse_error is not None:
         return refuse(200, parse_error.reason, str(parse_error), network, params)
     try:

@@ -13,23 +13,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument(
-            "--param",
-            action="append",
-            metavar="OURS=THEIRS",
-            help="map our field to their parameter name",
+            "--param", action="append", metavar="OURS=THEIRS", help="map our field to their parameter name"
         )
-        parser.add_argument(
-            "--status",
-            action="append",
-            metavar="THEIRS=OURS",
-            help="map their status value to ours",
-        )
-        parser.add_argument(
-            "--allow-ip",
-            action="append",
-            metavar="CIDR",
-            help="allow only these addresses",
-        )
+        parser.add_argument("--status", action="append", metavar="THEIRS=OURS", help="map their status value to ours")
+        parser.add_argument("--allow-ip", action="append", metavar="CIDR", help="allow only these addresses")
         parser.add_argument("--secret", default="", help="HMAC-SHA256 secret for X-Signature")
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--require-click", dest="require_click", action="store_true", default=False)
@@ -47,10 +34,5 @@ class Command(BaseCommand):
                 require_known_click=opts["require_click"],
             )
         )
-        data = {
-            "id": network.pk,
-            "name": network.name,
-            "key": network.key,
-            "postback_url": postback_url(network),
-        }
+        data = {"id": network.pk, "name": network.name, "key": network.key, "postback_url": postback_url(network)}
         emit(self, data, opts["json"])

@@ -37,8 +37,4 @@ class Command(BaseCommand):
                 currency=opts["currency"],
             )
         )
-        emit(
-            self,
-            {"id": offer.pk, "name": offer.name, "click_url": click_url(offer)},
-            opts["json"],
-        )
+        emit(self, {"id": offer.pk, "name": offer.name, "click_url": click_url(offer)}, opts["json"])

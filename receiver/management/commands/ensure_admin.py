@@ -10,10 +10,7 @@ class Command(BaseCommand):
     help = "Create or update a superuser from ADMIN_USER and ADMIN_PASSWORD; does nothing if they are unset."
 
     def handle(self, *args, **opts):
-        username, password = (
-            os.environ.get("ADMIN_USER", ""),
-            os.environ.get("ADMIN_PASSWORD", ""),
-        )
+        username, password = (os.environ.get("ADMIN_USER", ""), os.environ.get("ADMIN_PASSWORD", ""))
         if not (username and password):
             return
         user, created = get_user_model().objects.get_or_create(username=username)

@@ -6,17 +6,7 @@ from postbacks_project.cli import emit
 from receiver.management.common import network_by_ref
 from receiver.models import Outcome, ReceivedPostback
 
-COLUMNS = [
-    "id",
-    "received_at",
-    "network",
-    "method",
-    "outcome",
-    "reason",
-    "click_id",
-    "status",
-    "payout",
-]
+COLUMNS = ["id", "received_at", "network", "method", "outcome", "reason", "click_id", "status", "payout"]
 
 
 class Command(BaseCommand):

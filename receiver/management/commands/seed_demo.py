@@ -34,23 +34,10 @@ class Command(BaseCommand):
         )
         url = postback_url(network)
         data = {
-            "network": {
-                "id": network.pk,
-                "name": network.name,
-                "key": network.key,
-                "postback_url": url,
-            },
-            "offer": {
-                "id": offer.pk,
-                "name": offer.name,
-                "click_url": click_url(offer),
-            },
+            "network": {"id": network.pk, "name": network.name, "key": network.key, "postback_url": url},
+            "offer": {"id": offer.pk, "name": offer.name, "click_url": click_url(offer)},
             "click": {"click_id": click.click_id, "user_id": click.user_id},
-            "partner": {
-                "id": partner.pk,
-                "name": partner.name,
-                "url": partner.postback_url,
-            },
+            "partner": {"id": partner.pk, "name": partner.name, "url": partner.postback_url},
             "try": f"curl '{url}?click_id={click.click_id}&payout=1.50&status=approved&transaction_id=demo-1'",
         }
         if opts["json"]:
