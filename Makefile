@@ -19,7 +19,6 @@ run: setup
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin
 	@echo "Postback hub on http://127.0.0.1:$(PORT)/  admin: http://127.0.0.1:$(PORT)/admin/"
-	@echo "No admin user yet? Run: $(BIN)/python manage.py createsuperuser (or set ADMIN_USER and ADMIN_PASSWORD)"
 	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 test: setup

@@ -4,9 +4,17 @@ import json
 from decimal import Decimal
 
 
+def money_text(value):
+    """A Decimal as people write money: no trailing zeros beyond the cents (1.500000 -> 1.50)."""
+    value = value.normalize()
+    if value.as_tuple().exponent > -2:
+        value = value.quantize(Decimal("0.01"))
+    return f"{value:f}"
+
+
 def _default(value):
     if isinstance(value, Decimal):
-        return str(value)
+        return money_text(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
@@ -37,6 +45,8 @@ def emit(command, data, as_json, columns=None):
 def _cell(value):
     if value is None:
         return "-"
+    if isinstance(value, Decimal):
+        return money_text(value)
     if hasattr(value, "isoformat"):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)

@@ -169,9 +169,20 @@ else:
 # Forwarding (used from the forwarding issue on; fixed here so the environment contract is whole).
 OUTBOUND_ALLOW_LOOPBACK = _strict_bool("OUTBOUND_ALLOW_LOOPBACK", False)
 OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=10.0)
-DELIVERY_RETRY_SCHEDULE = [
-    int(s)
-    for s in env.list("DELIVERY_RETRY_SCHEDULE", default=["0", "5", "300", "1800", "7200", "18000", "36000", "36000"])
-]
+
+
+def _retry_schedule(raw):
+    try:
+        schedule = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        schedule = []
+    if not schedule or any(seconds < 0 for seconds in schedule):
+        raise ImproperlyConfigured(f"DELIVERY_RETRY_SCHEDULE must be comma-separated seconds >= 0, not {raw!r}")
+    return schedule
+
+
+DELIVERY_RETRY_SCHEDULE = _retry_schedule(
+    env.str("DELIVERY_RETRY_SCHEDULE", default="0,5,300,1800,7200,18000,36000,36000")
+)
 
 BENCHMARK_ENDPOINTS = _strict_bool("BENCHMARK_ENDPOINTS", False)

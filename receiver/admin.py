@@ -27,8 +27,12 @@ class NetworkAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "require_known_click"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
-    readonly_fields = ["key", "key_rotated_at", "created_at"]
+    readonly_fields = ["postback_url", "key", "key_rotated_at", "created_at"]
     actions = ["rotate_keys"]
+
+    @admin.display(description="postback URL to give the network")
+    def postback_url(self, obj):
+        return obj.postback_url() if obj.pk else "(saved networks only)"
 
     @admin.display(boolean=True, description="HMAC")
     def has_signature(self, obj):
@@ -50,6 +54,11 @@ class OfferAdmin(admin.ModelAdmin):
     search_fields = ["name", "url"]
     raw_id_fields = ["network"]
     date_hierarchy = "created_at"
+    readonly_fields = ["click_url"]
+
+    @admin.display(description="click URL for users")
+    def click_url(self, obj):
+        return obj.click_url() if obj.pk else "(saved offers only)"
 
 
 @admin.register(Click)

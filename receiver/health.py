@@ -2,12 +2,11 @@
 
 import time
 
+from django.apps import apps
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from postbacks_project.celery import app as celery_app
-
-STARTED = time.monotonic()
 
 
 def check_database():
@@ -37,6 +36,6 @@ def report():
         "status": "healthy" if healthy else "unhealthy",
         "service": "postback",
         "timestamp": timezone.now().isoformat(),
-        "uptime": round(time.monotonic() - STARTED, 1),
+        "uptime": round(time.monotonic() - apps.get_app_config("receiver").started, 1),
         "checks": checks,
     }

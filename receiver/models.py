@@ -6,9 +6,11 @@ import uuid
 from decimal import Decimal
 from urllib.parse import quote
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from .params import FIELDS
@@ -112,6 +114,10 @@ class Network(models.Model):
             ip = ip.ipv4_mapped
         return any(ip in net for net in networks)
 
+    def postback_url(self):
+        """The absolute URL, key included, to hand to the network."""
+        return settings.PUBLIC_BASE_URL + reverse("postback", args=[self.key])
+
     def rotate_key(self):
         self.key = generate_key()
         self.key_rotated_at = timezone.now()
@@ -155,6 +161,10 @@ class Offer(models.Model):
         if not (len(self.currency) == 3 and self.currency.isalpha()):
             raise ValidationError({"currency": "Use a three-letter ISO 4217 code such as USD."})
         self.currency = self.currency.upper()
+
+    def click_url(self):
+        """The absolute URL users follow to reach this offer through us."""
+        return settings.PUBLIC_BASE_URL + reverse("click", args=[self.pk])
 
     def destination_for(self, click):
         return self.url.replace("{click_id}", quote(click.click_id, safe=""))

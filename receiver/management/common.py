@@ -1,9 +1,7 @@
 """Helpers shared by the receiver's management commands."""
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
-from django.urls import reverse
 
 from receiver.models import Network
 
@@ -37,15 +35,3 @@ def save_valid(instance):
         raise CommandError("invalid input:\n  " + "\n  ".join(lines)) from None
     instance.save()
     return instance
-
-
-def absolute(path):
-    return settings.PUBLIC_BASE_URL + path
-
-
-def postback_url(network):
-    return absolute(reverse("postback", args=[network.key]))
-
-
-def click_url(offer):
-    return absolute(reverse("click", args=[offer.pk]))

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from postbacks_project.cli import emit
-from receiver.management.common import pairs, postback_url, save_valid
+from receiver.management.common import pairs, save_valid
 from receiver.models import Network
 
 
@@ -34,5 +34,5 @@ class Command(BaseCommand):
                 require_known_click=opts["require_click"],
             )
         )
-        data = {"id": network.pk, "name": network.name, "key": network.key, "postback_url": postback_url(network)}
+        data = {"id": network.pk, "name": network.name, "key": network.key, "postback_url": network.postback_url()}
         emit(self, data, opts["json"])

@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.management.base import BaseCommand, CommandError
 
 from postbacks_project.cli import emit
-from receiver.management.common import click_url, network_by_ref, save_valid
+from receiver.management.common import network_by_ref, save_valid
 from receiver.models import Offer
 
 
@@ -37,4 +37,4 @@ class Command(BaseCommand):
                 currency=opts["currency"],
             )
         )
-        emit(self, {"id": offer.pk, "name": offer.name, "click_url": click_url(offer)}, opts["json"])
+        emit(self, {"id": offer.pk, "name": offer.name, "click_url": offer.click_url()}, opts["json"])

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Create or update a superuser from ADMIN_USER and ADMIN_PASSWORD; does nothing if they are unset."
+    help = "Create or update a superuser from ADMIN_USER and ADMIN_PASSWORD; without them, say how to make one."
 
     def handle(self, *args, **opts):
         username, password = (os.environ.get("ADMIN_USER", ""), os.environ.get("ADMIN_PASSWORD", ""))

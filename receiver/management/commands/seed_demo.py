@@ -6,7 +6,6 @@ from django.core.management.base import BaseCommand
 
 from partners.models import Partner
 from postbacks_project.cli import emit
-from receiver.management.common import click_url, postback_url
 from receiver.models import Click, Network, Offer
 
 
@@ -32,10 +31,10 @@ class Command(BaseCommand):
             name="Demo Partner",
             defaults={"postback_url": "http://127.0.0.1:9999/postback?click={click_id}&amount={payout}"},
         )
-        url = postback_url(network)
+        url = network.postback_url()
         data = {
             "network": {"id": network.pk, "name": network.name, "key": network.key, "postback_url": url},
-            "offer": {"id": offer.pk, "name": offer.name, "click_url": click_url(offer)},
+            "offer": {"id": offer.pk, "name": offer.name, "click_url": offer.click_url()},
             "click": {"click_id": click.click_id, "user_id": click.user_id},
             "partner": {"id": partner.pk, "name": partner.name, "url": partner.postback_url},
             "try": f"curl '{url}?click_id={click.click_id}&payout=1.50&status=approved&transaction_id=demo-1'",
