@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http.multipartparser import MultiPartParserError
 
 from .models import mask_secret
@@ -66,7 +67,10 @@ def read_body(request, limit):
     if declared > limit:
         body = request.read(limit + 1)
         return body[:limit], True, None, ""
-    body = request.body
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return b"", True, None, ""
     if len(body) > limit:
         return body[:limit], True, None, ""
     if request.content_type not in FORM_TYPES or not body:

@@ -1,5 +1,6 @@
 """The receiver's public endpoints: postbacks, click redirects and the health check."""
 
+import logging
 import time
 
 from django.db import DatabaseError
@@ -16,6 +17,7 @@ from .params import InvalidInput, normalise, raw_params
 from .security import rate_limited, signature_valid
 from .services import find_click, record_conversion, reject
 
+logger = logging.getLogger(__name__)
 STORAGE_DOWN = {"success": False, "message": "storage is unavailable; please retry later", "reason": "storage_down"}
 
 
@@ -29,6 +31,15 @@ def postback(request, key=""):
         return _handle(request, inbound, key, started)
     except DatabaseError:
         return JsonResponse(STORAGE_DOWN, status=503)
+    except Exception:
+        # A bug, not bad input: keep the request so that it can be replayed once the bug is fixed.
+        logger.exception("receiver failed on %s %s", inbound.method, inbound.path)
+        try:
+            row = reject(inbound, None, 500, "internal_error", "the receiver failed; the request is kept")
+        except DatabaseError:
+            return JsonResponse(STORAGE_DOWN, status=503)
+        body = {"success": False, "message": "internal error; please retry later", "reason": "internal_error"}
+        return JsonResponse({**body, "postbackId": row.pk}, status=500)
 
 
 def _handle(request, inbound, path_key, started):
@@ -56,10 +67,10 @@ def _handle(request, inbound, path_key, started):
         return refuse(403, "ip_not_allowed", f"address {inbound.remote_addr} is not allowed for this network", network)
     if rate_limited(request, "receiver.network", str(network.pk)):
         return refuse(429, "rate_limited", "too many postbacks for this network; slow down and retry", network)
-    if network.hmac_secret and not signature_valid(network.hmac_secret, inbound):
-        return refuse(401, "bad_signature", "missing or invalid X-Signature (hex HMAC-SHA256)", network)
     if inbound.body_truncated:
         return refuse(413, "body_too_large", "the body is larger than this receiver accepts", network, params)
+    if network.hmac_secret and not signature_valid(network.hmac_secret, inbound):
+        return refuse(401, "bad_signature", "missing or invalid X-Signature (hex HMAC-SHA256)", network)
     if parse_error is not None:
         return refuse(200, parse_error.reason, str(parse_error), network, params)
     try:

@@ -238,3 +238,17 @@ def test_a_database_failing_mid_transaction_stores_nothing_half_way(client, post
     assert response.status_code == 503
     assert not Conversion.objects.exists()
     assert not ReceivedPostback.objects.exists()
+
+
+def test_a_bug_in_the_receiver_still_keeps_the_request(client, postback_url, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("receiver.views.normalise", broken)
+    client.raise_request_exception = False
+
+    response = client.get(postback_url, {"click_id": "c1"})
+
+    assert response.status_code == 500
+    row = last_row()
+    assert (row.reason, row.http_status, row.query) == ("internal_error", 500, "click_id=c1")
