@@ -1,6 +1,7 @@
 """Admin for the upstream side: networks and offers to manage, raw postbacks and conversions to inspect."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html
 
 from .models import Click, Conversion, ConversionEvent, Network, Offer, ReceivedPostback
@@ -49,6 +50,7 @@ class NetworkAdmin(admin.ModelAdmin):
 
 @admin.register(Offer)
 class OfferAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "network", "payout", "currency", "is_active", "created_at"]
     list_filter = ["is_active", "currency", "network"]
     search_fields = ["name", "url"]

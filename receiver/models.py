@@ -18,7 +18,8 @@ from .statuses import Status
 
 
 def generate_key():
-    return secrets.token_urlsafe(24)
+    # Hex, not urlsafe base64: a key starting with "-" would read as an option on the command line.
+    return secrets.token_hex(20)
 
 
 def generate_click_id():

@@ -1,0 +1,85 @@
+"""The one renderer: `{macro}` placeholders filled in a single pass, escaped for where they land.
+
+Only `{name}` where name is a known macro (or `custom.KEY`) is a placeholder; every other brace
+is literal, so a JSON body template is written as plain JSON. Values are never expanded again:
+a value that itself contains `{click_id}` stays as it is.
+"""
+
+import json
+import re
+from urllib.parse import quote, quote_plus
+
+MACROS = {
+    "click_id": "the click id the network sent",
+    "status": "approved, pending, rejected or reversed",
+    "payout": "the partner's share, in the conversion's currency",
+    "gross_payout": "what the network paid us",
+    "currency": "three-letter currency code",
+    "offer_id": "our offer id",
+    "offer_name": "our offer name",
+    "conversion_id": "our conversion id",
+    "transaction_id": "the network's transaction id",
+    "user_id": "the user the conversion belongs to",
+    "username": "the user's name (custom data username, else the user id)",
+    "points": "points for the user at the partner's rate",
+    "network": "the network's name",
+    "event": "conversion, status_change or test",
+    "timestamp": "unix time of the event",
+    "iso_time": "ISO 8601 time of the event",
+}
+CUSTOM_PREFIX = "custom."
+PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
+# `{name` not closed by `}`: a typo that would otherwise go out as literal text.
+UNCLOSED = re.compile(r"\{([A-Za-z0-9_.]+)(?=[^A-Za-z0-9_.}]|$)")
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def is_macro(name):
+    return name in MACROS or (name.startswith(CUSTOM_PREFIX) and len(name) > len(CUSTOM_PREFIX))
+
+
+def known_macros_text():
+    return ", ".join("{" + name + "}" for name in MACROS) + ", {custom.KEY}"
+
+
+def check(template):
+    """Raise TemplateError for an unknown macro or an unclosed brace, naming the macros we know."""
+    unknown = sorted({name for name in PLACEHOLDER.findall(template) if not is_macro(name)})
+    if unknown:
+        names = ", ".join("{" + name + "}" for name in unknown)
+        raise TemplateError(f"unknown macro {names}; known macros: {known_macros_text()}")
+    unclosed = UNCLOSED.search(template)
+    if unclosed and is_macro(unclosed.group(1)):
+        raise TemplateError(f"macro {{{unclosed.group(1)} is not closed with '}}'")
+
+
+def _lookup(values, name):
+    if name.startswith(CUSTOM_PREFIX):
+        value = values.get("custom", {}).get(name[len(CUSTOM_PREFIX) :], "")
+    else:
+        value = values.get(name, "")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return "" if value is None else str(value)
+
+
+ESCAPES = {
+    "url": lambda text: quote(text, safe=""),
+    "form": quote_plus,
+    "json": lambda text: json.dumps(text)[1:-1],
+    "raw": lambda text: text,
+}
+
+
+def render(template, values, escape="url"):
+    """Fill each known placeholder with its value escaped for `escape` (url, form, json or raw)."""
+    escaper = ESCAPES[escape]
+
+    def fill(match):
+        name = match.group(1)
+        return escaper(_lookup(values, name)) if is_macro(name) else match.group(0)
+
+    return PLACEHOLDER.sub(fill, template)
