@@ -1,17 +1,13 @@
 """Capture a request as we store it: body capped, secrets masked, the sender's address resolved."""
 
 import ipaddress
-import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http.multipartparser import MultiPartParserError
 
-from .models import mask_secret
-
-SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|password|api[-_]?key|postback[-_]key", re.I)
+from postbacks_project.masking import mask_secret
 
 
 @dataclass
@@ -31,17 +27,6 @@ class Inbound:
 
     def header(self, name):
         return self.headers.get(name.lower(), "")
-
-
-def mask_headers(headers):
-    return {name.lower(): (mask_secret(value) if SECRET_HEADER.search(name) else value) for name, value in headers}
-
-
-def mask_query(query_string):
-    pairs = parse_qsl(query_string, keep_blank_values=True)
-    if not any(name == "key" for name, _ in pairs):
-        return query_string
-    return urlencode([(name, mask_secret(value) if name == "key" else value) for name, value in pairs])
 
 
 def client_address(request):

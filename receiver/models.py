@@ -13,6 +13,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from postbacks_project.masking import mask_secret
+
 from .params import FIELDS
 from .statuses import Status
 
@@ -127,12 +129,6 @@ class Network(models.Model):
     @property
     def masked_key(self):
         return mask_secret(self.key)
-
-
-def mask_secret(value):
-    if not value:
-        return ""
-    return value[:4] + "…" if len(value) > 8 else "…"
 
 
 class Offer(models.Model):

@@ -6,7 +6,8 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .inbound import mask_headers, mask_query
+from postbacks_project.masking import mask_headers, mask_query
+
 from .models import Click, Conversion, ConversionEvent, EventKind, Offer, Outcome, ReceivedPostback
 from .params import click_id_of
 from .signals import conversion_event_committed
