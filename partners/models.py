@@ -1,15 +1,91 @@
-"""Downstream partners that receive our postbacks (grown into full forwarding by issue #4)."""
+"""Downstream data: partners with their templates and terms, deliveries and every attempt."""
 
+import uuid
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+from receiver.models import ConversionEvent, Network, Offer
+
+
+class Method(models.TextChoices):
+    GET = "GET"
+    POST = "POST"
+
+
+class BodyType(models.TextChoices):
+    FORM = "form", "form (application/x-www-form-urlencoded)"
+    JSON = "json", "JSON (application/json)"
+
+
+class Scope(models.TextChoices):
+    ALL = "all", "all conversions"
+    OWN_CLICKS = "own_clicks", "only conversions of clicks that came through this partner"
+
+
+class ShareType(models.TextChoices):
+    PERCENT = "percent", "percentage of the gross payout"
+    FIXED = "fixed", "fixed amount per conversion"
+
+
+class PointsMode(models.TextChoices):
+    RATE = "rate", "points per currency unit of the partner's payout"
+    FIXED = "fixed", "fixed points per conversion"
 
 
 class Partner(models.Model):
     name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Identifies clicks that came through this partner: /click/<offer>/?partner=<slug>.",
+    )
     is_active = models.BooleanField(default=True)
-    postback_url = models.URLField(
+    postback_url = models.CharField(
         max_length=2000,
-        help_text="Template with {macro} placeholders, e.g. https://partner.example/pb?click={click_id}&amount={payout}.",
+        help_text="URL template with {macro} placeholders, e.g. https://partner.example/pb?click={click_id}&amount={payout}.",
+    )
+    method = models.CharField(max_length=4, choices=Method.choices, default=Method.GET)
+    body_template = models.TextField(
+        blank=True, help_text="POST only. Form: a=1&click={click_id}. JSON: plain JSON with {macro} inside strings."
+    )
+    body_type = models.CharField(max_length=4, choices=BodyType.choices, default=BodyType.FORM)
+    headers = models.JSONField(default=dict, blank=True, help_text='Extra request headers, e.g. {"X-Token": "..."}.')
+    scope = models.CharField(max_length=12, choices=Scope.choices, default=Scope.ALL)
+    networks = models.ManyToManyField(Network, blank=True, help_text="Only these networks (none selected: all).")
+    offers = models.ManyToManyField(Offer, blank=True, help_text="Only these offers (none selected: all).")
+    statuses = models.JSONField(
+        default=list, blank=True, help_text='Only these statuses, e.g. ["approved", "reversed"] (empty: all).'
+    )
+    min_payout = models.DecimalField(
+        max_digits=18, decimal_places=6, null=True, blank=True, help_text="Only conversions paying at least this."
+    )
+    share_type = models.CharField(max_length=8, choices=ShareType.choices, default=ShareType.PERCENT)
+    share_value = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        default=Decimal("100"),
+        validators=[MinValueValidator(0)],
+        help_text="Percent (0-100) or a fixed amount in the conversion's currency.",
+    )
+    points_mode = models.CharField(max_length=8, choices=PointsMode.choices, default=PointsMode.RATE)
+    points_value = models.DecimalField(
+        max_digits=18, decimal_places=6, default=Decimal("0"), validators=[MinValueValidator(0)]
+    )
+    signing_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Standard Webhooks secret (whsec_ + base64). Set: every request carries webhook-id, "
+        "webhook-timestamp and webhook-signature headers.",
+    )
+    disabled_at = models.DateTimeField(null=True, blank=True, help_text="Set when we stopped sending on our own.")
+    disabled_reason = models.TextField(blank=True)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="First failed attempt since the last success; cleared by a success."
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -18,3 +94,89 @@ class Partner(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def sendable(self):
+        return self.is_active and self.disabled_at is None
+
+    def clean(self):
+        from .validation import validate_partner
+
+        validate_partner(self)
+
+
+class State(models.TextChoices):
+    PENDING = "pending"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED, State.SKIPPED)
+DUE_STATES = (State.PENDING, State.RETRYING)
+
+
+def new_webhook_id():
+    return f"msg_{uuid.uuid4().hex}"
+
+
+class Delivery(models.Model):
+    """One conversion event to one partner; its attempts are the HTTP tries."""
+
+    event = models.ForeignKey(ConversionEvent, on_delete=models.CASCADE, related_name="deliveries")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    reason = models.TextField(blank=True, help_text="Why it was skipped, cancelled or failed.")
+    webhook_id = models.CharField(
+        max_length=40, unique=True, default=new_webhook_id, help_text="Stable across retries: partners dedupe on it."
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True, help_text="An attempt is in flight until then.")
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [models.UniqueConstraint(fields=["event", "partner"], name="one_delivery_per_event_partner")]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.partner} {self.state}"
+
+
+class AttemptRecord(models.Model):
+    """What one HTTP try sent and got back; shared by deliveries and test postbacks (one sender)."""
+
+    url = models.TextField(help_text="The rendered URL, secrets masked.")
+    method = models.CharField(max_length=4)
+    request_headers = models.JSONField(default=dict, blank=True)
+    request_body = models.TextField(blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class DeliveryAttempt(AttemptRecord):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_set")
+    number = models.PositiveIntegerField()
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"#{self.number} {self.response_status or self.error[:40]}"

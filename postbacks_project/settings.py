@@ -98,6 +98,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # A file, not memory, so that the worker processes of the end-to-end tests see the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -184,5 +186,14 @@ def _retry_schedule(raw):
 DELIVERY_RETRY_SCHEDULE = _retry_schedule(
     env.str("DELIVERY_RETRY_SCHEDULE", default="0,5,300,1800,7200,18000,36000,36000")
 )
+
+# Seconds a due delivery may wait for its queued task before the sweep queues it again.
+DELIVERY_SWEEP_GRACE = env.int("DELIVERY_SWEEP_GRACE", default=60)
+# Retries due within this many seconds wait in the broker; later ones are queued by the sweep.
+DELIVERY_COUNTDOWN_LIMIT = env.int("DELIVERY_COUNTDOWN_LIMIT", default=600)
+PARTNER_AUTO_DISABLE_AFTER = env.int("PARTNER_AUTO_DISABLE_AFTER", default=3 * 24 * 3600)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-deliveries": {"task": "partners.tasks.sweep", "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0)}
+}
 
 BENCHMARK_ENDPOINTS = _strict_bool("BENCHMARK_ENDPOINTS", False)

@@ -176,6 +176,9 @@ class Click(models.Model):
     sub3 = models.CharField(max_length=200, blank=True)
     sub4 = models.CharField(max_length=200, blank=True)
     sub5 = models.CharField(max_length=200, blank=True)
+    partner_slug = models.CharField(
+        max_length=60, blank=True, db_index=True, help_text="The partner this click came through (?partner=slug)."
+    )
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -121,6 +121,7 @@ def click(request, offer_id):
     new = Click.objects.create(
         offer=offer,
         user_id=request.GET.get("user_id", "")[:200],
+        partner_slug=request.GET.get("partner", "")[:60],
         ip=client_address(request),
         user_agent=request.headers.get("User-Agent", "")[:300],
         **subs,

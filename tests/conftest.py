@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+from postbacks_project.celery import app as celery_app
 from receiver.models import Click, Network, Offer
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -36,6 +37,14 @@ def pytest_collection_modifyitems(config, items):
 def _fast_password_hashing(settings):
     # The admin tests log in hundreds of times; a slow hash is a cost with no test value.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process():
+    # Unit tests run tasks in-process; the end-to-end tests switch this off for a real worker.
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture(autouse=True)

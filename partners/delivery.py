@@ -1,0 +1,178 @@
+"""Deliveries: created with their event, claimed by one worker, attempted, then scheduled again or closed."""
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from postbacks_project.masking import mask_url
+
+from . import transport
+from .macros import event_values
+from .models import DUE_STATES, Delivery, DeliveryAttempt, Partner, State
+from .outbound import attempt_fields, build_request
+from .routing import skip_reason
+
+logger = logging.getLogger(__name__)
+JITTER = 0.2
+RETRY_AFTER_MAX = 3600
+
+
+@dataclass
+class Outcome:
+    state: str
+    retry_in: float | None = None
+
+
+def create_for_event(event):
+    """One delivery per sendable partner, in the caller's transaction; filtered partners get a skipped row."""
+    partners = list(Partner.objects.filter(is_active=True, disabled_at=None).prefetch_related("networks", "offers"))
+    if not partners:
+        return
+    now = timezone.now()
+    rows = []
+    for partner in partners:
+        why = skip_reason(partner, event)
+        rows.append(
+            Delivery(
+                event=event,
+                partner=partner,
+                state=State.SKIPPED if why else State.PENDING,
+                reason=why or "",
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+                finished_at=now if why else None,
+            )
+        )
+    Delivery.objects.bulk_create(rows)
+
+
+def claim(delivery_id):
+    """Take a due delivery for this worker; False if it is not due, final, or in flight elsewhere."""
+    now = timezone.now()
+    lock = now + timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + 60)
+    due = Q(state__in=DUE_STATES, next_attempt_at__lte=now) | Q(state=State.SENDING, locked_until__lt=now)
+    return Delivery.objects.filter(due, pk=delivery_id).update(state=State.SENDING, locked_until=lock) == 1
+
+
+def attempt(delivery_id, task_id=""):
+    """Make one HTTP try of a delivery if this worker can claim it; None if it could not."""
+    if not claim(delivery_id):
+        return None
+    delivery = Delivery.objects.select_related("partner", "event__conversion__network", "event__conversion__offer").get(
+        pk=delivery_id
+    )
+    partner = delivery.partner
+    if not partner.sendable:
+        why = f"partner disabled: {partner.disabled_reason}" if partner.disabled_at else "partner is inactive"
+        _close(delivery, State.CANCELLED, why)
+        return Outcome(State.CANCELLED)
+    request = build_request(partner, event_values(delivery.event, partner), delivery.webhook_id, int(time.time()))
+    result = transport.send(request)
+    outcome = _record(delivery, request, result, task_id)
+    logger.info(
+        "delivery %s to %s: %s in %d ms (%s)",
+        delivery.pk,
+        partner.slug or partner.pk,
+        outcome.state,
+        result.duration_ms,
+        result.status or result.error,
+        extra={"url": mask_url(request.url)},
+    )
+    return outcome
+
+
+def next_delay(attempts_made, retry_after=None):
+    """Seconds until the next try, from DELIVERY_RETRY_SCHEDULE with jitter; None when attempts are used up."""
+    schedule = settings.DELIVERY_RETRY_SCHEDULE
+    if attempts_made >= len(schedule):
+        return None
+    delay = schedule[attempts_made] * random.uniform(1 - JITTER, 1 + JITTER)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_AFTER_MAX))
+    return delay
+
+
+def _record(delivery, request, result, task_id):
+    now = timezone.now()
+    number = delivery.attempts + 1
+    partner = delivery.partner
+    retry_in = None
+    if result.ok:
+        state, reason = State.SUCCEEDED, ""
+    elif result.status == 410:
+        state, reason = State.FAILED, "the partner answered 410 Gone; partner disabled"
+    else:
+        retry_in = next_delay(number, result.retry_after)
+        state = State.RETRYING if retry_in is not None else State.FAILED
+        reason = "" if retry_in is not None else f"gave up after {number} attempts: {result.error}"
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            delivery=delivery, number=number, task_id=task_id, created_at=now, **attempt_fields(request, result)
+        )
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=state,
+            reason=reason,
+            attempts=number,
+            locked_until=None,
+            last_status_code=result.status,
+            last_error=result.error,
+            updated_at=now,
+            next_attempt_at=now + timedelta(seconds=retry_in or 0),
+            finished_at=None if state == State.RETRYING else now,
+        )
+        if result.ok:
+            Partner.objects.filter(pk=partner.pk, failing_since__isnull=False).update(failing_since=None)
+        else:
+            Partner.objects.filter(pk=partner.pk, failing_since__isnull=True).update(failing_since=now)
+        if result.status == 410:
+            disable(partner, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC (delivery {delivery.pk})")
+    return Outcome(state, retry_in)
+
+
+def _close(delivery, state, reason):
+    now = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=state, reason=reason, locked_until=None, updated_at=now, finished_at=now
+    )
+
+
+def disable(partner, reason):
+    Partner.objects.filter(pk=partner.pk, disabled_at__isnull=True).update(
+        disabled_at=timezone.now(), disabled_reason=reason
+    )
+
+
+def due_for_sweep(limit=500):
+    """Deliveries that should be in flight but are not: the broker lost them, or a worker died."""
+    now = timezone.now()
+    grace = now - timedelta(seconds=settings.DELIVERY_SWEEP_GRACE)
+    due = Q(state__in=DUE_STATES, next_attempt_at__lte=grace) | Q(state=State.SENDING, locked_until__lt=now)
+    return list(Delivery.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+
+
+def disable_failing_partners():
+    """Stop sending to partners whose every delivery has failed for PARTNER_AUTO_DISABLE_AFTER."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PARTNER_AUTO_DISABLE_AFTER)
+    failing = Partner.objects.filter(is_active=True, disabled_at=None, failing_since__lt=cutoff)
+    for partner in failing:
+        disable(partner, f"every delivery has failed since {partner.failing_since:%Y-%m-%d %H:%M} UTC")
+    return len(failing)
+
+
+def resend(delivery):
+    """Queue a delivery again now (admin or command); a succeeded one is never sent twice. True if queued."""
+    now = timezone.now()
+    return (
+        Delivery.objects.filter(pk=delivery.pk)
+        .exclude(state__in=[State.SUCCEEDED, State.SENDING])
+        .update(state=State.PENDING, reason="", next_attempt_at=now, updated_at=now, finished_at=None)
+        == 1
+    )

@@ -1,0 +1,99 @@
+"""The values behind each macro, for a real conversion event or for a test postback."""
+
+from decimal import Decimal
+
+from django.utils import timezone
+
+from postbacks_project.cli import money_text
+from receiver.models import EventKind
+
+from .money import partner_share, points
+
+
+def build_values(
+    *,
+    partner,
+    gross,
+    currency,
+    status,
+    event,
+    moment,
+    click_id="",
+    offer_id="",
+    offer_name="",
+    conversion_id="",
+    transaction_id="",
+    user_id="",
+    username="",
+    network="",
+    custom=None,
+    points_override=None,
+):
+    """Every macro's value; the partner's share and the points follow the partner's terms."""
+    share = partner_share(partner, gross)
+    return {
+        "click_id": click_id,
+        "status": status,
+        "payout": money_text(share),
+        "gross_payout": money_text(gross),
+        "currency": currency,
+        "offer_id": offer_id,
+        "offer_name": offer_name,
+        "conversion_id": conversion_id,
+        "transaction_id": transaction_id,
+        "user_id": user_id,
+        "username": username or user_id,
+        "points": str(points_override if points_override is not None else points(partner, share)),
+        "network": network,
+        "event": event,
+        "timestamp": str(int(moment.timestamp())),
+        "iso_time": moment.isoformat(),
+        "custom": custom or {},
+    }
+
+
+def event_values(event, partner):
+    conversion = event.conversion
+    custom = conversion.custom_data or {}
+    if conversion.is_test:
+        name = "test"
+    else:
+        name = "conversion" if event.kind == EventKind.CREATED else "status_change"
+    return build_values(
+        partner=partner,
+        gross=event.payout,
+        currency=conversion.currency,
+        status=event.to_status,
+        event=name,
+        moment=event.created_at,
+        click_id=conversion.click_id,
+        offer_id=str(conversion.offer_id or conversion.external_offer_id),
+        offer_name=conversion.offer.name if conversion.offer else "",
+        conversion_id=str(conversion.pk),
+        transaction_id=conversion.transaction_id,
+        user_id=conversion.user_id,
+        username=str(custom.get("username", "")),
+        network=conversion.network.name,
+        custom=custom,
+    )
+
+
+def sample_values(partner):
+    """A made-up approved conversion, for save-time checks and the admin preview."""
+    return build_values(
+        partner=partner,
+        gross=Decimal("2.50"),
+        currency="USD",
+        status="approved",
+        event="conversion",
+        moment=timezone.now(),
+        click_id="abc123 & co #1",
+        offer_id="42",
+        offer_name="Daily Survey",
+        conversion_id="1001",
+        transaction_id="tx-7",
+        user_id="user-9",
+        username="alice",
+        network="Sample Network",
+        custom={"survey_id": "s-1"},
+    )

@@ -1,0 +1,131 @@
+"""The one HTTP door out: SSRF-filtered, no redirects, bounded timeouts; returns a result, never raises."""
+
+import os
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+from requests_hardened import Config, HTTPSession
+from requests_hardened.ip_filter import InvalidIPAddress
+
+USER_AGENT = "postback-hub/1.0 (+server-to-server postback)"
+RESPONSE_LIMIT = 1024
+# Bodies up to this size are read whole, so that the kept-alive connection can be reused.
+READ_LIMIT = 64 * 1024
+TRUNCATED = "…[truncated]"
+SUCCESS = range(200, 300)
+
+_session = None
+_session_key = None
+
+
+@dataclass
+class Result:
+    status: int | None = None
+    headers: dict = field(default_factory=dict)
+    body: str = ""
+    duration_ms: int = 0
+    error: str = ""
+    retry_after: float | None = None
+
+    @property
+    def ok(self):
+        return self.status in SUCCESS and not self.error
+
+
+def session():
+    """One session per process (and per outbound setting), so connections are kept alive."""
+    global _session, _session_key
+    key = (os.getpid(), settings.OUTBOUND_ALLOW_LOOPBACK, settings.OUTBOUND_TIMEOUT)
+    if _session is None or _session_key != key:
+        timeout = settings.OUTBOUND_TIMEOUT
+        _session = HTTPSession(
+            Config(
+                ip_filter_enable=True,
+                ip_filter_allow_loopback_ips=settings.OUTBOUND_ALLOW_LOOPBACK,
+                never_redirect=True,
+                default_timeout=(min(3.0, timeout), timeout),
+                user_agent_override=USER_AGENT,
+            )
+        )
+        _session_key = key
+    return _session
+
+
+def truncate(text, limit=RESPONSE_LIMIT):
+    return text if len(text) <= limit else text[:limit] + TRUNCATED
+
+
+def retry_after_seconds(value):
+    """Seconds from a Retry-After header (a number or an HTTP date); None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - timezone.now()).total_seconds())
+
+
+def describe(exc):
+    if isinstance(exc, InvalidIPAddress):
+        return f"blocked address: {exc} (private, loopback, link-local or metadata addresses are not allowed)"
+    if isinstance(exc, requests.Timeout):
+        return f"timed out after {settings.OUTBOUND_TIMEOUT:g} s"
+    if isinstance(exc, requests.ConnectionError):
+        return f"connection failed: {_first_line(exc)}"
+    return f"{type(exc).__name__}: {_first_line(exc)}"
+
+
+def _first_line(exc):
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def send(request):
+    """Send an OutboundRequest; every outcome, including a network failure, is a Result."""
+    started = time.monotonic()
+    try:
+        response = session().request(
+            request.method, request.url, headers=request.headers, data=request.body or None, stream=True
+        )
+        try:
+            raw = _read_capped(response)
+        finally:
+            response.close()
+    except (requests.RequestException, ValueError) as exc:
+        return Result(error=describe(exc), duration_ms=_ms(started))
+    status = response.status_code
+    body = raw.decode(response.encoding or "utf-8", errors="replace")
+    result = Result(
+        status=status,
+        headers=dict(response.headers),
+        body=truncate(body) if len(raw) > RESPONSE_LIMIT else body,
+        duration_ms=_ms(started),
+    )
+    if status not in SUCCESS:
+        result.error = f"HTTP {status} {response.reason or ''}".strip()
+        if 300 <= status < 400:
+            result.error += f" (redirect to {response.headers.get('Location', '?')} not followed)"
+        result.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    return result
+
+
+def _read_capped(response):
+    """Read at most READ_LIMIT bytes; a body read to its end leaves the connection reusable."""
+    content = b""
+    for chunk in response.iter_content(8192):
+        content += chunk
+        if len(content) > READ_LIMIT:
+            break
+    return content
+
+
+def _ms(started):
+    return int((time.monotonic() - started) * 1000)

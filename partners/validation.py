@@ -1,0 +1,90 @@
+"""Save-time checks of a partner: templates, headers, terms and secret, with messages that say what to fix."""
+
+import json
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from receiver.statuses import Status
+
+from . import signing
+from .macros import sample_values
+from .models import BodyType, Method, ShareType
+from .templating import TemplateError, check, render
+
+
+def validate_partner(partner):
+    errors = {}
+    for name, check_field in (
+        ("postback_url", _check_url),
+        ("body_template", _check_body),
+        ("headers", _check_headers),
+        ("statuses", _check_statuses),
+        ("share_value", _check_share),
+        ("signing_secret", _check_secret),
+    ):
+        try:
+            check_field(partner)
+        except (TemplateError, ValueError) as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_url(partner):
+    template = partner.postback_url or ""
+    check(template)
+    if "{" in urlsplit(template).netloc:
+        raise ValueError("the host of a postback URL cannot be a macro")
+    rendered = render(template, sample_values(partner), "url")
+    try:
+        URLValidator(schemes=["http", "https"])(rendered)
+    except ValidationError:
+        raise ValueError(f"not a valid http(s) URL once rendered: {rendered}") from None
+
+
+def _check_body(partner):
+    template = partner.body_template or ""
+    if partner.method == Method.GET:
+        if template.strip():
+            raise ValueError("a body template needs the POST method")
+        return
+    check(template)
+    if partner.body_type == BodyType.JSON and template.strip():
+        rendered = render(template, sample_values(partner), "json")
+        try:
+            json.loads(rendered)
+        except ValueError as exc:
+            raise ValueError(f"not valid JSON once rendered ({exc}): {rendered}") from None
+
+
+def _check_headers(partner):
+    headers = partner.headers
+    if not isinstance(headers, dict):
+        raise ValueError('headers must be an object such as {"X-Token": "abc"}')
+    for name, value in headers.items():
+        if not isinstance(value, str) or not name or any(c in name for c in " :\r\n\t"):
+            raise ValueError(f"header {name!r} needs a name without spaces or colons and a text value")
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"header {name!r} has a line break in its value")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"header {name!r} has characters that HTTP headers cannot carry (latin-1 only)") from None
+
+
+def _check_statuses(partner):
+    statuses = partner.statuses
+    if not isinstance(statuses, list) or any(s not in Status.values for s in statuses):
+        raise ValueError(f"statuses must be a list of {', '.join(Status.values)} (empty: all)")
+
+
+def _check_share(partner):
+    if partner.share_type == ShareType.PERCENT and partner.share_value is not None and partner.share_value > 100:
+        raise ValueError("a percentage share is between 0 and 100")
+
+
+def _check_secret(partner):
+    if partner.signing_secret:
+        signing.secret_bytes(partner.signing_secret)
