@@ -1,15 +1,237 @@
-"""Admin for partners."""
+"""Admin for partners (terms, signing, auto-disable, live URL preview) and registration of the delivery logs."""
 
-from django.contrib import admin
-from django.db import models
+import time
 
-from .models import Partner
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, Subquery
+from django.http import HttpResponseNotAllowed, JsonResponse
+from django.urls import path
+from django.utils import timezone
+
+from postbacks_project.cli import money_text
+from receiver.models import Conversion
+
+from .admin_logs import ConversionTraceAdmin, DeliveryAdmin, DeliveryAttemptAdmin
+from .macros import sample_values
+from .models import Delivery, DeliveryAttempt, Method, Partner, ShareType
+from .outbound import build_request
+from .redelivery import failed_since, redeliver
+from .signing import generate_secret
+from .templating import known_macros_text
+
+PREVIEW_FIELDS = [
+    "postback_url",
+    "method",
+    "body_template",
+    "body_type",
+    "share_type",
+    "share_value",
+    "points_mode",
+    "points_value",
+]
+BANNER_NAMES = 10
+
+
+class PartnerForm(forms.ModelForm):
+    generate_secret = forms.BooleanField(
+        required=False,
+        label="Generate a new signing secret",
+        help_text="On save, replaces the signing secret with a new random one; copy it from here for the partner.",
+    )
+
+    # No Meta: the admin builds the form's Meta from the fieldsets below.
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("postback_url", "body_template"):
+            if name in self.fields:
+                self.fields[name].help_text += " Known macros: " + known_macros_text() + "."
+        if "postback_url" in self.fields:
+            self.fields["postback_url"].widget.attrs["size"] = 100
+
+    def clean(self):
+        cleaned = super().clean()
+        # Set before the model's own validation runs (in _post_clean), so the new secret is checked too.
+        if cleaned.get("generate_secret"):
+            cleaned["signing_secret"] = generate_secret()
+        return cleaned
+
+
+class PreviewForm(forms.ModelForm):
+    """The fields that shape the rendered request; validated by the same Partner.clean as a save."""
+
+    class Meta:
+        model = Partner
+        fields = PREVIEW_FIELDS
+
+
+class ReplayActionForm(ActionForm):
+    since = forms.CharField(
+        required=False,
+        label="since:",
+        widget=forms.TextInput(attrs={"placeholder": "YYYY-MM-DD HH:MM", "size": 16}),
+        help_text="For the replay action.",
+    )
+
+
+class AutoDisabledFilter(admin.SimpleListFilter):
+    title = "auto-disabled"
+    parameter_name = "auto_disabled"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "yes"), ("no", "no")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(disabled_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(disabled_at__isnull=True)
+        return queryset
 
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "is_active", "postback_url", "created_at"]
-    list_filter = ["is_active"]
-    search_fields = ["name", "postback_url"]
+    form = PartnerForm
+    action_form = ReplayActionForm
+    list_display = [
+        "name",
+        "is_active",
+        "sending_state",
+        "method",
+        "scope",
+        "share",
+        "last_delivery_state",
+        "created_at",
+    ]
+    list_filter = ["is_active", AutoDisabledFilter, "method", "scope", "networks"]
+    search_fields = ["name", "slug", "postback_url"]
+    filter_horizontal = ["networks", "offers"]
     date_hierarchy = "created_at"
+    readonly_fields = ["disabled_at", "disabled_reason", "failing_since", "created_at"]
+    actions = ["reenable", "replay_failed"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "is_active"]}),
+        ("Template", {"fields": ["postback_url", "method", "body_template", "body_type", "headers"]}),
+        ("Who receives", {"fields": ["scope", "networks", "offers", "statuses", "min_payout"]}),
+        ("Money", {"fields": ["share_type", "share_value", "points_mode", "points_value"]}),
+        ("Signing", {"fields": ["signing_secret", "generate_secret"]}),
+        ("State", {"fields": ["disabled_at", "disabled_reason", "failing_since", "created_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        newest = Delivery.objects.filter(partner=OuterRef("pk")).order_by("-id")
+        return super().get_queryset(request).annotate(last_state=Subquery(newest.values("state")[:1]))
+
+    def get_urls(self):
+        preview = path("preview/", self.admin_site.admin_view(self.preview_view), name="partners_partner_preview")
+        # Before the defaults: their "<path:object_id>/" would swallow "preview/".
+        return [preview, *super().get_urls()]
+
+    @admin.display(description="state")
+    def sending_state(self, obj):
+        return obj.sending_state
+
+    @admin.display(description="share", ordering="share_value")
+    def share(self, obj):
+        if obj.share_type == ShareType.FIXED:
+            return f"{money_text(obj.share_value)} fixed"
+        return f"{obj.share_value.normalize():f}%"
+
+    @admin.display(description="last delivery", ordering="last_state")
+    def last_delivery_state(self, obj):
+        return obj.last_state or "-"
+
+    def changelist_view(self, request, extra_context=None):
+        # GET only: after a POSTed action the redirect's GET shows it, so it never appears twice.
+        if request.method == "GET":
+            self._warn_auto_disabled(request)
+        return super().changelist_view(request, extra_context)
+
+    def _warn_auto_disabled(self, request):
+        disabled = list(Partner.objects.filter(disabled_at__isnull=False).order_by("name")[: BANNER_NAMES + 1])
+        if not disabled:
+            return
+        named = "; ".join(f"{p.name} ({p.disabled_reason or 'no reason recorded'})" for p in disabled[:BANNER_NAMES])
+        more = " and more (filter by auto-disabled)" if len(disabled) > BANNER_NAMES else ""
+        messages.warning(
+            request,
+            f"Auto-disabled, nothing is sent to them: {named}{more}. "
+            'Once the partner is fixed, select it and run "Re-enable".',
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.cleaned_data.get("generate_secret"):
+            self.message_user(
+                request,
+                f"Generated a new signing secret for {obj}: copy it from the Signing section for the partner; "
+                "the old one no longer verifies.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Re-enable the selected auto-disabled partners")
+    def reenable(self, request, queryset):
+        count = queryset.filter(disabled_at__isnull=False).update(
+            disabled_at=None, disabled_reason="", failing_since=None
+        )
+        self.message_user(request, f"Re-enabled {count} partner(s); their new conversions are sent again.")
+
+    @admin.action(description="Replay failed deliveries since ... (date in the box)")
+    def replay_failed(self, request, queryset):
+        raw = request.POST.get("since", "").strip()
+        if not raw:
+            self.message_user(
+                request,
+                'Replay needs a start: type a date or date and time in the "since" box, '
+                "e.g. 2025-01-31 or 2025-01-31 14:00.",
+                messages.ERROR,
+            )
+            return
+        try:
+            since = forms.DateTimeField().clean(raw)
+        except ValidationError:
+            self.message_user(request, f"{raw!r} is not a date; use YYYY-MM-DD or YYYY-MM-DD HH:MM.", messages.ERROR)
+            return
+        partners = list(queryset)
+        idle = [p.name for p in partners if not p.sendable]
+        report = redeliver(failed_since([p for p in partners if p.sendable], since))
+        text = (
+            f"Replay of failed and cancelled deliveries since {timezone.localtime(since):%Y-%m-%d %H:%M %Z}: "
+            f"{report.summary()}."
+        )
+        if idle:
+            text += f" Not replayed for {', '.join(idle)}: inactive or auto-disabled; re-enable first."
+        self.message_user(request, text, messages.SUCCESS if report.queued else messages.WARNING)
+
+    def preview_view(self, request):
+        """JSON {url, body, error}: the request a sample conversion would make with the posted fields."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        form = PreviewForm(request.POST, instance=Partner())
+        if not form.is_valid():
+            return JsonResponse({"url": None, "body": None, "error": _errors_text(form)})
+        partner = form.instance
+        outbound = build_request(partner, sample_values(partner), "msg_preview", int(time.time()))
+        body = outbound.body.decode() if partner.method == Method.POST else None
+        return JsonResponse({"url": outbound.url, "body": body, "error": None})
+
+
+def _errors_text(form):
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else "form"
+        parts.append(f"{label}: {' '.join(errors)}")
+    return "; ".join(parts)
+
+
+admin.site.register(Delivery, DeliveryAdmin)
+admin.site.register(DeliveryAttempt, DeliveryAttemptAdmin)
+# The receiver registers its own conversion page and never imports us: swap in the one with the trace.
+if admin.site.is_registered(Conversion):
+    admin.site.unregister(Conversion)
+admin.site.register(Conversion, ConversionTraceAdmin)

@@ -1,4 +1,4 @@
-"""App config for the downstream side; connects forwarding to the receiver's hand-over signals."""
+"""App config for the downstream side; connects forwarding to the receiver's hand-over signal."""
 
 from django.apps import AppConfig
 
@@ -8,9 +8,8 @@ class PartnersConfig(AppConfig):
     verbose_name = "Partners (downstream forwarding)"
 
     def ready(self):
-        from receiver.signals import conversion_event_committed, conversion_event_created
+        from receiver.signals import conversion_event_created
 
-        from .forwarding import create_deliveries, forward_event
+        from .forwarding import create_deliveries
 
         conversion_event_created.connect(create_deliveries, dispatch_uid="partners.create_deliveries")
-        conversion_event_committed.connect(forward_event, dispatch_uid="partners.forward_event")

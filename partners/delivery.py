@@ -31,10 +31,13 @@ class Outcome:
 
 
 def create_for_event(event):
-    """One delivery per sendable partner, in the caller's transaction; filtered partners get a skipped row."""
+    """One delivery per sendable partner, in the caller's transaction; filtered partners get a skipped row.
+
+    Returns how many deliveries are pending, i.e. whether there is anything to send.
+    """
     partners = list(Partner.objects.filter(is_active=True, disabled_at=None).prefetch_related("networks", "offers"))
     if not partners:
-        return
+        return 0
     now = timezone.now()
     rows = []
     for partner in partners:
@@ -52,6 +55,7 @@ def create_for_event(event):
             )
         )
     Delivery.objects.bulk_create(rows)
+    return sum(1 for row in rows if row.state == State.PENDING)
 
 
 def claim(delivery_id):

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.db import transaction
 from kombu.exceptions import OperationalError
 
 from . import delivery
@@ -11,12 +12,14 @@ logger = logging.getLogger(__name__)
 
 
 def create_deliveries(sender, event, **kwargs):
-    """Inside the receiver's transaction, so an event never exists without its deliveries."""
-    delivery.create_for_event(event)
+    """Inside the receiver's transaction: an event never exists without its deliveries."""
+    if delivery.create_for_event(event):
+        event_id = event.pk
+        transaction.on_commit(lambda: queue_fan_out(event_id))
 
 
-def forward_event(sender, event_id, **kwargs):
-    """After commit: queue the fan-out. A broker that is down loses nothing; the sweep sends later."""
+def queue_fan_out(event_id):
+    """After commit. A broker that is down loses nothing: the sweep sends the deliveries later."""
     try:
         fan_out.apply_async((event_id,), retry=False)
     except (OperationalError, OSError) as exc:

@@ -99,6 +99,13 @@ class Partner(models.Model):
     def sendable(self):
         return self.is_active and self.disabled_at is None
 
+    @property
+    def sending_state(self):
+        """sending, inactive (switched off by an admin) or auto-disabled (switched off by us)."""
+        if self.disabled_at is not None:
+            return "auto-disabled"
+        return "sending" if self.is_active else "inactive"
+
     def clean(self):
         from .validation import validate_partner
 

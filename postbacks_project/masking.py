@@ -1,5 +1,6 @@
 """Masking of secrets before anything is stored or logged: keys, tokens, auth headers, URL userinfo."""
 
+import logging
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -34,3 +35,24 @@ def mask_url(url):
     if "@" in netloc:
         netloc = "…@" + netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=netloc, query=mask_query(parts.query)))
+
+
+# A network's key travels in the path (/postback/<key>/) or as ?key=; neither may reach a log in clear.
+KEY_IN_PATH = re.compile(r"(/postback/)([^/?\s\"]+)")
+KEY_IN_QUERY = re.compile(r"([?&]key=)([^&\s\"]+)")
+
+
+def mask_log_text(text):
+    text = KEY_IN_PATH.sub(lambda m: m.group(1) + mask_secret(m.group(2)), text)
+    return KEY_IN_QUERY.sub(lambda m: m.group(1) + mask_secret(m.group(2)), text)
+
+
+class MaskSecretsFilter(logging.Filter):
+    """Masks postback keys in a log record's final message (Django's request log, gunicorn's access log)."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        masked = mask_log_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True

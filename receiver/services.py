@@ -10,7 +10,7 @@ from postbacks_project.masking import mask_headers, mask_query
 
 from .models import Click, Conversion, ConversionEvent, EventKind, Offer, Outcome, ReceivedPostback
 from .params import click_id_of
-from .signals import conversion_event_committed, conversion_event_created
+from .signals import conversion_event_created
 
 
 def store(
@@ -150,8 +150,6 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
                 postback=row,
             )
             conversion_event_created.send(sender=ConversionEvent, event=event)
-            event_id = event.pk
-            transaction.on_commit(lambda: conversion_event_committed.send(sender=ConversionEvent, event_id=event_id))
     return row, outcome, event
 
 

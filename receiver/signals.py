@@ -2,9 +2,8 @@
 
 from django.dispatch import Signal
 
-# Sent with event=<ConversionEvent> inside the transaction that creates the event: receivers add
-# their own rows (deliveries) to that same transaction.
+# Sent with event=<ConversionEvent> inside the transaction that creates the event, once per new
+# conversion or status change and never for a duplicate. Receivers add their own rows (deliveries)
+# to that transaction and queue their work with transaction.on_commit, so nothing is sent for a
+# transaction that rolls back.
 conversion_event_created = Signal()
-
-# Sent with event_id=<ConversionEvent pk> once that transaction has committed.
-conversion_event_committed = Signal()

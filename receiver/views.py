@@ -29,7 +29,11 @@ def postback(request, key=""):
     inbound = capture(request, key)
     try:
         return _handle(request, inbound, key, started)
-    except DatabaseError:
+    except DatabaseError as exc:
+        # Outage or bug, the sender retries either way; the log must say which.
+        logger.error(
+            "receiver storage failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""
+        )
         return JsonResponse(STORAGE_DOWN, status=503)
     except Exception:
         # A bug, not bad input: keep the request so that it can be replayed once the bug is fixed.

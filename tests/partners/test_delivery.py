@@ -288,3 +288,32 @@ def test_a_broker_that_is_down_loses_nothing(monkeypatch, client, network, partn
     assert delivery.state == "pending"
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=2))
     assert deliveries.due_for_sweep() == [delivery.pk]
+
+
+def test_the_fan_out_is_queued_after_commit_only(
+    monkeypatch, client, network, partner, django_capture_on_commit_callbacks
+):
+    queued = []
+    monkeypatch.setattr("partners.forwarding.fan_out.apply_async", lambda args, **kwargs: queued.append(args))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.get(f"/postback/{network.key}/", {"click_id": "c1"})
+    assert queued == []
+    for callback in callbacks:
+        callback()
+
+    assert queued == [(Delivery.objects.get().event_id,)]
+
+
+def test_nothing_is_queued_when_every_partner_skips_the_event(
+    monkeypatch, client, network, partner, django_capture_on_commit_callbacks
+):
+    Partner.objects.filter(pk=partner.pk).update(statuses=["reversed"])
+    queued = []
+    monkeypatch.setattr("partners.forwarding.fan_out.apply_async", lambda args, **kwargs: queued.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(f"/postback/{network.key}/", {"click_id": "c1"})
+
+    assert Delivery.objects.get().state == "skipped"
+    assert queued == []

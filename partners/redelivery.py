@@ -1,0 +1,69 @@
+"""Send chosen deliveries again now (admin actions, `redeliver`), and say why any of them was not."""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+from .delivery import resend
+from .models import Delivery, State
+from .tasks import send_delivery
+
+logger = logging.getLogger(__name__)
+
+# States resend() refuses, plus skipped: resend() would accept it, but the partner's filters said no.
+NOT_RESENT = {
+    State.SUCCEEDED: "already succeeded",
+    State.SENDING: "in flight",
+    State.SKIPPED: "skipped by the partner's filters",
+}
+REPLAYABLE = (State.FAILED, State.CANCELLED)
+
+
+@dataclass
+class Report:
+    queued: list = field(default_factory=list)
+    not_queued: list = field(default_factory=list)
+
+    def summary(self):
+        """A sentence such as "queued 2; not queued 1 (already succeeded: 1)"."""
+        text = f"queued {len(self.queued)}"
+        if self.not_queued:
+            reasons = {}
+            for _pk, why in self.not_queued:
+                reasons[why] = reasons.get(why, 0) + 1
+            text += f"; not queued {len(self.not_queued)} (" + ", ".join(f"{w}: {n}" for w, n in reasons.items()) + ")"
+        return text
+
+
+def failed_since(partners, since):
+    """Failed and cancelled deliveries of `partners` created at or after `since`, oldest first."""
+    return Delivery.objects.filter(partner__in=partners, state__in=REPLAYABLE, created_at__gte=since).order_by("id")
+
+
+def redeliver(deliveries):
+    """Reset each delivery to pending and queue a send after commit; a succeeded one is never sent twice."""
+    report = Report()
+    for delivery in deliveries:
+        why = NOT_RESENT.get(delivery.state)
+        if why is None and not resend(delivery):
+            # It changed under us (a worker finished or claimed it): report what it is now.
+            delivery.refresh_from_db(fields=["state"])
+            why = NOT_RESENT.get(delivery.state, f"now {delivery.state}")
+        if why:
+            report.not_queued.append((delivery.pk, why))
+        else:
+            report.queued.append(delivery.pk)
+    for pk in report.queued:
+        # After commit, so that the worker sees the delivery pending; immediate outside a transaction.
+        transaction.on_commit(lambda pk=pk: _enqueue(pk))
+    return report
+
+
+def _enqueue(pk):
+    try:
+        send_delivery.delay(pk)
+    except (OperationalError, OSError) as exc:
+        # The row is pending and due: the beat sweep sends it once the broker is back.
+        logger.warning("delivery %s not queued (%s); the sweep will send it", pk, exc)
