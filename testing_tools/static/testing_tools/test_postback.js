@@ -8,6 +8,7 @@
   const logBody = document.querySelector("#tp-log tbody");
   const statusLine = document.getElementById("tp-status");
   const cancelButton = document.getElementById("tp-cancel");
+  const sendButton = document.getElementById("tp-send");
   const FINAL = ["succeeded", "failed", "cancelled"];
   let batch = config.batch;
   let pollTimer = null;
@@ -73,6 +74,10 @@
     Object.keys(rowErrors).forEach(function (index) {
       const fieldErrors = rowErrors[index] || {};
       const tr = trs[Number(index)];
+      if (!tr) {  // e.g. {"rows": {"non_field_errors": [...]}} for the list as a whole
+        document.getElementById("tp-form-error").textContent += [].concat(fieldErrors).join(" ") + " ";
+        return;
+      }
       Object.keys(fieldErrors).forEach(function (name) {
         const field = tr && tr.querySelector("[name=" + name + "]");
         const note = document.createElement("div");
@@ -83,8 +88,15 @@
     });
   }
 
+  function readJson(response) {
+    // An error page (HTML) is not JSON: report its status instead of a parse error.
+    return response.json().catch(function () { return { detail: "HTTP " + response.status + " " + response.statusText }; });
+  }
+
   function send(event) {
     event.preventDefault();
+    if (sendButton.disabled) return;  // a double click would schedule the batch twice
+    sendButton.disabled = true;
     clearErrors();
     fetch(config.sendUrl, {
       method: "POST",
@@ -92,12 +104,14 @@
       body: JSON.stringify({ rows: payload() }),
       credentials: "same-origin",
     }).then(function (response) {
-      return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+      return readJson(response).then(function (data) { return { ok: response.ok, data: data }; });
     }).then(function (answer) {
       if (!answer.ok) { showErrors(answer.data); return; }
       startBatch(answer.data.batch, answer.data);
     }).catch(function (error) {
       document.getElementById("tp-form-error").textContent = "Could not send: " + error;
+    }).finally(function () {
+      sendButton.disabled = false;
     });
   }
 
@@ -112,15 +126,31 @@
   function poll() {
     clearTimeout(pollTimer);
     fetch(config.batchUrl + batch, { credentials: "same-origin" })
-      .then(function (response) { return response.json(); })
+      .then(function (response) {
+        if (response.ok) return response.json();
+        return readJson(response).then(function (data) {
+          const error = new Error(data.detail || "HTTP " + response.status);
+          error.final = response.status === 404 || response.status === 401 || response.status === 403;
+          throw error;
+        });
+      })
       .then(function (log) {
         render(log);
         if (!log.final) pollTimer = setTimeout(poll, config.pollSeconds * 1000);
       })
       .catch(function (error) {
+        if (error.final) {  // no such batch, or not allowed (logged out): asking again will not help
+          statusLine.textContent = "Log unavailable: " + error.message;
+          return;
+        }
         statusLine.textContent = "Log unavailable (" + error + "); retrying.";
         pollTimer = setTimeout(poll, config.pollSeconds * 1000);
       });
+  }
+
+  function localTime(iso) {
+    const moment = iso ? new Date(iso) : null;
+    return moment && !isNaN(moment) ? moment.toLocaleString() : (iso || "");
   }
 
   function cell(text, className) {
@@ -147,7 +177,9 @@
       badge.textContent = row.state;
       state.appendChild(badge);
       tr.appendChild(state);
-      tr.appendChild(cell(row.state === "scheduled" ? "in " + row.seconds_left + " s" : (row.sent_at || ""), "tp-when"));
+      const when = cell(row.state === "scheduled" ? "in " + row.seconds_left + " s" : localTime(row.sent_at), "tp-when");
+      if (row.sent_at) when.title = row.sent_at;
+      tr.appendChild(when);
       tr.appendChild(cell(row.response_status));
       tr.appendChild(cell(row.duration_ms ? row.duration_ms + " ms" : ""));
       tr.appendChild(cell(row.url));
@@ -194,7 +226,13 @@
   cancelButton.addEventListener("click", function () {
     fetch(config.batchUrl + batch + "/cancel", {
       method: "POST", headers: { "X-CSRFToken": csrf }, credentials: "same-origin",
-    }).then(function (response) { return response.json(); }).then(function (log) { render(log); poll(); });
+    }).then(function (response) {
+      return readJson(response).then(function (log) {
+        if (!response.ok) { statusLine.textContent = "Could not cancel: " + (log.detail || "HTTP " + response.status); return; }
+        render(log);
+        poll();
+      });
+    });
   });
   document.getElementById("tp-add").addEventListener("click", function () {
     if (rowsBody.children.length < config.maxRows) addRow();
