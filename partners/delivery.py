@@ -61,7 +61,7 @@ def create_for_event(event):
 def claim(delivery_id):
     """Take a due delivery for this worker; False if it is not due, final, or in flight elsewhere."""
     now = timezone.now()
-    lock = now + timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + 60)
+    lock = now + timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + settings.DELIVERY_LOCK_MARGIN)
     due = Q(state__in=DUE_STATES, next_attempt_at__lte=now) | Q(state=State.SENDING, locked_until__lt=now)
     return Delivery.objects.filter(due, pk=delivery_id).update(state=State.SENDING, locked_until=lock) == 1
 
@@ -172,11 +172,15 @@ def disable_failing_partners():
 
 
 def resend(delivery):
-    """Queue a delivery again now (admin or command); a succeeded one is never sent twice. True if queued."""
+    """Queue a delivery again now (admin or command). True if queued.
+
+    A succeeded one is never sent twice, one in flight is left alone, and a skipped one stays
+    skipped: the partner's filters ruled it out.
+    """
     now = timezone.now()
     return (
         Delivery.objects.filter(pk=delivery.pk)
-        .exclude(state__in=[State.SUCCEEDED, State.SENDING])
+        .exclude(state__in=[State.SUCCEEDED, State.SENDING, State.SKIPPED])
         .update(state=State.PENDING, reason="", next_attempt_at=now, updated_at=now, finished_at=None)
         == 1
     )

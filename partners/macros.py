@@ -52,19 +52,22 @@ def build_values(
     }
 
 
+def event_name(event):
+    """What partners see in {event}: conversion, status_change, or test for a network's test conversion."""
+    if event.conversion.is_test:
+        return "test"
+    return "conversion" if event.kind == EventKind.CREATED else "status_change"
+
+
 def event_values(event, partner):
     conversion = event.conversion
     custom = conversion.custom_data or {}
-    if conversion.is_test:
-        name = "test"
-    else:
-        name = "conversion" if event.kind == EventKind.CREATED else "status_change"
     return build_values(
         partner=partner,
         gross=event.payout,
         currency=conversion.currency,
         status=event.to_status,
-        event=name,
+        event=event_name(event),
         moment=event.created_at,
         click_id=conversion.click_id,
         offer_id=str(conversion.offer_id or conversion.external_offer_id),

@@ -134,7 +134,8 @@ class Delivery(models.Model):
     """One conversion event to one partner; its attempts are the HTTP tries."""
 
     event = models.ForeignKey(ConversionEvent, on_delete=models.CASCADE, related_name="deliveries")
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="deliveries")
+    # PROTECT: a partner with history is deactivated, not deleted, so that every attempt stays on record.
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deliveries")
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
     reason = models.TextField(blank=True, help_text="Why it was skipped, cancelled or failed.")
     webhook_id = models.CharField(

@@ -12,7 +12,7 @@ from .tasks import send_delivery
 
 logger = logging.getLogger(__name__)
 
-# States resend() refuses, plus skipped: resend() would accept it, but the partner's filters said no.
+# The states resend() refuses, and why.
 NOT_RESENT = {
     State.SUCCEEDED: "already succeeded",
     State.SENDING: "in flight",

@@ -10,7 +10,7 @@ from receiver.statuses import Status
 
 from . import signing
 from .macros import sample_values
-from .models import BodyType, Method, ShareType
+from .models import BodyType, Method, Scope, ShareType
 from .templating import TemplateError, check, render
 
 
@@ -21,6 +21,7 @@ def validate_partner(partner):
         ("body_template", _check_body),
         ("headers", _check_headers),
         ("statuses", _check_statuses),
+        ("slug", _check_scope),
         ("share_value", _check_share),
         ("signing_secret", _check_secret),
     ):
@@ -72,6 +73,11 @@ def _check_headers(partner):
             value.encode("latin-1")
         except UnicodeEncodeError:
             raise ValueError(f"header {name!r} has characters that HTTP headers cannot carry (latin-1 only)") from None
+
+
+def _check_scope(partner):
+    if partner.scope == Scope.OWN_CLICKS and not partner.slug:
+        raise ValueError("receiving only its own clicks needs a slug: clicks name the partner with ?partner=<slug>")
 
 
 def _check_statuses(partner):

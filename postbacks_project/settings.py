@@ -161,6 +161,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu's default of 1 s between polls caps a worker at about one task per second per process.
+        "polling_interval": env.float("FILESYSTEM_BROKER_POLL", default=0.1),
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -206,6 +208,8 @@ DELIVERY_RETRY_SCHEDULE = _retry_schedule(
 DELIVERY_SWEEP_GRACE = env.int("DELIVERY_SWEEP_GRACE", default=60)
 # Retries due within this many seconds wait in the broker; later ones are queued by the sweep.
 DELIVERY_COUNTDOWN_LIMIT = env.int("DELIVERY_COUNTDOWN_LIMIT", default=600)
+# An attempt in flight is locked for 2 x OUTBOUND_TIMEOUT + this; a worker that dies holds it no longer.
+DELIVERY_LOCK_MARGIN = env.int("DELIVERY_LOCK_MARGIN", default=60)
 PARTNER_AUTO_DISABLE_AFTER = env.int("PARTNER_AUTO_DISABLE_AFTER", default=3 * 24 * 3600)
 CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {"task": "partners.tasks.sweep", "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0)}

@@ -107,6 +107,9 @@ class EventInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("postback")
+
     def has_add_permission(self, request, obj=None):
         return False
 

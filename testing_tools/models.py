@@ -30,7 +30,7 @@ class TestPostback(AttemptRecord):
 
     batch = models.UUIDField(db_index=True)
     position = models.PositiveSmallIntegerField(help_text="Row number within the batch, from 1.")
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="test_postbacks")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="test_postbacks")
     username = models.CharField(max_length=200)
     offer_name = models.CharField(max_length=200)
     points = models.PositiveIntegerField(default=0)

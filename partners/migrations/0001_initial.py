@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='delivery',
             name='partner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='partners.partner'),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='partners.partner'),
         ),
         migrations.AddIndex(
             model_name='delivery',

@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 ('sent_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='test_postbacks', to='partners.partner')),
+                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='test_postbacks', to='partners.partner')),
             ],
             options={
                 'ordering': ['-created_at', 'position'],

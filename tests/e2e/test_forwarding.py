@@ -1,9 +1,6 @@
 """Forwarding end to end: receiver -> conversion -> a real Celery worker -> a local HTTP partner."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from partners.models import FINAL_STATES, Delivery, DeliveryAttempt, Method, Partner, State
@@ -94,8 +91,9 @@ def test_a_worker_killed_mid_run_still_delivers_each_conversion_once_after_resta
 ):
     conversions = 12
     partner = make_partner(postback_url=sink.url("/pb?click={click_id}"), signing_secret=generate_secret())
-    # OUTBOUND_TIMEOUT=1 keeps a dead worker's lock short: 2 * timeout + 60 s after its claim.
-    first = workers.start(OUTBOUND_TIMEOUT=1)
+    # A short timeout and margin keep a dead worker's lock short: 2 * 1 + 1 s after its claim.
+    lock = {"OUTBOUND_TIMEOUT": 1, "DELIVERY_LOCK_MARGIN": 1}
+    first = workers.start(**lock)
     # The fourth request kills the worker while that request is in flight, so its delivery is left 'sending'.
     sink.default = Reply(delay=0.2)
     sink.script(*[Reply(delay=0.2)] * 3, Reply(delay=0.2, on_arrival=first.kill))
@@ -104,12 +102,9 @@ def test_a_worker_killed_mid_run_still_delivers_each_conversion_once_after_resta
         post(client, network, click_id=f"c-{n}", transaction_id=f"t-{n}")
     wait_until(lambda: not first.alive, "the first worker to be killed")
 
-    stuck = Delivery.objects.filter(state=State.SENDING)
-    assert stuck.exists(), "the killed worker left no delivery in flight"
-    # Time travel instead of a minute's wait: the dead worker's locks run out as they would at locked_until.
-    stuck.update(locked_until=timezone.now() - timedelta(seconds=1))
-    # The beat-scheduled sweep finds deliveries that are due but whose tasks died with the worker.
-    workers.start(beat=True, OUTBOUND_TIMEOUT=1, DELIVERY_SWEEP_EVERY=1, DELIVERY_SWEEP_GRACE=1)
+    assert Delivery.objects.filter(state=State.SENDING).exists(), "the killed worker left no delivery in flight"
+    # The beat-scheduled sweep finds deliveries whose lock ran out and those whose tasks died with the worker.
+    workers.start(beat=True, DELIVERY_SWEEP_EVERY=1, DELIVERY_SWEEP_GRACE=1, **lock)
 
     wait_until(
         lambda: Delivery.objects.filter(state=State.SUCCEEDED).count() == conversions,

@@ -317,3 +317,16 @@ def test_nothing_is_queued_when_every_partner_skips_the_event(
 
     assert Delivery.objects.get().state == "skipped"
     assert queued == []
+
+
+def test_a_skipped_delivery_is_not_resent(queued):
+    Delivery.objects.filter(pk=queued.pk).update(state=State.SKIPPED, reason="filtered")
+
+    assert deliveries.resend(queued) is False
+
+
+def test_a_partner_with_deliveries_cannot_be_deleted(queued):
+    from django.db.models import ProtectedError
+
+    with pytest.raises(ProtectedError):
+        queued.partner.delete()

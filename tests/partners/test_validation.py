@@ -87,3 +87,8 @@ def test_a_negative_share_is_refused(db):
 def test_a_generated_signing_secret_is_accepted_and_a_bad_one_is_not(db):
     assert errors_of(signing_secret=generate_secret()) == {}
     assert "whsec_" in errors_of(signing_secret="hunter2")["signing_secret"][0]
+
+
+def test_own_clicks_only_needs_a_slug(db):
+    assert "needs a slug" in errors_of(scope="own_clicks")["slug"][0]
+    assert errors_of(scope="own_clicks", slug="pub-1") == {}

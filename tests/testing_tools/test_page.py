@@ -78,3 +78,9 @@ def test_test_postbacks_are_read_only_in_the_admin(admin_client, partner, queued
     assert admin_client.get("/admin/testing_tools/testpostback/").status_code == 200
     assert admin_client.get("/admin/testing_tools/testpostback/add/").status_code == 403
     assert admin_client.get(f"/admin/testing_tools/testpostback/{test.pk}/change/").status_code == 200
+
+
+def test_each_partner_page_links_to_the_tool_for_that_partner(admin_client, partner):
+    page = admin_client.get(f"/admin/partners/partner/{partner.pk}/change/").content.decode()
+
+    assert f'href="/admin/test-postback/?partner={partner.pk}"' in page

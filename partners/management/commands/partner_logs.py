@@ -3,10 +3,10 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import OuterRef, Subquery
 
+from partners.macros import event_name
 from partners.management.common import partner_by_ref
 from partners.models import Delivery, DeliveryAttempt, State
 from postbacks_project.cli import emit
-from receiver.models import EventKind
 
 COLUMNS = [
     "id",
@@ -20,13 +20,6 @@ COLUMNS = [
     "last_error",
     "url",
 ]
-
-
-def event_name(event):
-    """The name partners see in {event}: conversion, status_change or test."""
-    if event.conversion.is_test:
-        return "test"
-    return "conversion" if event.kind == EventKind.CREATED else "status_change"
 
 
 class Command(BaseCommand):
