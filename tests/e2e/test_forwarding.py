@@ -5,8 +5,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from partners.models import FINAL_STATES, Delivery, DeliveryAttempt, Method, Partner, State
 from partners.signing import generate_secret
-
-from .sink import Reply
+from tests.support.sink import Reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

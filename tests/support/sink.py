@@ -1,4 +1,4 @@
-"""A partner for the end-to-end tests: a threaded local HTTP server that records every request and answers by script."""
+"""A partner for the tests: a threaded HTTP server on 127.0.0.1 that records every request and answers by script."""
 
 import threading
 import time
@@ -34,7 +34,7 @@ class Sink:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="e2e-sink", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sink", daemon=True)
 
     @property
     def port(self):
@@ -52,6 +52,10 @@ class Sink:
         with self._lock:
             return list(self._received)
 
+    @property
+    def paths(self):
+        return [request.path for request in self.received]
+
     def webhook_ids(self):
         return [request.headers.get("webhook-id") for request in self.received]
 
@@ -63,6 +67,12 @@ class Sink:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
 
     def _take(self, request):
         with self._lock:
