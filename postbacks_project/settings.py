@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -38,6 +39,15 @@ def _strict_bool(name, default):
     if raw in ("0", "false", "no", "off"):
         return False
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+def _decimal(name, default):
+    """A Decimal from the environment (never through float); a bad value is an error naming the variable."""
+    raw = env.str(name, default=default)
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a decimal number such as 100, not {raw!r}") from None
 
 
 SECRET_KEY = _secret_key()
@@ -175,6 +185,8 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # Receiver.
 HOUSE_CURRENCY = env.str("HOUSE_CURRENCY", default="USD").upper()
+# Points a user earns per house-currency unit of an approved conversion (an offer may set its own).
+POINTS_PER_UNIT = _decimal("POINTS_PER_UNIT", "100")
 RECEIVER_BODY_LIMIT = env.int("RECEIVER_BODY_LIMIT", default=64 * 1024)
 RECEIVER_RATE_LIMIT = env.str("RECEIVER_RATE_LIMIT", default="100/m") or None
 RECEIVER_TRUST_X_FORWARDED_FOR = _strict_bool("RECEIVER_TRUST_X_FORWARDED_FOR", False)

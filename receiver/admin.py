@@ -4,7 +4,17 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 
-from .models import Click, Conversion, ConversionEvent, Network, Offer, ReceivedPostback
+from .models import (
+    Click,
+    Conversion,
+    ConversionEvent,
+    ExchangeRate,
+    Network,
+    Offer,
+    OfferMapping,
+    PointsEntry,
+    ReceivedPostback,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -127,9 +137,11 @@ class ConversionAdmin(ReadOnlyAdmin):
         "status",
         "payout",
         "currency",
+        "house_payout",
+        "rate_state",
         "is_test",
     ]
-    list_filter = ["status", "is_test", "network", "currency"]
+    list_filter = ["status", "rate_state", "is_test", "network", "currency"]
     search_fields = ["click_id", "transaction_id", "conversion_id", "user_id"]
     raw_id_fields = ["network", "known_click", "offer"]
     date_hierarchy = "created_at"
@@ -142,4 +154,29 @@ class ConversionEventAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "to_status"]
     search_fields = ["conversion__click_id", "conversion__transaction_id"]
     raw_id_fields = ["conversion", "postback"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    list_display = ["currency", "date", "rate"]
+    list_filter = ["currency"]
+    search_fields = ["currency"]
+    date_hierarchy = "date"
+
+
+@admin.register(OfferMapping)
+class OfferMappingAdmin(admin.ModelAdmin):
+    list_display = ["network", "parameter", "value", "offer"]
+    list_filter = ["network", "parameter"]
+    search_fields = ["value", "offer__name"]
+    raw_id_fields = ["network", "offer"]
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "user_id", "delta", "reason", "conversion"]
+    list_filter = ["reason"]
+    search_fields = ["user_id", "conversion__click_id"]
+    raw_id_fields = ["conversion", "event"]
     date_hierarchy = "created_at"

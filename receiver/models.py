@@ -143,6 +143,14 @@ class Offer(models.Model):
         max_digits=18, decimal_places=6, default=Decimal("0"), validators=[MinValueValidator(0)]
     )
     currency = models.CharField(max_length=3, default="USD")
+    points_rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Points per house-currency unit for users converting on this offer (empty: POINTS_PER_UNIT).",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -231,6 +239,11 @@ class ReceivedPostback(models.Model):
         return f"#{self.pk} {self.outcome} {self.click_id}"
 
 
+class RateState(models.TextChoices):
+    CONVERTED = "converted"
+    MISSING_RATE = "missing_rate"
+
+
 class Conversion(models.Model):
     network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="conversions")
     known_click = models.ForeignKey(
@@ -262,6 +275,19 @@ class Conversion(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     custom_data = models.JSONField(default=dict, blank=True)
+    house_payout = models.DecimalField(
+        max_digits=18, decimal_places=6, null=True, blank=True, help_text="The payout in the house currency."
+    )
+    exchange_rate = models.DecimalField(
+        max_digits=18, decimal_places=8, null=True, blank=True, help_text="House units per unit of the currency."
+    )
+    rate_state = models.CharField(
+        max_length=12,
+        choices=RateState.choices,
+        default=RateState.CONVERTED,
+        db_index=True,
+        help_text="missing_rate: no exchange rate on or before the conversion's date; fix with manage.py reconvert.",
+    )
     is_test = models.BooleanField(default=False, db_index=True, help_text="Test postbacks never count in stats.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -299,3 +325,56 @@ class ConversionEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.from_status or '-'} -> {self.to_status}"
+
+
+class ExchangeRate(models.Model):
+    """How many house-currency units one unit of `currency` was worth from `date` on."""
+
+    currency = models.CharField(max_length=3)
+    date = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=8, validators=[MinValueValidator(Decimal("0.00000001"))])
+
+    class Meta:
+        ordering = ["currency", "-date"]
+        constraints = [models.UniqueConstraint(fields=["currency", "date"], name="one_rate_per_currency_day")]
+
+    def __str__(self):
+        return f"{self.currency} {self.date}: {self.rate}"
+
+
+class PointsEntry(models.Model):
+    """One change of a user's points; the balance is the sum. Entries are never edited, only added."""
+
+    user_id = models.CharField(max_length=200, db_index=True)
+    delta = models.IntegerField()
+    reason = models.CharField(max_length=200)
+    conversion = models.ForeignKey(Conversion, on_delete=models.PROTECT, related_name="points_entries")
+    event = models.ForeignKey(
+        ConversionEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="points_entries"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "points entries"
+
+    def __str__(self):
+        return f"{self.user_id} {self.delta:+d} ({self.reason})"
+
+
+class OfferMapping(models.Model):
+    """A network parameter value (e.g. survey_id=s-77) that names one of our offers, for postbacks without a click."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="offer_mappings")
+    parameter = models.CharField(max_length=100, help_text="The network's parameter name, e.g. survey_id.")
+    value = models.CharField(max_length=200)
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="mappings")
+
+    class Meta:
+        ordering = ["network", "parameter", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["network", "parameter", "value"], name="one_offer_per_mapped_value")
+        ]
+
+    def __str__(self):
+        return f"{self.network}: {self.parameter}={self.value} -> {self.offer.name}"

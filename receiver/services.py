@@ -4,11 +4,13 @@ import time
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from postbacks_project.masking import mask_headers, mask_query
 
-from .models import Click, Conversion, ConversionEvent, EventKind, Offer, Outcome, ReceivedPostback
+from . import currency, ledger
+from .models import Click, Conversion, ConversionEvent, EventKind, Offer, OfferMapping, Outcome, ReceivedPostback
 from .params import click_id_of
 from .signals import conversion_event_created
 
@@ -74,12 +76,25 @@ def find_click(network, click_id):
     return None
 
 
-def find_offer(network, click, external_offer_id):
+MAPPED_PARAMETERS_MAX = 20
+
+
+def find_offer(network, click, external_offer_id, custom):
+    """Our offer: the click's, else our offer id, else one a mapped parameter names (e.g. survey_id)."""
     if click is not None:
         return click.offer
     if external_offer_id.isdigit():
-        return Offer.objects.filter(pk=int(external_offer_id), network=network).first()
-    return None
+        offer = Offer.objects.filter(pk=int(external_offer_id), network=network).first()
+        if offer is not None:
+            return offer
+    pairs = [(name, value) for name, value in custom.items() if isinstance(value, (str, int))][:MAPPED_PARAMETERS_MAX]
+    if not pairs:
+        return None
+    named = Q()
+    for name, value in pairs:
+        named |= Q(parameter=name, value=str(value))
+    mapping = OfferMapping.objects.filter(named, network=network).select_related("offer").first()
+    return mapping.offer if mapping else None
 
 
 def record_conversion(inbound, network, fields, click, payout_given, started):
@@ -88,12 +103,12 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
     The unique constraint on (network, click_id, dedupe_id) decides duplicates, so two
     concurrent copies of one postback can never both create a conversion.
     """
-    offer = find_offer(network, click, fields["offer_id"])
+    offer = find_offer(network, click, fields["offer_id"], fields["custom_data"])
     dedupe_id = fields["transaction_id"] or fields["conversion_id"]
     with transaction.atomic():
         try:
             with transaction.atomic():
-                conversion = Conversion.objects.create(
+                conversion = Conversion(
                     network=network,
                     known_click=click,
                     offer=offer,
@@ -114,6 +129,7 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
                     custom_data=_jsonable(fields["custom_data"]),
                     is_test=fields["is_test"],
                 )
+                currency.convert(conversion).save(force_insert=True)
             outcome, previous = Outcome.ACCEPTED, ""
         except IntegrityError:
             conversion = Conversion.objects.select_for_update().get(
@@ -127,7 +143,8 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
                 update = ["status", "updated_at"]
                 if payout_given:
                     conversion.payout = fields["payout"]
-                    update.append("payout")
+                    currency.convert(conversion)
+                    update += ["payout", "house_payout", "exchange_rate", "rate_state"]
                 conversion.save(update_fields=update)
         row = store(
             inbound,
@@ -149,6 +166,7 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
                 payout=conversion.payout,
                 postback=row,
             )
+            ledger.settle(conversion, event, fresh=outcome == Outcome.ACCEPTED)
             conversion_event_created.send(sender=ConversionEvent, event=event)
     return row, outcome, event
 

@@ -1,0 +1,45 @@
+"""The points ledger: each approve, reversal or chargeback of a conversion is one entry for its user."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import Sum
+
+from .models import PointsEntry, RateState
+from .statuses import Status
+
+
+def points_for(conversion):
+    """Whole points an approved conversion is worth; None while its house payout is unknown (missing rate)."""
+    if conversion.rate_state == RateState.MISSING_RATE:
+        return None
+    offer = conversion.offer
+    rate = offer.points_rate if offer is not None and offer.points_rate is not None else settings.POINTS_PER_UNIT
+    return int((conversion.house_payout * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def settle(conversion, event=None, reason="", fresh=False):
+    """Add the entry that brings the conversion's points to what its status is worth now; return it or None.
+
+    Approved is worth its points, any other status nothing: a reversal writes the negative entry
+    once, and a re-approval credits again. `fresh` says the conversion has no entries yet (saves a query).
+    """
+    if conversion.is_test or not conversion.user_id:
+        return None
+    worth = points_for(conversion) if conversion.status == Status.APPROVED else 0
+    if worth is None:
+        return None
+    held = 0 if fresh else conversion.points_entries.aggregate(total=Sum("delta"))["total"] or 0
+    if worth == held:
+        return None
+    return PointsEntry.objects.create(
+        user_id=conversion.user_id,
+        delta=worth - held,
+        reason=reason or f"conversion {conversion.status}",
+        conversion=conversion,
+        event=event,
+    )
+
+
+def balance(user_id):
+    return PointsEntry.objects.filter(user_id=user_id).aggregate(total=Sum("delta"))["total"] or 0

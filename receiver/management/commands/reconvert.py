@@ -1,0 +1,33 @@
+"""manage.py reconvert: convert payouts again once missing exchange rates are in, and settle their points."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from postbacks_project.cli import emit
+from receiver import currency, ledger
+from receiver.models import Conversion, RateState
+
+
+class Command(BaseCommand):
+    help = "Convert conversions whose rate was missing (or, with --all, every conversion) into the house currency."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--all", action="store_true", help="reconvert every conversion, not only missing rates")
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+    def handle(self, *args, **opts):
+        conversions = Conversion.objects.select_related("offer").order_by("id")
+        if not opts["all"]:
+            conversions = conversions.filter(rate_state=RateState.MISSING_RATE)
+        converted = still_missing = points_entries = 0
+        for conversion in conversions.iterator():
+            with transaction.atomic():
+                currency.convert(conversion)
+                conversion.save(update_fields=["house_payout", "exchange_rate", "rate_state"])
+                if conversion.rate_state == RateState.MISSING_RATE:
+                    still_missing += 1
+                    continue
+                converted += 1
+                points_entries += ledger.settle(conversion, reason="reconverted") is not None
+        data = {"converted": converted, "still_missing": still_missing, "points_entries": points_entries}
+        emit(self, data, opts["json"])
