@@ -16,7 +16,7 @@ from receiver.models import Conversion
 
 from .admin_logs import ConversionTraceAdmin, DeliveryAdmin, DeliveryAttemptAdmin
 from .macros import sample_values
-from .models import Delivery, DeliveryAttempt, Method, Partner, ShareType
+from .models import Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType
 from .outbound import build_request
 from .redelivery import failed_since, redeliver
 from .signing import generate_secret
@@ -92,6 +92,13 @@ class AutoDisabledFilter(admin.SimpleListFilter):
         return queryset
 
 
+class OfferShareInline(admin.TabularInline):
+    model = OfferShare
+    extra = 0
+    raw_id_fields = ["offer"]
+    verbose_name_plural = "revenue share per offer (instead of the default share above)"
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
     form = PartnerForm
@@ -112,11 +119,12 @@ class PartnerAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ["disabled_at", "disabled_reason", "failing_since", "created_at"]
     actions = ["reenable", "replay_failed"]
+    inlines = [OfferShareInline]
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active"]}),
         ("Template", {"fields": ["postback_url", "method", "body_template", "body_type", "headers"]}),
         ("Who receives", {"fields": ["scope", "networks", "offers", "statuses", "min_payout"]}),
-        ("Money", {"fields": ["share_type", "share_value", "points_mode", "points_value"]}),
+        ("Money", {"fields": ["payout_basis", "share_type", "share_value", "points_mode", "points_value"]}),
         ("Signing", {"fields": ["signing_secret", "generate_secret"]}),
         ("State", {"fields": ["disabled_at", "disabled_reason", "failing_since", "created_at"]}),
     ]

@@ -1,13 +1,15 @@
 """The values behind each macro, for a real conversion event or for a test postback."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.utils import timezone
 
 from postbacks_project.cli import money_text
 from receiver.models import EventKind
 
-from .money import partner_share, points
+from .models import PayoutBasis
+from .money import MONEY_PLACES, partner_share, points
 
 
 def build_values(
@@ -28,9 +30,10 @@ def build_values(
     network="",
     custom=None,
     points_override=None,
+    terms=None,
 ):
-    """Every macro's value; the partner's share and the points follow the partner's terms."""
-    share = partner_share(partner, gross)
+    """Every macro's value; the share follows the partner's terms, or an offer's (`terms`), and points follow it."""
+    share = partner_share(partner, gross, terms)
     return {
         "click_id": click_id,
         "status": status,
@@ -59,13 +62,25 @@ def event_name(event):
     return "conversion" if event.kind == EventKind.CREATED else "status_change"
 
 
+def event_amount(event, partner):
+    """(gross, currency) on the partner's payout basis; the original while a house rate is missing."""
+    conversion = event.conversion
+    if partner.payout_basis == PayoutBasis.HOUSE and conversion.exchange_rate is not None:
+        gross = (event.payout * conversion.exchange_rate).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+        return gross, settings.HOUSE_CURRENCY
+    return event.payout, conversion.currency
+
+
 def event_values(event, partner):
     conversion = event.conversion
     custom = conversion.custom_data or {}
+    gross, currency = event_amount(event, partner)
+    terms = partner.offer_shares.filter(offer_id=conversion.offer_id).first() if conversion.offer_id else None
     return build_values(
         partner=partner,
-        gross=event.payout,
-        currency=conversion.currency,
+        gross=gross,
+        currency=currency,
+        terms=terms,
         status=event.to_status,
         event=event_name(event),
         moment=event.created_at,

@@ -3,6 +3,7 @@
 import uuid
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -28,6 +29,11 @@ class Scope(models.TextChoices):
 class ShareType(models.TextChoices):
     PERCENT = "percent", "percentage of the gross payout"
     FIXED = "fixed", "fixed amount per conversion"
+
+
+class PayoutBasis(models.TextChoices):
+    ORIGINAL = "original", "the network's payout, in its currency"
+    HOUSE = "house", "the payout converted into the house currency"
 
 
 class PointsMode(models.TextChoices):
@@ -72,6 +78,13 @@ class Partner(models.Model):
         validators=[MinValueValidator(0)],
         help_text="Percent (0-100) or a fixed amount in the conversion's currency.",
     )
+    payout_basis = models.CharField(
+        max_length=8,
+        choices=PayoutBasis.choices,
+        default=PayoutBasis.ORIGINAL,
+        help_text="What {payout} and {gross_payout} are computed from. House: while a conversion's exchange rate "
+        "is missing, the original amount and currency are sent.",
+    )
     points_mode = models.CharField(max_length=8, choices=PointsMode.choices, default=PointsMode.RATE)
     points_value = models.DecimalField(
         max_digits=18, decimal_places=6, default=Decimal("0"), validators=[MinValueValidator(0)]
@@ -110,6 +123,25 @@ class Partner(models.Model):
         from .validation import validate_partner
 
         validate_partner(self)
+
+
+class OfferShare(models.Model):
+    """A partner's revenue share on one offer, instead of its default share."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="offer_shares")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="partner_shares")
+    share_type = models.CharField(max_length=8, choices=ShareType.choices, default=ShareType.PERCENT)
+    share_value = models.DecimalField(max_digits=18, decimal_places=6, validators=[MinValueValidator(0)])
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "offer"], name="one_share_per_partner_offer")]
+
+    def __str__(self):
+        return f"{self.partner} on {self.offer.name}: {self.share_value} {self.share_type}"
+
+    def clean(self):
+        if self.share_type == ShareType.PERCENT and self.share_value is not None and self.share_value > 100:
+            raise ValidationError({"share_value": "a percentage share is between 0 and 100"})
 
 
 class State(models.TextChoices):

@@ -8,11 +8,12 @@ MONEY_PLACES = Decimal("0.000001")
 HUNDRED = Decimal(100)
 
 
-def partner_share(partner, gross):
-    """What the partner is paid for a conversion that paid us `gross`."""
-    if partner.share_type == ShareType.FIXED:
-        return partner.share_value.quantize(MONEY_PLACES)
-    return (gross * partner.share_value / HUNDRED).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+def partner_share(partner, gross, terms=None):
+    """What the partner is paid for a conversion that paid us `gross`, on its own terms or an offer's (`terms`)."""
+    terms = terms or partner
+    if terms.share_type == ShareType.FIXED:
+        return terms.share_value.quantize(MONEY_PLACES)
+    return (gross * terms.share_value / HUNDRED).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
 
 
 def points(partner, share):

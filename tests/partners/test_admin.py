@@ -342,11 +342,15 @@ def partner_form(**fields):
         "headers": "{}",
         "scope": "all",
         "statuses": "[]",
+        "payout_basis": "original",
         "share_type": "percent",
         "share_value": "100",
         "points_mode": "rate",
         "points_value": "0",
         "signing_secret": "",
+        # the per-offer shares inline, empty
+        "offer_shares-TOTAL_FORMS": "0",
+        "offer_shares-INITIAL_FORMS": "0",
         **fields,
     }
 

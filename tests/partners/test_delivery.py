@@ -9,7 +9,7 @@ import responses
 from django.utils import timezone
 
 from partners import delivery as deliveries
-from partners.models import Delivery, DeliveryAttempt, Method, Partner, State
+from partners.models import Delivery, DeliveryAttempt, Method, OfferShare, Partner, State
 from partners.signing import generate_secret
 from partners.tasks import send_delivery, sweep
 
@@ -330,3 +330,35 @@ def test_a_partner_with_deliveries_cannot_be_deleted(queued):
 
     with pytest.raises(ProtectedError):
         queued.partner.delete()
+
+
+@responses.activate
+def test_a_per_offer_share_replaces_the_default_share(partner, convert, click):
+    OfferShare.objects.create(partner=partner, offer=click.offer, share_type="fixed", share_value=Decimal("0.30"))
+    responses.get(URL)
+
+    convert(click_id=click.click_id)
+    convert(click_id="no-offer")
+
+    urls = [call.request.url for call in responses.calls]
+    assert "amount=0.30&" in urls[0]
+    assert "amount=1.40&" in urls[1]
+
+
+@responses.activate
+def test_a_house_basis_partner_is_paid_from_the_converted_amount(partner, convert, client, network):
+    from receiver.models import ExchangeRate
+
+    ExchangeRate.objects.create(currency="EUR", date=timezone.now().date(), rate=Decimal("1.10"))
+    Partner.objects.filter(pk=partner.pk).update(
+        payout_basis="house", postback_url=URL + "?amount={payout}&gross={gross_payout}&cur={currency}"
+    )
+    responses.get(URL)
+
+    convert(currency="EUR", payout="10")
+    convert(currency="GBP", payout="10", click_id="c2")
+
+    urls = [call.request.url for call in responses.calls]
+    assert urls[0] == URL + "?amount=7.70&gross=11.00&cur=USD"
+    # no GBP rate yet: the original amount and currency go out, labelled as such
+    assert urls[1] == URL + "?amount=7.00&gross=10.00&cur=GBP"
