@@ -24,6 +24,13 @@ class Inbound:
     form: object = field(default=None, repr=False)
     form_error: str = ""
     path_key: str = ""
+    key: str = ""
+
+    def stored_body(self):
+        """The body as we keep it: a key sent in it (form or JSON) is masked like everywhere else."""
+        if len(self.key) >= 8 and self.key.encode() in self.body:
+            return self.body.replace(self.key.encode(), mask_secret(self.key).encode())
+        return self.body
 
     def header(self, name):
         return self.headers.get(name.lower(), "")

@@ -35,7 +35,7 @@ def store(
         path=inbound.path,
         query=mask_query(inbound.query_string),
         content_type=inbound.content_type[:200],
-        body=inbound.body,
+        body=inbound.stored_body(),
         body_truncated=inbound.body_truncated,
         headers=mask_headers(inbound.headers.items()),
         remote_addr=inbound.remote_addr,

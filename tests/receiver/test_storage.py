@@ -116,3 +116,12 @@ def test_a_duplicate_costs_at_most_one_query_more_than_an_accepted_postback(
 
     with django_assert_max_num_queries(12):
         client.get(postback_url, params)
+
+
+def test_a_key_sent_in_the_body_is_stored_masked(client, network):
+    client.post("/api/postback/", {"key": network.key, "click_id": "c1"}, content_type="application/json")
+    client.post("/api/postback/", f"key={network.key}&click_id=c2", content_type="application/x-www-form-urlencoded")
+
+    for body in ReceivedPostback.objects.values_list("body", flat=True):
+        assert network.key.encode() not in bytes(body)
+        assert network.key[:4].encode() in bytes(body)
