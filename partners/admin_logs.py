@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
+from postbacks_project.cli import money_text
 from receiver.admin import ConversionAdmin, ReadOnlyAdmin
 
 from .models import Delivery, DeliveryAttempt
@@ -48,6 +49,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "event_kind",
         "state",
         "attempts",
+        "paid",
         "last_status_code",
         "last_error_short",
         "next_attempt_at",
@@ -72,6 +74,10 @@ class DeliveryAdmin(ReadOnlyAdmin):
     @admin.display(description="last error")
     def last_error_short(self, obj):
         return _short(obj.last_error)
+
+    @admin.display(description="share sent", ordering="amount")
+    def paid(self, obj):
+        return "" if obj.amount is None else f"{money_text(obj.amount)} {obj.amount_currency}"
 
     @admin.action(description="Resend now")
     def resend_now(self, request, queryset):

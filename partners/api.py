@@ -141,9 +141,7 @@ PARTNER_STATES = {
 }
 
 
-class PartnerViewSet(
-    ApiViewMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
-):
+class PartnerViewSet(ApiViewMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Downstream partners. Create and update run the admin's checks; a partner with history is deactivated."""
 
     queryset = Partner.objects.prefetch_related("networks", "offers")

@@ -5,6 +5,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import ROUND_HALF_UP
 
 from django.conf import settings
 from django.db import transaction
@@ -14,8 +15,9 @@ from django.utils import timezone
 from postbacks_project.masking import mask_url
 
 from . import transport
-from .macros import event_values
+from .macros import event_share, event_values
 from .models import DUE_STATES, Delivery, DeliveryAttempt, Partner, State
+from .money import MONEY_PLACES
 from .outbound import attempt_fields, build_request
 from .routing import skip_reason
 
@@ -78,9 +80,12 @@ def attempt(delivery_id, task_id=""):
         why = f"partner disabled: {partner.disabled_reason}" if partner.disabled_at else "partner is inactive"
         _close(delivery, State.CANCELLED, why)
         return Outcome(State.CANCELLED)
-    request = build_request(partner, event_values(delivery.event, partner), delivery.webhook_id, int(time.time()))
+    # One share for both the rendered {payout} and the recorded amount, so stats match what partners were sent.
+    share = event_share(delivery.event, partner)
+    values = event_values(delivery.event, partner, share)
+    request = build_request(partner, values, delivery.webhook_id, int(time.time()))
     result = transport.send(request)
-    outcome = _record(delivery, request, result, task_id)
+    outcome = _record(delivery, request, result, task_id, share)
     logger.info(
         "delivery %s to %s: %s in %d ms (%s)",
         delivery.pk,
@@ -104,13 +109,28 @@ def next_delay(attempts_made, retry_after=None):
     return delay
 
 
-def _record(delivery, request, result, task_id):
+def house_amount(share, conversion):
+    """The share in the house currency: as is, or at the conversion's rate; None while that rate is missing."""
+    if share.currency == settings.HOUSE_CURRENCY:
+        return share.amount
+    if conversion.exchange_rate is None or share.currency != conversion.currency:
+        return None
+    return (share.amount * conversion.exchange_rate).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _record(delivery, request, result, task_id, share):
     now = timezone.now()
     number = delivery.attempts + 1
     partner = delivery.partner
     retry_in = None
+    paid = {}
     if result.ok:
         state, reason = State.SUCCEEDED, ""
+        paid = {
+            "amount": share.amount,
+            "amount_currency": share.currency,
+            "house_amount": house_amount(share, delivery.event.conversion),
+        }
     elif result.status == 410:
         state, reason = State.FAILED, "the partner answered 410 Gone; partner disabled"
     else:
@@ -131,6 +151,7 @@ def _record(delivery, request, result, task_id):
             updated_at=now,
             next_attempt_at=now + timedelta(seconds=retry_in or 0),
             finished_at=None if state == State.RETRYING else now,
+            **paid,
         )
         if result.ok:
             Partner.objects.filter(pk=partner.pk, failing_since__isnull=False).update(failing_since=None)

@@ -1,5 +1,6 @@
 """The values behind each macro, for a real conversion event or for a test postback."""
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -31,9 +32,14 @@ def build_values(
     custom=None,
     points_override=None,
     terms=None,
+    share=None,
 ):
-    """Every macro's value; the share follows the partner's terms, or an offer's (`terms`), and points follow it."""
-    share = partner_share(partner, gross, terms)
+    """Every macro's value; the share follows the partner's terms, or an offer's (`terms`), and points follow it.
+
+    `share` is the share already computed by the caller (a delivery records what it sent).
+    """
+    if share is None:
+        share = partner_share(partner, gross, terms)
     return {
         "click_id": click_id,
         "status": status,
@@ -71,16 +77,32 @@ def event_amount(event, partner):
     return event.payout, conversion.currency
 
 
-def event_values(event, partner):
+@dataclass(frozen=True)
+class EventShare:
+    """The gross on the partner's payout basis, its currency, and the partner's share of it."""
+
+    gross: Decimal
+    currency: str
+    amount: Decimal
+
+
+def event_share(event, partner):
     conversion = event.conversion
-    custom = conversion.custom_data or {}
     gross, currency = event_amount(event, partner)
     terms = partner.offer_shares.filter(offer_id=conversion.offer_id).first() if conversion.offer_id else None
+    return EventShare(gross, currency, partner_share(partner, gross, terms))
+
+
+def event_values(event, partner, share=None):
+    """The macro values of a real event; pass `share` (from event_share) to render exactly what is recorded."""
+    conversion = event.conversion
+    custom = conversion.custom_data or {}
+    share = share or event_share(event, partner)
     return build_values(
         partner=partner,
-        gross=gross,
-        currency=currency,
-        terms=terms,
+        gross=share.gross,
+        currency=share.currency,
+        share=share.amount,
         status=event.to_status,
         event=event_name(event),
         moment=event.created_at,

@@ -178,6 +178,17 @@ class Delivery(models.Model):
     locked_until = models.DateTimeField(null=True, blank=True, help_text="An attempt is in flight until then.")
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    amount = models.DecimalField(
+        max_digits=18, decimal_places=6, null=True, blank=True, help_text="The partner's share sent, once it succeeded."
+    )
+    amount_currency = models.CharField(max_length=3, blank=True)
+    house_amount = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="The share in the house currency; empty while the conversion's exchange rate is missing.",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

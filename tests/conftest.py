@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
+from rest_framework.authtoken.models import Token
 
 from postbacks_project.celery import app as celery_app
 from receiver.models import Click, Network, Offer
@@ -74,3 +76,17 @@ def click(offer):
 @pytest.fixture
 def postback_url(network):
     return f"/postback/{network.key}/"
+
+
+@pytest.fixture
+def member_client(client, django_user_model):
+    """Logged in, but not staff: the API answers 403."""
+    client.force_login(django_user_model.objects.create_user("member", password="x"))
+    return client
+
+
+@pytest.fixture
+def token_client(admin_user):
+    """A staff caller with an API token and no session, as an integrator's script would be."""
+    token = Token.objects.create(user=admin_user)
+    return Client(headers={"authorization": f"Token {token.key}"})

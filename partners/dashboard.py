@@ -1,0 +1,63 @@
+"""The admin stats dashboard: a GET form for the period and filters, the figures from stats.compute, a daily chart."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin
+from django.shortcuts import render
+from django.utils import timezone
+
+from receiver.models import Network, Offer
+from receiver.statuses import Status
+
+from . import stats
+from .charts import daily_chart
+from .models import Partner, State
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    network = forms.ModelChoiceField(Network.objects.order_by("name"), required=False, empty_label="all networks")
+    offer = forms.ModelChoiceField(
+        Offer.objects.select_related("network").order_by("name"), required=False, empty_label="all offers"
+    )
+    partner = forms.ModelChoiceField(Partner.objects.order_by("name"), required=False, empty_label="all partners")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise forms.ValidationError("The period starts after it ends.")
+        if start and end and (end - start).days >= MAX_DAYS:
+            raise forms.ValidationError(f"Choose a period of at most {MAX_DAYS} days.")
+        return data
+
+
+def default_period():
+    today = timezone.localdate()
+    return today - timedelta(days=DEFAULT_DAYS - 1), today
+
+
+def page(request):
+    """Staff only (wrapped by admin_view in the URLconf). Without parameters: the last 30 days, everything."""
+    start, end = default_period()
+    form = PeriodForm({"start": start, "end": end, **request.GET.dict()})
+    figures = chart = None
+    if form.is_valid():
+        data = form.cleaned_data
+        figures = stats.compute(data["start"], data["end"], data["network"], data["offer"], data["partner"])
+        chart = daily_chart(figures.daily, figures.currency)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Stats",
+        "form": form,
+        "stats": figures,
+        "chart": chart,
+        "statuses": Status.values,
+        "states": State.values,
+    }
+    return render(request, "admin/partners/dashboard.html", context)

@@ -1,0 +1,184 @@
+"""The admin dashboard's figures for a period and optional network/offer/partner, each aggregated in the database."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum, TextField, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from receiver.models import Click, Conversion, Outcome, PointsEntry, RateState, ReceivedPostback
+from receiver.statuses import Status
+
+from .models import Delivery, Partner, State
+
+ZERO = Decimal("0")
+FAILING_LIMIT = 50
+APPROVED_IN_HOUSE = Q(status=Status.APPROVED, rate_state=RateState.CONVERTED, house_payout__isnull=False)
+
+
+@dataclass
+class Day:
+    day: date
+    conversions: int
+    gross: Decimal
+
+
+@dataclass
+class Stats:
+    start: date
+    end: date
+    currency: str
+    clicks: int
+    conversions: dict  # status -> count, plus "total"
+    conversion_rate: Decimal | None  # percent of clicks; None when there were no clicks
+    gross: Decimal
+    gross_missing_rate: int  # approved conversions left out of `gross`: no exchange rate yet
+    partner_payouts: Decimal
+    payouts_missing_rate: int  # succeeded deliveries left out of `partner_payouts`: no house amount
+    margin: Decimal
+    points_issued: int
+    points_net: int
+    postbacks: dict  # outcome -> count, plus "total"
+    rejected_by_reason: list = field(default_factory=list)  # [(reason, count)], most frequent first
+    deliveries: dict = field(default_factory=dict)  # state -> count, plus "total"
+    failing_partners: list = field(default_factory=list)
+    daily: list = field(default_factory=list)  # [Day] for every day of the period
+
+
+def period_bounds(start, end):
+    """Aware datetimes [start 00:00, the day after end 00:00) in the current time zone: both dates included."""
+    tz = timezone.get_current_timezone()
+    return (
+        timezone.make_aware(datetime.combine(start, time.min), tz),
+        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min), tz),
+    )
+
+
+def _counts(column, values):
+    return {"total": Count("id"), **{value: Count("id", filter=Q(**{column: value})) for value in values}}
+
+
+def _conversions(network, offer, partner):
+    """Real (never test) conversions; with a partner, only those that were delivered to it."""
+    rows = Conversion.objects.filter(is_test=False)
+    if network:
+        rows = rows.filter(network=network)
+    if offer:
+        rows = rows.filter(offer=offer)
+    if partner:
+        sent = Delivery.objects.filter(event__conversion=OuterRef("pk"), partner=partner).exclude(state=State.SKIPPED)
+        rows = rows.filter(Exists(sent))
+    return rows
+
+
+def compute(start, end, network=None, offer=None, partner=None):
+    """Every figure of the dashboard; a fixed number of queries whatever the volume."""
+    since, until = period_bounds(start, end)
+    conversions = _conversions(network, offer, partner).filter(created_at__gte=since, created_at__lt=until)
+
+    clicks = Click.objects.filter(created_at__gte=since, created_at__lt=until)
+    if network:
+        clicks = clicks.filter(offer__network=network)
+    if offer:
+        clicks = clicks.filter(offer=offer)
+    if partner:
+        # Clicks are attributed to a partner by the ?partner=<slug> they arrived with.
+        clicks = clicks.filter(partner_slug=partner.slug or "\0")
+    click_count = clicks.count()
+
+    conv = conversions.aggregate(
+        **_counts("status", Status.values),
+        gross=Sum("house_payout", filter=APPROVED_IN_HOUSE),
+        missing=Count("id", filter=Q(status=Status.APPROVED) & ~APPROVED_IN_HOUSE),
+    )
+    gross = conv.pop("gross") or ZERO
+    missing = conv.pop("missing")
+
+    # What partners were paid for the conversions counted in `gross`: succeeded sends of an approval of a
+    # conversion still approved (a reversal was forwarded too, so the partner's payout went with it).
+    payouts = Delivery.objects.filter(
+        state=State.SUCCEEDED,
+        event__to_status=Status.APPROVED,
+        event__conversion__in=conversions.filter(status=Status.APPROVED).values("pk"),
+    )
+    if partner:
+        payouts = payouts.filter(partner=partner)
+    paid = payouts.aggregate(total=Sum("house_amount"), missing=Count("id", filter=Q(house_amount__isnull=True)))
+    partner_payouts = paid["total"] or ZERO
+
+    points = PointsEntry.objects.filter(created_at__gte=since, created_at__lt=until, conversion__is_test=False)
+    if network or offer or partner:
+        # An entry counts in its own period (a reversal today of last month's conversion lowers today's net).
+        points = points.filter(conversion__in=_conversions(network, offer, partner).values("pk"))
+    pts = points.aggregate(issued=Sum("delta", filter=Q(delta__gt=0)), net=Sum("delta"))
+
+    postbacks = ReceivedPostback.objects.filter(received_at__gte=since, received_at__lt=until).exclude(
+        conversion__is_test=True
+    )
+    if network or offer:
+        # A rejected postback has no offer: an offer narrows the postbacks to its network.
+        postbacks = postbacks.filter(network=network or offer.network)
+    received = postbacks.aggregate(**_counts("outcome", Outcome.values))
+    reasons = list(
+        postbacks.filter(outcome=Outcome.REJECTED)
+        .values("reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "reason")
+        .values_list("reason", "n")
+    )
+
+    deliveries = Delivery.objects.filter(created_at__gte=since, created_at__lt=until, event__conversion__is_test=False)
+    if network:
+        deliveries = deliveries.filter(event__conversion__network=network)
+    if offer:
+        deliveries = deliveries.filter(event__conversion__offer=offer)
+    if partner:
+        deliveries = deliveries.filter(partner=partner)
+
+    return Stats(
+        start=start,
+        end=end,
+        currency=settings.HOUSE_CURRENCY,
+        clicks=click_count,
+        conversions=conv,
+        conversion_rate=(Decimal(conv["total"] * 100) / click_count).quantize(Decimal("0.01")) if click_count else None,
+        gross=gross,
+        gross_missing_rate=missing,
+        partner_payouts=partner_payouts,
+        payouts_missing_rate=paid["missing"],
+        margin=gross - partner_payouts,
+        points_issued=pts["issued"] or 0,
+        points_net=pts["net"] or 0,
+        postbacks=received,
+        rejected_by_reason=reasons,
+        deliveries=deliveries.aggregate(**_counts("state", State.values)),
+        failing_partners=list(failing_partners(partner)),
+        daily=daily(conversions, start, end),
+    )
+
+
+def failing_partners(partner=None):
+    """Partners failing now (still tried) or disabled by us, with the newest error."""
+    newest_error = Delivery.objects.filter(partner=OuterRef("pk")).exclude(last_error="").order_by("-id")
+    rows = Partner.objects.filter(Q(failing_since__isnull=False) | Q(disabled_at__isnull=False))
+    if partner:
+        rows = rows.filter(pk=partner.pk)
+    return rows.annotate(
+        last_error=Coalesce(Subquery(newest_error.values("last_error")[:1]), Value(""), output_field=TextField())
+    ).order_by("name")[:FAILING_LIMIT]
+
+
+def daily(conversions, start, end):
+    """Conversions and gross payout per day, every day of the period present (zero when nothing happened)."""
+    rows = (
+        conversions.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"), gross=Sum("house_payout", filter=APPROVED_IN_HOUSE))
+        .values_list("day", "n", "gross")
+    )
+    found = {day: (n, gross or ZERO) for day, n, gross in rows}
+    days = (start + timedelta(days=i) for i in range((end - start).days + 1))
+    return [Day(day, *found.get(day, (0, ZERO))) for day in days]

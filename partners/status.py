@@ -1,0 +1,110 @@
+"""GET /api/status/: the last hour's traffic, the delivery queue and the failing partners, counted in the database."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Min, OuterRef, Q, Subquery, TextField, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from receiver.models import Conversion, Outcome, ReceivedPostback
+from receiver.statuses import Status
+
+from .models import DUE_STATES, Delivery, Partner, State
+
+WINDOW = timedelta(hours=1)
+QUEUED_STATES = (State.PENDING.value, State.RETRYING.value, State.SENDING.value)
+FAILING_LIMIT = 100
+
+
+def _counts_by(column, values):
+    """Aggregates for one query: the total and one filtered COUNT per value."""
+    return {"total": Count("id"), **{value: Count("id", filter=Q(**{column: value})) for value in values}}
+
+
+def _counts_schema(name, values):
+    fields = {name: serializers.IntegerField() for name in ("total", *values)}
+    return inline_serializer(name, fields)
+
+
+class FailingPartnerSerializer(serializers.ModelSerializer):
+    sending_state = serializers.CharField(help_text="sending (failing, still tried), inactive or auto-disabled.")
+    last_error = serializers.CharField(help_text="The newest failed delivery's error.")
+
+    class Meta:
+        model = Partner
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "sending_state",
+            "failing_since",
+            "disabled_at",
+            "disabled_reason",
+            "last_error",
+        ]
+
+
+SystemStatus = inline_serializer(
+    "SystemStatus",
+    {
+        "generated_at": serializers.DateTimeField(),
+        "since": serializers.DateTimeField(help_text="Start of the last-hour window."),
+        "last_hour": inline_serializer(
+            "LastHour",
+            {
+                "postbacks": _counts_schema("PostbacksByOutcome", Outcome.values),
+                "conversions": _counts_schema("ConversionsByStatus", Status.values),
+                "deliveries": _counts_schema("DeliveriesByState", State.values),
+            },
+        ),
+        "queue": inline_serializer(
+            "DeliveryQueue",
+            {
+                **{name: serializers.IntegerField() for name in ("total", *QUEUED_STATES)},
+                "due_now": serializers.IntegerField(help_text="Pending or retrying with their time come."),
+                "oldest_due_at": serializers.DateTimeField(allow_null=True),
+            },
+        ),
+        "failing_partners": FailingPartnerSerializer(many=True),
+    },
+)
+
+
+@extend_schema(responses=SystemStatus, summary="System status")
+@api_view(["GET"])
+def system_status(request):
+    """Postbacks, conversions (test ones excluded) and deliveries of the last hour; the queue; failing partners."""
+    now = timezone.now()
+    since = now - WINDOW
+    recent_postbacks = ReceivedPostback.objects.filter(received_at__gte=since)
+    postbacks = recent_postbacks.aggregate(**_counts_by("outcome", Outcome.values))
+    conversions = Conversion.objects.filter(created_at__gte=since, is_test=False).aggregate(
+        **_counts_by("status", Status.values)
+    )
+    deliveries = Delivery.objects.filter(created_at__gte=since).aggregate(**_counts_by("state", State.values))
+    due = Q(state__in=DUE_STATES)
+    queue = Delivery.objects.filter(state__in=QUEUED_STATES).aggregate(
+        **_counts_by("state", QUEUED_STATES),
+        due_now=Count("id", filter=due & Q(next_attempt_at__lte=now)),
+        oldest_due_at=Min("next_attempt_at", filter=due),
+    )
+    return Response(
+        {
+            "generated_at": now,
+            "since": since,
+            "last_hour": {"postbacks": postbacks, "conversions": conversions, "deliveries": deliveries},
+            "queue": queue,
+            "failing_partners": FailingPartnerSerializer(failing_partners(), many=True).data,
+        }
+    )
+
+
+def failing_partners():
+    newest_error = Delivery.objects.filter(partner=OuterRef("pk")).exclude(last_error="").order_by("-id")
+    last_error = Coalesce(Subquery(newest_error.values("last_error")[:1]), Value(""), output_field=TextField())
+    failing = Partner.objects.filter(Q(failing_since__isnull=False) | Q(disabled_at__isnull=False))
+    return failing.annotate(last_error=last_error).order_by("name")[:FAILING_LIMIT]

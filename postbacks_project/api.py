@@ -1,0 +1,159 @@
+"""Shared pieces of the integrator API: cursor pagination, declared query filters, model validation in serializers."""
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework import serializers
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.pagination import CursorPagination
+
+
+class NewestFirst(CursorPagination):
+    """Cursor pages, newest row first: stable while rows arrive, and no COUNT(*) over big log tables."""
+
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One query parameter: `to_q` turns its raw text into a Q, or raises ValueError saying what is wrong."""
+
+    to_q: Callable[[str], Q]
+    description: str
+    schema: dict = field(default_factory=lambda: {"type": "string"})
+
+
+def exact(lookup, description):
+    return Filter(lambda raw: Q(**{lookup: raw}), description)
+
+
+def ident(lookup, what):
+    def to_q(raw):
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+            raise ValueError(f"{raw!r} is not an id; give the {what}'s numeric id")
+        return Q(**{lookup: int(raw)})
+
+    return Filter(to_q, f"The {what}'s id.", {"type": "integer"})
+
+
+def choice(lookup, values, description):
+    """One of `values`; `lookup` is a field name, or a dict of value -> Q for states that are not one column."""
+
+    def to_q(raw):
+        if raw not in values:
+            raise ValueError(f"{raw!r} is not one of {', '.join(values)}")
+        return lookup[raw] if isinstance(lookup, dict) else Q(**{lookup: raw})
+
+    return Filter(to_q, description, {"type": "string", "enum": list(values)})
+
+
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def flag(lookup, description):
+    def to_q(raw):
+        if raw.lower() not in TRUE + FALSE:
+            raise ValueError(f"{raw!r} is not true or false")
+        return Q(**{lookup: raw.lower() in TRUE})
+
+    return Filter(to_q, description, {"type": "boolean"})
+
+
+def _moment(raw):
+    """(start, is_date): a date-time (naive means UTC, our TIME_ZONE), or a date and its first moment."""
+    try:
+        # Date first: Python's fromisoformat, behind parse_datetime, reads a bare date as midnight.
+        day = parse_date(raw)
+        moment = None if day else parse_datetime(raw)
+    except ValueError:  # well-formed but impossible, such as 2025-02-30
+        moment = day = None
+    if moment is None and day is None:
+        raise ValueError(f"{raw!r} is not a date or date-time; use 2025-01-31 or 2025-01-31T14:00:00Z")
+    if day is not None:
+        moment = datetime.combine(day, time.min)
+    return (moment if timezone.is_aware(moment) else timezone.make_aware(moment)), day is not None
+
+
+DATE_SCHEMA = {"type": "string", "example": "2025-01-31"}
+
+
+def date_range(column):
+    """`from` and `to` on a row's main timestamp; `to` with a date alone includes that whole day."""
+
+    def since(raw):
+        return Q(**{f"{column}__gte": _moment(raw)[0]})
+
+    def until(raw):
+        moment, is_date = _moment(raw)
+        if is_date:
+            return Q(**{f"{column}__lt": moment + timedelta(days=1)})
+        return Q(**{f"{column}__lte": moment})
+
+    return {
+        "from": Filter(since, f"Rows with {column} at or after this date or date-time (ISO 8601).", DATE_SCHEMA),
+        "to": Filter(until, f"Rows with {column} at or before this date-time, or on or before this date.", DATE_SCHEMA),
+    }
+
+
+class QueryFilters(BaseFilterBackend):
+    """Applies a view's `query_filters` (name -> Filter); bad values are a 400 naming each parameter."""
+
+    def filter_queryset(self, request, queryset, view):
+        errors = {}
+        for name, spec in getattr(view, "query_filters", {}).items():
+            raw = request.query_params.get(name, "").strip()
+            if not raw:
+                continue
+            try:
+                queryset = queryset.filter(spec.to_q(raw))
+            except ValueError as exc:
+                errors[name] = [str(exc)]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return queryset
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": name, "in": "query", "required": False, "description": spec.description, "schema": spec.schema}
+            for name, spec in getattr(view, "query_filters", {}).items()
+        ]
+
+
+class ApiViewMixin:
+    """What every list of the API shares: newest-first cursor pages and the declared filters."""
+
+    pagination_class = NewestFirst
+    filter_backends = [QueryFilters]
+    query_filters = {}
+
+
+class ModelValidationMixin:
+    """Runs the model's full_clean on the would-be row, as the admin does, so the API accepts nothing the admin refuses.
+
+    Django's ValidationError becomes DRF's 400 with the same per-field messages.
+    """
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        model = self.Meta.model
+        related = {f.name for f in model._meta.many_to_many}
+        plain = {name: value for name, value in attrs.items() if name not in related}
+        # A copy, so that a refused update leaves the instance (and anything holding it) untouched.
+        candidate = copy.copy(self.instance) if self.instance is not None else model()
+        for name, value in plain.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
+        # clean() may normalise a value (an offer's currency is upper-cased): save what it settled on.
+        return {**attrs, **{name: getattr(candidate, name) for name in plain}}

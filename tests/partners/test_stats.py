@@ -1,0 +1,292 @@
+"""The stats dashboard: exact figures for a known fixture, its filters, who may see it, and its daily chart."""
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from partners import stats
+from partners.models import Delivery, Partner, State
+from receiver.models import Click, Conversion, ConversionEvent, Network, Offer, PointsEntry, ReceivedPostback
+
+START, END = date(2026, 3, 1), date(2026, 3, 31)
+DAY1, DAY2, DAY3, BEFORE = date(2026, 3, 2), date(2026, 3, 5), date(2026, 3, 9), date(2026, 2, 20)
+URL = "/admin/stats/"
+
+
+def at(day, hour=12):
+    return timezone.make_aware(datetime(day.year, day.month, day.day, hour))
+
+
+@pytest.fixture
+def world(db):
+    """Two networks, three offers, two sending partners and one disabled, and a month of traffic."""
+    acme, beta = Network.objects.create(name="Acme"), Network.objects.create(name="Beta")
+    survey = Offer.objects.create(network=acme, name="Survey", url="https://a.example/?s={click_id}")
+    game = Offer.objects.create(network=acme, name="Game", url="https://a.example/?g={click_id}")
+    shop = Offer.objects.create(network=beta, name="Shop", url="https://b.example/?s={click_id}")
+    pub = Partner.objects.create(name="Pub", slug="pub", postback_url="https://p.example/?c={click_id}")
+    wall = Partner.objects.create(
+        name="Wall", slug="wall", postback_url="https://w.example/?c={click_id}", failing_since=at(DAY3)
+    )
+    Partner.objects.create(
+        name="Gone", postback_url="https://g.example/", disabled_at=at(DAY3), disabled_reason="answered 410 Gone"
+    )
+
+    for slug in ("", "", "pub", "wall"):
+        Click.objects.create(offer=survey, partner_slug=slug, created_at=at(DAY1))
+    Click.objects.create(offer=shop, created_at=at(DAY2))
+    Click.objects.create(offer=survey, created_at=at(BEFORE))
+
+    def conversion(offer, status, payout, currency, house, day, rate=None, missing=False, test=False):
+        row = Conversion.objects.create(
+            network=offer.network,
+            offer=offer,
+            click_id=f"c{Conversion.objects.count()}",
+            status=status,
+            payout=Decimal(payout),
+            currency=currency,
+            house_payout=None if missing else Decimal(house),
+            exchange_rate=None if missing else Decimal(rate or "1"),
+            rate_state="missing_rate" if missing else "converted",
+            is_test=test,
+            created_at=at(day),
+        )
+        return row
+
+    def event(conv, to_status, day, kind="created"):
+        return ConversionEvent.objects.create(
+            conversion=conv, kind=kind, to_status=to_status, payout=conv.payout, created_at=at(day)
+        )
+
+    def deliver(ev, partner, state=State.SUCCEEDED, amount=None, currency="USD", house=None):
+        return Delivery.objects.create(
+            event=ev,
+            partner=partner,
+            state=state,
+            amount=amount and Decimal(amount),
+            amount_currency=currency if amount else "",
+            house_amount=house and Decimal(house),
+            created_at=ev.created_at,
+        )
+
+    usd = conversion(survey, "approved", "2.00", "USD", "2.00", DAY1)
+    eur = conversion(survey, "approved", "3.00", "EUR", "3.30", DAY2, rate="1.10")
+    gbp = conversion(shop, "approved", "5.00", "GBP", None, DAY2, missing=True)
+    reversed_ = conversion(survey, "reversed", "4.00", "USD", "4.00", DAY2)
+    pending = conversion(game, "pending", "1.00", "USD", "1.00", DAY3)
+    test = conversion(survey, "approved", "100.00", "USD", "100.00", DAY1, test=True)
+    old = conversion(survey, "approved", "9.00", "USD", "9.00", BEFORE)
+
+    deliver(event(usd, "approved", DAY1), pub, amount="1.40", house="1.40")
+    deliver(Delivery.objects.get(partner=pub).event, wall, amount="0.50", house="0.50")
+    deliver(event(eur, "approved", DAY2), pub, amount="2.10", currency="EUR", house="2.31")
+    deliver(event(gbp, "approved", DAY2), wall, amount="3.50", currency="GBP")
+    deliver(event(gbp, "approved", DAY2, "status_change"), pub, state=State.SKIPPED)
+    deliver(event(reversed_, "approved", DAY2), pub, amount="2.80", house="2.80")
+    deliver(event(reversed_, "reversed", DAY3, "status_change"), pub, amount="2.80", house="2.80")
+    deliver(event(pending, "pending", DAY3), pub, state=State.FAILED)
+    deliver(event(test, "approved", DAY1), pub, amount="70.00", house="70.00")
+    deliver(event(old, "approved", BEFORE), pub, amount="6.30", house="6.30")
+
+    for conv, delta, day in [(usd, 200, DAY1), (eur, 330, DAY2), (reversed_, 400, DAY2), (reversed_, -400, DAY3)]:
+        PointsEntry.objects.create(user_id="u", delta=delta, reason="r", conversion=conv, created_at=at(day))
+    PointsEntry.objects.create(user_id="u", delta=10000, reason="r", conversion=test, created_at=at(DAY1))
+    PointsEntry.objects.create(user_id="u", delta=900, reason="r", conversion=old, created_at=at(BEFORE))
+
+    def postback(network, outcome, reason="", conv=None, day=DAY2):
+        ReceivedPostback.objects.create(
+            network=network, outcome=outcome, reason=reason, conversion=conv, received_at=at(day), method="GET"
+        )
+
+    for conv in (usd, eur, reversed_, pending):
+        postback(conv.network, "accepted", conv=conv)
+    postback(gbp.network, "accepted", conv=gbp)
+    postback(acme, "status_change", conv=reversed_)
+    postback(acme, "duplicate", conv=usd)
+    postback(acme, "accepted", conv=test)
+    postback(acme, "rejected", "unknown_click")
+    postback(acme, "rejected", "unknown_click")
+    postback(beta, "rejected", "invalid_input")
+    postback(None, "rejected", "missing_key")
+    postback(acme, "rejected", "unknown_click", day=BEFORE)
+    return {"acme": acme, "beta": beta, "survey": survey, "game": game, "shop": shop, "pub": pub, "wall": wall}
+
+
+def test_the_figures_of_a_known_month_are_exact(world, django_assert_max_num_queries):
+    with django_assert_max_num_queries(10):
+        figures = stats.compute(START, END)
+
+    assert figures.clicks == 5
+    assert figures.conversions == {"total": 5, "approved": 3, "pending": 1, "rejected": 0, "reversed": 1}
+    assert figures.conversion_rate == Decimal("100.00")
+    assert (figures.gross, figures.gross_missing_rate) == (Decimal("5.30"), 1)
+    # 1.40 + 0.50 + 2.31: the reversed conversion's payout and the GBP one without a rate are left out.
+    assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("4.21"), 1)
+    assert figures.margin == Decimal("1.09")
+    assert (figures.points_issued, figures.points_net) == (930, 530)
+    assert figures.postbacks == {"total": 11, "accepted": 5, "duplicate": 1, "status_change": 1, "rejected": 4}
+    assert figures.rejected_by_reason == [("unknown_click", 2), ("invalid_input", 1), ("missing_key", 1)]
+    assert figures.deliveries == {
+        "total": 8,
+        "pending": 0,
+        "sending": 0,
+        "retrying": 0,
+        "succeeded": 6,
+        "failed": 1,
+        "cancelled": 0,
+        "skipped": 1,
+    }
+    assert [(p.name, p.last_error) for p in figures.failing_partners] == [("Gone", ""), ("Wall", "")]
+    by_day = {d.day: (d.conversions, d.gross) for d in figures.daily if d.conversions}
+    assert by_day == {DAY1: (1, Decimal("2.00")), DAY2: (3, Decimal("3.30")), DAY3: (1, Decimal("0"))}
+    assert len(figures.daily) == 31
+
+
+def test_a_network_narrows_everything_to_it(world):
+    figures = stats.compute(START, END, network=world["acme"])
+
+    assert figures.clicks == 4
+    assert figures.conversions["total"] == 4
+    assert (figures.gross, figures.gross_missing_rate) == (Decimal("5.30"), 0)
+    assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("4.21"), 0)
+    assert figures.postbacks["rejected"] == 2
+    assert figures.deliveries["total"] == 6
+
+
+def test_an_offer_narrows_conversions_and_clicks_to_it(world):
+    figures = stats.compute(START, END, offer=world["game"])
+
+    assert figures.clicks == 0
+    assert figures.conversions == {"total": 1, "approved": 0, "pending": 1, "rejected": 0, "reversed": 0}
+    assert figures.conversion_rate is None
+    assert (figures.gross, figures.partner_payouts, figures.margin) == (Decimal("0"), Decimal("0"), Decimal("0"))
+    assert figures.deliveries["failed"] == 1
+
+
+def test_a_partner_narrows_to_what_was_delivered_to_it(world):
+    figures = stats.compute(START, END, partner=world["wall"])
+
+    assert figures.clicks == 1
+    assert figures.conversions["total"] == 2
+    assert (figures.gross, figures.gross_missing_rate) == (Decimal("2.00"), 1)
+    assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("0.50"), 1)
+    assert figures.margin == Decimal("1.50")
+    assert figures.points_issued == 200
+    assert figures.deliveries["total"] == 2
+    assert [p.name for p in figures.failing_partners] == ["Wall"]
+
+
+def test_a_skipped_delivery_does_not_tie_a_conversion_to_the_partner(world):
+    figures = stats.compute(START, END, partner=world["pub"])
+
+    # usd, eur, reversed, pending: the GBP one was skipped for Pub.
+    assert figures.conversions["total"] == 4
+    assert figures.partner_payouts == Decimal("3.71")
+
+
+def test_the_period_bounds_are_whole_days_both_included(world):
+    figures = stats.compute(DAY2, DAY2)
+
+    assert figures.clicks == 1
+    assert figures.conversions["total"] == 3
+    assert figures.gross == Decimal("3.30")
+    assert (figures.points_issued, figures.points_net) == (730, 730)
+    assert len(figures.daily) == 1
+
+
+def test_a_test_conversion_never_counts(world):
+    figures = stats.compute(DAY1, DAY1)
+
+    assert figures.conversions["total"] == 1
+    assert figures.gross == Decimal("2.00")
+    assert figures.partner_payouts == Decimal("1.90")
+    assert figures.points_issued == 200
+    assert figures.postbacks["total"] == 0
+
+
+@pytest.fixture
+def staff(db):
+    return User.objects.create_user("staff", password="pw", is_staff=True)
+
+
+def test_the_page_shows_the_figures_in_a_bounded_number_of_queries(client, staff, world, django_assert_max_num_queries):
+    client.force_login(staff)
+
+    with django_assert_max_num_queries(16):
+        response = client.get(URL, {"start": "2026-03-01", "end": "2026-03-31"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.search(r'id="stats-gross">5\.30<', html)
+    assert re.search(r'id="stats-payouts">4\.21<', html)
+    assert re.search(r'id="stats-margin"><strong>1\.09<', html)
+    assert "1 approved\n          conversion(s) have no exchange rate yet" in html
+    assert "rejected: unknown_click" in html
+    assert "answered 410 Gone" in html
+
+
+def test_the_chart_has_one_bar_per_day_with_conversions(client, staff, world):
+    client.force_login(staff)
+
+    html = client.get(URL, {"start": "2026-03-01", "end": "2026-03-31"}).content.decode()
+
+    chart = html.index('class="daily-chart"')
+    svg = html[chart : html.index("</svg>", chart)]
+    assert re.findall(r'<rect class="bar" data-day="([\d-]+)"', svg) == ["2026-03-02", "2026-03-05", "2026-03-09"]
+    assert '<polyline class="gross"' in svg
+    assert "gross payout (USD)" in svg
+    assert "<script" not in html[html.index("content-main") :]
+
+
+def test_the_default_period_is_the_last_30_days(client, staff):
+    client.force_login(staff)
+
+    response = client.get(URL)
+
+    today = timezone.localdate()
+    assert response.context["stats"].end == today
+    assert (today - response.context["stats"].start).days == 29
+    assert "n/a" in response.content.decode()
+
+
+def test_a_period_that_ends_before_it_starts_is_an_error(client, staff):
+    client.force_login(staff)
+
+    response = client.get(URL, {"start": "2026-03-02", "end": "2026-03-01"})
+
+    assert response.context["stats"] is None
+    assert "The period starts after it ends." in response.content.decode()
+
+
+def test_the_page_filters_by_the_forms_choices(client, staff, world):
+    client.force_login(staff)
+
+    response = client.get(URL, {"start": "2026-03-01", "end": "2026-03-31", "partner": world["wall"].pk})
+
+    assert response.context["stats"].partner_payouts == Decimal("0.50")
+
+
+def test_anonymous_visitors_are_sent_to_the_admin_login(client, db):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response.url == "/admin/login/?next=/admin/stats/"
+
+
+def test_users_who_are_not_staff_are_sent_to_the_login(client, db):
+    client.force_login(User.objects.create_user("user", password="pw"))
+
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response.url.startswith("/admin/login/")
+
+
+def test_the_admin_index_links_the_dashboard(client, staff):
+    client.force_login(staff)
+
+    assert 'href="/admin/stats/"' in client.get("/admin/").content.decode()
