@@ -233,7 +233,11 @@ DELIVERY_COUNTDOWN_LIMIT = env.int("DELIVERY_COUNTDOWN_LIMIT", default=600)
 DELIVERY_LOCK_MARGIN = env.int("DELIVERY_LOCK_MARGIN", default=60)
 PARTNER_AUTO_DISABLE_AFTER = env.int("PARTNER_AUTO_DISABLE_AFTER", default=3 * 24 * 3600)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-deliveries": {"task": "partners.tasks.sweep", "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0)}
+    "sweep-deliveries": {"task": "partners.tasks.sweep", "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0)},
+    "sweep-test-postbacks": {
+        "task": "testing_tools.tasks.sweep_test_postbacks",
+        "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0),
+    },
 }
 
 BENCHMARK_ENDPOINTS = _strict_bool("BENCHMARK_ENDPOINTS", False)

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from postbacks_project.masking import mask_headers, mask_query
+from postbacks_project.masking import mask_headers, mask_query, mask_secret
 
 from . import currency, ledger
 from .models import Click, Conversion, ConversionEvent, EventKind, Offer, OfferMapping, Outcome, ReceivedPostback
@@ -43,7 +43,7 @@ def store(
         outcome=outcome,
         reason=reason,
         message=message,
-        params=_jsonable(params or {}),
+        params=_jsonable(_without_key(params or {})),
         click_id=fields.get("click_id") or click_id_of(params, network.param_mapping if network else None),
         status=fields.get("status", ""),
         payout=fields.get("payout"),
@@ -169,6 +169,13 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
             ledger.settle(conversion, event, fresh=outcome == Outcome.ACCEPTED)
             conversion_event_created.send(sender=ConversionEvent, event=event)
     return row, outcome, event
+
+
+def _without_key(params):
+    """The parameters as stored: a key sent among them is masked, like one in the path or a header."""
+    if "key" not in params:
+        return params
+    return {**params, "key": mask_secret(str(params["key"]))}
 
 
 def _elapsed_ms(started):

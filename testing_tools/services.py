@@ -87,6 +87,14 @@ def send(test_id):
     return state
 
 
+def overdue(grace_seconds):
+    """Scheduled rows whose time passed more than `grace_seconds` ago: the broker lost their task."""
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    return list(
+        TestPostback.objects.filter(state=TestState.SCHEDULED, scheduled_for__lt=cutoff).values_list("pk", flat=True)
+    )
+
+
 def cancel(batch):
     """Cancel the rows of a batch not yet sent; returns how many were cancelled."""
     return TestPostback.objects.filter(batch=batch, state=TestState.SCHEDULED).update(state=TestState.CANCELLED)

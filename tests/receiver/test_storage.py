@@ -125,3 +125,11 @@ def test_a_key_sent_in_the_body_is_stored_masked(client, network):
     for body in ReceivedPostback.objects.values_list("body", flat=True):
         assert network.key.encode() not in bytes(body)
         assert network.key[:4].encode() in bytes(body)
+
+
+def test_a_key_sent_as_a_parameter_is_stored_masked_in_the_params(client, network):
+    client.get("/api/postback/", {"key": network.key, "payout": "bad", "click_id": "c1"})
+
+    row = ReceivedPostback.objects.get()
+    assert row.reason == "invalid_payout"
+    assert row.params["key"] == network.key[:4] + "…"

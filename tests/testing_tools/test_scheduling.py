@@ -121,3 +121,21 @@ def test_an_inactive_partner_can_still_be_tested(partner, queued, django_capture
 )
 def test_a_batch_is_final_when_every_row_is(states, final):
     assert services.is_final([TestPostback(state=state) for state in states]) is final
+
+
+def test_the_sweep_queues_again_only_the_rows_whose_task_was_lost(partner, queued, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from testing_tools.tasks import sweep_test_postbacks
+
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = services.schedule_batch([row(partner), row(partner, delay_minutes=30)])
+    lost = TestPostback.objects.get(batch=batch, position=1)
+    TestPostback.objects.filter(pk=lost.pk).update(scheduled_for=timezone.now() - timedelta(minutes=5))
+    queued.clear()
+
+    sweep_test_postbacks()
+
+    assert [call["args"] for call in queued] == [(lost.pk,)]
