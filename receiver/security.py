@@ -28,3 +28,10 @@ def signature_valid(secret, inbound):
         return False
     expected = hmac.new(secret.encode(), signed_message(inbound), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, given.lower())
+
+
+def unsigned_parameters(network, inbound):
+    """Query parameters a signed body leaves unsigned (the key aside): they could be added by anyone."""
+    if not network.hmac_secret or not inbound.body:
+        return []
+    return sorted(name for name in inbound.query if name != "key")

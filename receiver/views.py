@@ -14,7 +14,7 @@ from . import health as health_checks
 from .inbound import capture, client_address
 from .models import Click, Network, Offer, Outcome
 from .params import InvalidInput, normalise, raw_params
-from .security import rate_limited, signature_valid
+from .security import rate_limited, signature_valid, unsigned_parameters
 from .services import find_click, record_conversion, reject
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,10 @@ def _handle(request, inbound, path_key, started):
         return refuse(413, "body_too_large", "the body is larger than this receiver accepts", network, params)
     if network.hmac_secret and not signature_valid(network.hmac_secret, inbound):
         return refuse(401, "bad_signature", "missing or invalid X-Signature (hex HMAC-SHA256)", network)
+    unsigned = unsigned_parameters(network, inbound)
+    if unsigned:
+        message = f"the signature covers the body only; send {', '.join(unsigned)} in the body, not the URL"
+        return refuse(401, "unsigned_parameters", message, network)
     if parse_error is not None:
         return refuse(200, parse_error.reason, str(parse_error), network, params)
     try:

@@ -252,3 +252,17 @@ def test_a_bug_in_the_receiver_still_keeps_the_request(client, postback_url, mon
     assert response.status_code == 500
     row = last_row()
     assert (row.reason, row.http_status, row.query) == ("internal_error", 500, "click_id=c1")
+
+
+def test_with_a_signed_body_parameters_in_the_url_are_refused(client, network, postback_url):
+    network.hmac_secret = "s3cret"
+    network.save()
+    body = b'{"click_id": "c1"}'
+
+    response = client.post(
+        f"{postback_url}?payout=999", body, content_type="application/json", HTTP_X_SIGNATURE=sign("s3cret", body)
+    )
+
+    assert response.status_code == 401
+    assert response.json()["reason"] == "unsigned_parameters"
+    assert "payout" in response.json()["message"]
