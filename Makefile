@@ -29,5 +29,7 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Both benchmarks (receiver about 2.5 minutes, forwarding about 6.5); BENCH_ARGS goes to both, e.g. --quick.
 bench: setup
-	$(BIN)/python bench/receiver.py
+	$(BIN)/python bench/receiver.py $(BENCH_ARGS)
+	$(BIN)/python bench/forwarding.py $(BENCH_ARGS)

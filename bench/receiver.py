@@ -7,33 +7,37 @@ machine-readable output. See bench/README.md for what the figures mean.
 import argparse
 import asyncio
 import contextlib
-import datetime
 import http.client
 import itertools
 import json
-import os
-import platform
-import re
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-# The interpreter running us is the project's virtualenv (`make bench` passes $(VENV)/bin/python),
-# so gunicorn and manage.py come from the same place.
-BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"  # loopback only: the benchmark server must never be reachable from outside
-DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+from common import (
+    BIN,
+    HOST,
+    add_common_arguments,
+    busy_share,
+    check_databases,
+    django_env,
+    each_database,
+    listening_socket,
+    log_errors,
+    machine_ticks,
+    main_loop,
+    manage,
+    print_table,
+    progress,
+    run_info,
+    start,
+    stop,
+    tail,
+)
+
 REQUEST_TIMEOUT = 30  # seconds; a hung request is an error, not a hung benchmark
 
 
@@ -45,87 +49,21 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
-    parser.add_argument(
-        "--databases", default="sqlite,postgres", help="comma-separated: sqlite, postgres (default both)"
-    )
-    parser.add_argument(
-        "--postgres-url", default=DEFAULT_POSTGRES, help="admin URL used to create and drop the bench database"
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
-    parser.add_argument("--keep-temp", action="store_true", help="keep the temp dir (server logs, SQLite file)")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     args.duration = args.duration or (3.0 if args.quick else 20.0)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
-    args.databases = [name.strip() for name in args.databases.split(",") if name.strip()]
-    unknown = set(args.databases) - {"sqlite", "postgres"}
-    if unknown:
-        parser.error(f"unknown database(s): {', '.join(sorted(unknown))}")
+    check_databases(parser, args)
     return args
 
 
-def progress(message):
-    """Progress goes to stderr so that --json output on stdout stays one clean document."""
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-# --- Databases -------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def sqlite_database(tmp):
-    yield f"sqlite:///{tmp / 'db.sqlite3'}"
-
-
-@contextlib.contextmanager
-def postgres_database(admin_url):
-    """Create a throw-away database next to `admin_url`'s and drop it afterwards, whatever happens."""
-    import psycopg
-
-    name = f"postbacks_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlsplit(admin_url)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-            # FORCE: a connection left behind by a killed worker must not keep the database alive.
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def postgres_reachable(admin_url):
-    try:
-        import psycopg
-
-        psycopg.connect(admin_url, connect_timeout=3).close()
-    except Exception as exc:
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return ""
-
-
-# --- The project: environment, manage.py, gunicorn ---------------------------------------------------
-
-
-def django_env(database_url, var_dir):
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="postbacks_project.settings",
-        DATABASE_URL=database_url,
-        VAR_DIR=str(var_dir),
+def receiver_env(database_url, var_dir):
+    return django_env(
+        database_url,
+        var_dir,
         BENCHMARK_ENDPOINTS="true",
         RECEIVER_RATE_LIMIT="",  # off: we measure the receiver's work, not how fast it says 429
-        DEBUG="false",  # DEBUG keeps every query in memory and would slow the run down
-        PYTHONUNBUFFERED="1",
     )
-    return env
-
-
-def manage(env, *args):
-    result = subprocess.run(
-        [str(BIN / "python"), "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr.strip()}")
-    return result.stdout
 
 
 def prepare_database(env):
@@ -149,15 +87,6 @@ def count_conversions(env, prefix):
     return json.loads(output.strip().splitlines()[-1])
 
 
-def listening_socket():
-    """Bind here and hand the socket to gunicorn (fd://): no race for a free port, and loopback only."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((HOST, 0))
-    sock.listen(1024)
-    return sock
-
-
 @contextlib.contextmanager
 def gunicorn(env, args, log_path):
     """Run gunicorn on a loopback port until the block ends; yield the port."""
@@ -173,11 +102,7 @@ def gunicorn(env, args, log_path):
         "--graceful-timeout=5",
         "--log-level=warning",
     ]
-    with open(log_path, "ab") as log:
-        # Own session: Ctrl-C reaches only us, and we stop the server in order below.
-        server = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=log, pass_fds=[sock.fileno()], start_new_session=True
-        )
+    server = start(command, env, log_path, pass_fds=[sock.fileno()])
     sock.close()
     try:
         wait_until_serving(server, port, log_path)
@@ -200,37 +125,6 @@ def wait_until_serving(server, port, log_path, timeout=30):
             conn.close()
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer /bench/bare/ within {timeout} s:\n{tail(log_path)}")
-
-
-def stop(server):
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def tail(path, lines=20):
-    with contextlib.suppress(OSError):
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
-# The last line of a traceback ("...OperationalError: database is locked"), gunicorn's "[ERROR] ..."
-# and Django's "ERROR django.request Service Unavailable: ..." (the project's log format).
-SERVER_ERROR = re.compile(r"^[\w.]+(?:Error|Exception)\b|\[(?:WARNING|ERROR|CRITICAL)\]|^(?:WARNING|ERROR|CRITICAL) ")
-
-
-def server_errors(log_path):
-    """Count the distinct error lines the server logged, so that odd behaviour is reported verbatim."""
-    with contextlib.suppress(OSError):
-        text = Path(log_path).read_text(errors="replace")
-        # Timestamps and pids make every line unique; strip them so that repeats are counted.
-        lines = (re.sub(r"^\[[^]]*\] \[\d+\] |^\d{4}-\d\d-\d\d \S+ ", "", line) for line in text.splitlines())
-        return Counter(line for line in lines if SERVER_ERROR.search(line)).most_common(10)
-    return []
 
 
 # --- Load generator ----------------------------------------------------------------------------------
@@ -367,31 +261,13 @@ async def apply_load(port, target, ids, seconds, concurrency):
     return load
 
 
-def machine_ticks():
-    """(busy, total) CPU ticks of the whole machine from /proc/stat; None where there is no /proc."""
-    try:
-        with open("/proc/stat") as stat:
-            ticks = [int(n) for n in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = ticks[3] + ticks[4]  # idle + iowait
-    return sum(ticks) - idle, sum(ticks)
-
-
-def busy_share(before, after):
-    """Near 100 % means the run was CPU-bound; well below means waiting (locks, fsync, the client)."""
-    if before is None or after is None or after[1] == before[1]:
-        return None
-    return (after[0] - before[0]) / (after[1] - before[1])
-
-
 # --- One database ------------------------------------------------------------------------------------
 
 
 def bench_database(label, database, tmp, args):
     """Fresh database, one gunicorn, the three targets in turn; return the results for `label`."""
     with database as url:
-        env = django_env(url, tmp / "var")
+        env = receiver_env(url, tmp / "var")
         progress(f"{label}: migrating a fresh database")
         key = prepare_database(env)
         log_path = tmp / f"gunicorn-{label}.log"
@@ -411,7 +287,7 @@ def bench_database(label, database, tmp, args):
         "targets": rows,
         "ratios": ratios(rows),
         "conversions": {"in_db": counted, "successful_requests": receiver_ok, "match": counted == receiver_ok},
-        "server_errors": [{"count": n, "line": line} for line, n in server_errors(log_path)],
+        "server_errors": [{"count": n, "line": line} for line, n in log_errors(log_path)],
     }
 
 
@@ -453,7 +329,7 @@ def print_report(report):
         if "skipped" in result:
             print(f"skipped: {result['skipped']}")
             continue
-        print_table(result["targets"])
+        print_table(result["targets"], COLUMNS)
         r = result["ratios"]
         print(f"receiver / bare    {r['receiver_per_bare']}")
         print(f"receiver / insert  {r['receiver_per_insert']}")
@@ -471,82 +347,39 @@ def print_report(report):
             print(f"server log  {item['count']} x {item['line']}")
 
 
-def print_table(rows):
-    cells = [["-" if row[key] is None else str(row[key]) for _, key in COLUMNS] for row in rows]
-    widths = [max(len(title), *(len(r[i]) for r in cells)) for i, (title, _) in enumerate(COLUMNS)]
-    print(
-        "  ".join(
-            title.rjust(w) if i else title.ljust(w)
-            for i, ((title, _), w) in enumerate(zip(COLUMNS, widths, strict=True))
-        )
-    )
-    for row in cells:
-        print("  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))))
-
-
 # --- Main --------------------------------------------------------------------------------------------
-
-
-def interrupted(signum, frame):
-    """Ctrl-C or SIGTERM: unwind through the cleanup, which a second Ctrl-C must not cut short."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
 
 
 def run(args, tmp):
     report = {
-        "run": {
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "workers": args.workers,
-            "threads": args.threads,
-            "concurrency": args.concurrency,
-            "duration_s": args.duration,
-            "warmup_s": args.warmup,
-        },
+        "run": run_info(
+            workers=args.workers,
+            threads=args.threads,
+            concurrency=args.concurrency,
+            duration_s=args.duration,
+            warmup_s=args.warmup,
+        ),
         "results": [],
     }
-    for label in args.databases:
-        if label == "sqlite":
-            database = sqlite_database(tmp)
+    for label, database, skipped in each_database(args, tmp):
+        if database is None:
+            report["results"].append({"database": label, "skipped": skipped})
         else:
-            unreachable = postgres_reachable(args.postgres_url)
-            if unreachable:
-                progress(f"postgres: skipped, not reachable: {unreachable}")
-                report["results"].append({"database": label, "skipped": unreachable})
-                continue
-            database = postgres_database(args.postgres_url)
-        report["results"].append(bench_database(label, database, tmp, args))
+            report["results"].append(bench_database(label, database, tmp, args))
     return report
+
+
+def failed(report):
+    """Something needs a look: any error, or conversions that do not add up."""
+    results = [r for r in report["results"] if "skipped" not in r]
+    return any(not r["conversions"]["match"] or any(t["errors"] for t in r["targets"]) for r in results)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if not (BIN / "gunicorn").exists():
         sys.exit(f"no gunicorn next to {sys.executable}; run `make setup`, then `.venv/bin/python bench/receiver.py`")
-    signal.signal(signal.SIGINT, interrupted)
-    signal.signal(signal.SIGTERM, interrupted)
-    tmp = Path(tempfile.mkdtemp(prefix="postbacks-bench-"))
-    try:
-        report = run(args, tmp)
-    except KeyboardInterrupt:
-        progress("interrupted")
-        return 130
-    finally:
-        if args.keep_temp:
-            progress(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_report(report)
-    # Non-zero when something needs a look: any error, or conversions that do not add up.
-    results = [r for r in report["results"] if "skipped" not in r]
-    failed = any(not r["conversions"]["match"] or any(t["errors"] for t in r["targets"]) for r in results)
-    return 1 if failed else 0
+    return main_loop(args, run, print_report, failed)
 
 
 if __name__ == "__main__":
