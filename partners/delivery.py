@@ -154,7 +154,8 @@ def _record(delivery, request, result, task_id, share):
             **paid,
         )
         if result.ok:
-            Partner.objects.filter(pk=partner.pk, failing_since__isnull=False).update(failing_since=None)
+            if partner.failing_since is not None:
+                Partner.objects.filter(pk=partner.pk).update(failing_since=None)
         else:
             Partner.objects.filter(pk=partner.pk, failing_since__isnull=True).update(failing_since=now)
         if result.status == 410:

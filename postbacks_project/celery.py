@@ -3,9 +3,23 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbacks_project.settings")
 
 app = Celery("postbacks_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _drop_stale_connections(task=None, **kwargs):
+    # Connections are reused across tasks (CELERY_DB_REUSE_MAX); this keeps CONN_MAX_AGE and the
+    # health checks in force, as Django's request cycle does for the web process. A task run in the
+    # caller's process (eager) shares the caller's connection, which is not ours to close.
+    if task is not None and task.request.is_eager:
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
