@@ -4,8 +4,12 @@ import os
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbacks_project.settings")
+
+# filesystem:// (the embedded broker) means our atomic-publishing variant of kombu's transport, in every process.
+TRANSPORT_ALIASES["filesystem"] = "postbacks_project.broker:Transport"
 
 app = Celery("postbacks_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -180,8 +180,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
-        # kombu's default of 1 s between polls caps a worker at about one task per second per process; much
-        # faster polling makes its reader catch a message file before the writer has filled it (seen at 10 ms).
+        # kombu's default of 1 s between polls caps a worker at about one task per second per process.
         "polling_interval": env.float("FILESYSTEM_BROKER_POLL", default=0.1),
     }
 CELERY_TASK_ACKS_LATE = True
