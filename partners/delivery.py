@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from postbacks_project.masking import mask_url
+from receiver.models import Conversion, EventKind, Source
 
 from . import transport
 from .macros import event_share, event_values
@@ -35,29 +36,65 @@ class Outcome:
 def create_for_event(event):
     """One delivery per sendable partner, in the caller's transaction; filtered partners get a skipped row.
 
-    Returns how many deliveries are pending, i.e. whether there is anything to send.
+    A new claim also gets its report to the network. Returns how many deliveries are pending,
+    i.e. whether there is anything to send.
     """
-    partners = list(Partner.objects.filter(is_active=True, disabled_at=None).prefetch_related("networks", "offers"))
-    if not partners:
-        return 0
+    partners = Partner.objects.filter(is_active=True, disabled_at=None, network__isnull=True)
     now = timezone.now()
     rows = []
-    for partner in partners:
+    for partner in partners.prefetch_related("networks", "offers"):
         why = skip_reason(partner, event)
-        rows.append(
-            Delivery(
-                event=event,
-                partner=partner,
-                state=State.SKIPPED if why else State.PENDING,
-                reason=why or "",
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
-                finished_at=now if why else None,
-            )
-        )
+        rows.append(_new_delivery(event, partner, now, why))
+    if event.kind == EventKind.CREATED and event.conversion.source == Source.CLAIM:
+        report = _network_report(event, now)
+        if report is not None:
+            rows.append(report)
+    if not rows:
+        return 0
     Delivery.objects.bulk_create(rows)
     return sum(1 for row in rows if row.state == State.PENDING)
+
+
+def _new_delivery(event, partner, now, skipped_because=None):
+    return Delivery(
+        event=event,
+        partner=partner,
+        state=State.SKIPPED if skipped_because else State.PENDING,
+        reason=skipped_because or "",
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+        finished_at=now if skipped_because else None,
+    )
+
+
+def _network_report(event, now):
+    """The claim's delivery to its network's outgoing postback; else None, and the conversion says why."""
+    conversion = event.conversion
+    outgoing = Partner.objects.filter(network_id=conversion.network_id).first()
+    if outgoing is not None and outgoing.sendable:
+        return _new_delivery(event, outgoing, now)
+    if outgoing is None:
+        why = f"not reported: network {conversion.network} has no outgoing postback template"
+    else:
+        why = f"not reported: network {conversion.network}'s outgoing postback is {outgoing.sending_state}"
+    conversion.not_reported = why
+    Conversion.objects.filter(pk=conversion.pk).update(not_reported=why)
+    return None
+
+
+def report_claim(conversion):
+    """The delivery that reports a claim left unreported (its network has an outgoing postback now), or None."""
+    event = conversion.events.filter(kind=EventKind.CREATED).first()
+    if conversion.source != Source.CLAIM or event is None or not conversion.not_reported:
+        return None
+    with transaction.atomic():
+        report = _network_report(event, timezone.now())
+        if report is not None:
+            report.save()
+            Conversion.objects.filter(pk=conversion.pk).update(not_reported="")
+            conversion.not_reported = ""
+    return report
 
 
 def claim(delivery_id):

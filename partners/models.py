@@ -51,6 +51,15 @@ class Partner(models.Model):
         help_text="Identifies clicks that came through this partner: /click/<offer>/?partner=<slug>.",
     )
     is_active = models.BooleanField(default=True)
+    network = models.OneToOneField(
+        Network,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="outgoing_postback",
+        help_text="Set: this is the network's own outgoing postback. It reports that network's offer claims "
+        "and nothing else; filters, scope and share do not apply.",
+    )
     postback_url = models.CharField(
         max_length=2000,
         help_text="URL template with {macro} placeholders, e.g. https://partner.example/pb?click={click_id}&amount={payout}.",
@@ -107,6 +116,10 @@ class Partner(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_network_postback(self):
+        return self.network_id is not None
 
     @property
     def sendable(self):

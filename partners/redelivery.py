@@ -1,4 +1,4 @@
-"""Send chosen deliveries again now (admin actions, `redeliver`), and say why any of them was not."""
+"""Send chosen deliveries again now, or report unreported claims (admin actions, `redeliver`), saying why not."""
 
 import logging
 from dataclasses import dataclass, field
@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-from .delivery import resend
+from .delivery import report_claim, resend
 from .models import Delivery, State
 from .tasks import send_delivery
 
@@ -58,6 +58,20 @@ def redeliver(deliveries):
     for pk in report.queued:
         # After commit, so that the worker sees the delivery pending; immediate outside a transaction.
         transaction.on_commit(lambda pk=pk: _enqueue(pk))
+    return report
+
+
+def report_claims(conversions):
+    """Queue the network report of each claim that was not reported; the others say why not."""
+    report = Report()
+    for conversion in conversions:
+        delivery = report_claim(conversion)
+        if delivery is None:
+            conversion.refresh_from_db(fields=["not_reported"])
+            report.not_queued.append((conversion.pk, conversion.not_reported or "not an unreported claim"))
+        else:
+            report.queued.append(delivery.pk)
+            transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk))
     return report
 
 

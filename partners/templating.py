@@ -19,6 +19,8 @@ MACROS = {
     "offer_name": "our offer name",
     "conversion_id": "our conversion id",
     "transaction_id": "the network's transaction id",
+    "goal": "the goal or event of the conversion (a claim's goal, else the network's), e.g. install",
+    "conversion_type": "install, sale, signup... as the network or the claim named it",
     "user_id": "the user the conversion belongs to",
     "username": "the user's name (custom data username, else the user id)",
     "points": "points for the user at the partner's rate",

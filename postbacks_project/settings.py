@@ -199,6 +199,8 @@ HOUSE_CURRENCY = env.str("HOUSE_CURRENCY", default="USD").upper()
 POINTS_PER_UNIT = _decimal("POINTS_PER_UNIT", "100")
 RECEIVER_BODY_LIMIT = env.int("RECEIVER_BODY_LIMIT", default=64 * 1024)
 RECEIVER_RATE_LIMIT = env.str("RECEIVER_RATE_LIMIT", default="100/m") or None
+# Offer claims (POST /api/offers/<id>/claim) per user id: one user cannot claim offers in a loop.
+CLAIM_RATE_LIMIT = env.str("CLAIM_RATE_LIMIT", default="10/m") or None
 RECEIVER_TRUST_X_FORWARDED_FOR = _strict_bool("RECEIVER_TRUST_X_FORWARDED_FOR", False)
 RATELIMIT_USE_CACHE = "default"
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":

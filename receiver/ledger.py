@@ -29,7 +29,7 @@ def settle(conversion, event=None, reason="", fresh=False):
     worth = points_for(conversion) if conversion.status == Status.APPROVED else 0
     if worth is None:
         return None
-    held = 0 if fresh else conversion.points_entries.aggregate(total=Sum("delta"))["total"] or 0
+    held = 0 if fresh else points_held(conversion)
     if worth == held:
         return None
     return PointsEntry.objects.create(
@@ -43,3 +43,8 @@ def settle(conversion, event=None, reason="", fresh=False):
 
 def balance(user_id):
     return PointsEntry.objects.filter(user_id=user_id).aggregate(total=Sum("delta"))["total"] or 0
+
+
+def points_held(conversion):
+    """What the conversion's user holds from it now: the sum of its entries."""
+    return conversion.points_entries.aggregate(total=Sum("delta"))["total"] or 0

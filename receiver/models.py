@@ -71,6 +71,11 @@ class Network(models.Model):
         default=False,
         help_text="Reject postbacks whose click id is not one of our generated clicks (reason unknown_click).",
     )
+    has_claims = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Set by this network's first offer claim: from then on its postbacks are matched to claims.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     key_rotated_at = models.DateTimeField(null=True, blank=True)
 
@@ -151,6 +156,12 @@ class Offer(models.Model):
         validators=[MinValueValidator(0)],
         help_text="Points per house-currency unit for users converting on this offer (empty: POINTS_PER_UNIT).",
     )
+    goal = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The goal or event a claim of this offer reports to the network ({goal} in its outgoing "
+        "postback), e.g. install or purchase; a claim may name another.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -198,6 +209,28 @@ class Click(models.Model):
         return self.click_id
 
 
+class NetworkClick(models.Model):
+    """A network's own click id, as our app server reported it in a claim; apart from the clicks we generate."""
+
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="network_clicks")
+    click_id = models.CharField(max_length=200)
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="network_clicks")
+    user_id = models.CharField(max_length=200, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["network", "click_id"], name="one_network_click_per_id")]
+
+    def __str__(self):
+        return f"{self.network}: {self.click_id}"
+
+
+class Source(models.TextChoices):
+    POSTBACK = "postback", "postback from the network"
+    CLAIM = "claim", "claim from our app server"
+
+
 class Outcome(models.TextChoices):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
@@ -217,6 +250,7 @@ class ReceivedPostback(models.Model):
     body_truncated = models.BooleanField(default=False)
     headers = models.JSONField(default=dict, blank=True, help_text="Request headers; secrets masked.")
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.POSTBACK, db_index=True)
     network = models.ForeignKey(Network, null=True, blank=True, on_delete=models.SET_NULL, related_name="postbacks")
     outcome = models.CharField(max_length=20, choices=Outcome.choices, db_index=True)
     reason = models.CharField(max_length=40, blank=True, db_index=True, help_text="Why it was rejected.")
@@ -269,6 +303,19 @@ class Conversion(models.Model):
     publisher_id = models.CharField(max_length=200, blank=True)
     advertiser_id = models.CharField(max_length=200, blank=True)
     conversion_type = models.CharField(max_length=50, blank=True)
+    goal = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.POSTBACK, db_index=True)
+    network_click = models.ForeignKey(
+        NetworkClick,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversions",
+        help_text="Claims: the network's click the claim named.",
+    )
+    not_reported = models.TextField(
+        blank=True, help_text="Claims: why the network was not told (e.g. it has no outgoing postback)."
+    )
     status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
     payout = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="USD")
@@ -297,6 +344,7 @@ class Conversion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["network", "click_id", "dedupe_id"], name="conversion_dedupe_key")
         ]
+        permissions = [("claim_offer", "Can claim offers for users (POST /api/offers/<id>/claim)")]
 
     def __str__(self):
         return f"{self.click_id} {self.status}"

@@ -15,6 +15,7 @@ FIELDS = {
     "publisher_id": ("publisher_id", "publisherid"),
     "advertiser_id": ("advertiser_id", "advertiserid"),
     "conversion_type": ("conversion_type", "conversiontype"),
+    "goal": ("goal", "goal_value", "goal_id"),
     "ip": ("ip", "ip_address"),
     "user_agent": ("user_agent", "useragent"),
     "user_id": ("user_id", "userid"),
@@ -120,10 +121,38 @@ def normalise(params, param_mapping=None, status_mapping=None):
     out["currency"] = currency
     out["user_agent"] = out["user_agent"][:300]
     out["conversion_type"] = out["conversion_type"][:50]
+    out["goal"] = out["goal"][:100]
     if out["ip"]:
         try:
             ipaddress.ip_address(out["ip"])
         except ValueError:
             out["custom_data"]["ip"] = out["ip"]
             out["ip"] = ""
+    return out
+
+
+CLAIM_FIELDS = ("click_id", "user_id", "payout", "goal", "conversion_type")
+CLAIM_LIMITS = {"click_id": ID_MAX_LENGTH, "user_id": ID_MAX_LENGTH, "goal": 100, "conversion_type": 50}
+DEFAULT_CONVERSION_TYPE = "install"
+
+
+def normalise_claim(params):
+    """A claim's fields (payout None when not sent: the offer's applies), or raise InvalidInput."""
+    values = {field: _pick(params, field, {}) for field in CLAIM_FIELDS}
+    out = {field: _text(value) for field, (_name, value) in values.items() if field != "payout"}
+    if not out["click_id"]:
+        raise InvalidInput(
+            "click_id is required (also accepted as clickid): the network's click id from its tracking link",
+            "missing_click_id",
+        )
+    if not out["user_id"]:
+        raise InvalidInput("user_id is required: the user whose points the claim credits", "missing_user_id")
+    for name, limit in CLAIM_LIMITS.items():
+        if len(out[name]) > limit:
+            raise InvalidInput(f"{name} is longer than {limit} characters", "invalid_input")
+    _name, payout = values["payout"]
+    out["payout"] = None if _text(payout) == "" else parse_payout(payout)
+    out["conversion_type"] = out["conversion_type"] or DEFAULT_CONVERSION_TYPE
+    used = {name for name, _value in values.values() if name} | RESERVED
+    out["custom_data"] = {name: value for name, value in params.items() if name not in used}
     return out

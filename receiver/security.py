@@ -1,4 +1,4 @@
-"""Checks a postback passes before we read its data: allowlist, rate limits, HMAC signature."""
+"""Checks a request passes before we read its data: allowlist, rate limits, HMAC signature."""
 
 import hashlib
 import hmac
@@ -7,9 +7,9 @@ from django.conf import settings
 from django_ratelimit.core import is_ratelimited
 
 
-def rate_limited(request, group, value):
-    """Count this request against `group`/`value`; True once RECEIVER_RATE_LIMIT is exceeded."""
-    rate = settings.RECEIVER_RATE_LIMIT
+def rate_limited(request, group, value, setting="RECEIVER_RATE_LIMIT"):
+    """Count this request against `group`/`value`; True once the rate in `setting` is exceeded (empty: no limit)."""
+    rate = getattr(settings, setting)
     if not rate:
         return False
     return is_ratelimited(request, group=group, key=lambda _group, _request: value, rate=rate, increment=True)

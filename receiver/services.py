@@ -10,7 +10,17 @@ from django.utils import timezone
 from postbacks_project.masking import mask_headers, mask_query, mask_secret
 
 from . import currency, ledger
-from .models import Click, Conversion, ConversionEvent, EventKind, Offer, OfferMapping, Outcome, ReceivedPostback
+from .models import (
+    Click,
+    Conversion,
+    ConversionEvent,
+    EventKind,
+    Offer,
+    OfferMapping,
+    Outcome,
+    ReceivedPostback,
+    Source,
+)
 from .params import click_id_of
 from .signals import conversion_event_created
 
@@ -27,6 +37,7 @@ def store(
     http_status=200,
     conversion=None,
     started=None,
+    source=Source.POSTBACK,
 ):
     """Build (not save) the row that records a request; callers save it in their own transaction."""
     fields = fields or {}
@@ -39,11 +50,12 @@ def store(
         body_truncated=inbound.body_truncated,
         headers=mask_headers(inbound.headers.items()),
         remote_addr=inbound.remote_addr,
+        source=source,
         network=network,
         outcome=outcome,
         reason=reason,
         message=message,
-        params=_jsonable(_without_key(params or {})),
+        params=jsonable(_without_key(params or {})),
         click_id=fields.get("click_id") or click_id_of(params, network.param_mapping if network else None),
         status=fields.get("status", ""),
         payout=fields.get("payout"),
@@ -53,9 +65,10 @@ def store(
     )
 
 
-def reject(inbound, network, http_status, reason, message, params=None, started=None):
+def reject(inbound, network, http_status, reason, message, params=None, started=None, source=Source.POSTBACK):
     row = store(
         inbound,
+        source=source,
         network=network,
         outcome=Outcome.REJECTED,
         reason=reason,
@@ -77,6 +90,7 @@ def find_click(network, click_id):
 
 
 MAPPED_PARAMETERS_MAX = 20
+CLAIMS_PER_CLICK_MAX = 50
 
 
 def find_offer(network, click, external_offer_id, custom):
@@ -101,14 +115,17 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
     """Store the request and its effect in one transaction; return (row, outcome, event or None).
 
     The unique constraint on (network, click_id, dedupe_id) decides duplicates, so two
-    concurrent copies of one postback can never both create a conversion.
+    concurrent copies of one postback can never both create a conversion. A postback about a
+    click our app server claimed updates that claim's conversion instead.
     """
     offer = find_offer(network, click, fields["offer_id"], fields["custom_data"])
-    dedupe_id = fields["transaction_id"] or fields["conversion_id"]
+    claimed = claimed_dedupe_id(network, fields) if network.has_claims else None
+    dedupe_id = claimed if claimed is not None else fields["transaction_id"] or fields["conversion_id"]
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                conversion = Conversion(
+        conversion = None
+        if claimed is None:
+            conversion = insert_conversion(
+                Conversion(
                     network=network,
                     known_click=click,
                     offer=offer,
@@ -121,31 +138,26 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
                     publisher_id=fields["publisher_id"],
                     advertiser_id=fields["advertiser_id"],
                     conversion_type=fields["conversion_type"],
+                    goal=fields["goal"],
                     status=fields["status"],
                     payout=fields["payout"],
                     currency=fields["currency"] or (offer.currency if offer else "") or "USD",
                     ip=fields["ip"] or None,
                     user_agent=fields["user_agent"],
-                    custom_data=_jsonable(fields["custom_data"]),
+                    custom_data=jsonable(fields["custom_data"]),
                     is_test=fields["is_test"],
                 )
-                currency.convert(conversion).save(force_insert=True)
+            )
+        if conversion is not None:
             outcome, previous = Outcome.ACCEPTED, ""
-        except IntegrityError:
+        else:
             conversion = Conversion.objects.select_for_update().get(
                 network=network, click_id=fields["click_id"], dedupe_id=dedupe_id
             )
             previous = conversion.status
             outcome = Outcome.DUPLICATE if previous == fields["status"] else Outcome.STATUS_CHANGE
             if outcome == Outcome.STATUS_CHANGE:
-                conversion.status = fields["status"]
-                conversion.updated_at = timezone.now()
-                update = ["status", "updated_at"]
-                if payout_given:
-                    conversion.payout = fields["payout"]
-                    currency.convert(conversion)
-                    update += ["payout", "house_payout", "exchange_rate", "rate_state"]
-                conversion.save(update_fields=update)
+                _change_status(conversion, fields, payout_given)
         row = store(
             inbound,
             network=network,
@@ -156,19 +168,62 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
             started=started,
         )
         row.save()
-        event = None
-        if outcome != Outcome.DUPLICATE:
-            event = ConversionEvent.objects.create(
-                conversion=conversion,
-                kind=EventKind.CREATED if outcome == Outcome.ACCEPTED else EventKind.STATUS_CHANGE,
-                from_status=previous,
-                to_status=conversion.status,
-                payout=conversion.payout,
-                postback=row,
-            )
-            ledger.settle(conversion, event, fresh=outcome == Outcome.ACCEPTED)
-            conversion_event_created.send(sender=ConversionEvent, event=event)
+        event = None if outcome == Outcome.DUPLICATE else open_event(conversion, outcome, previous, row)
     return row, outcome, event
+
+
+def insert_conversion(conversion):
+    """Insert a new conversion (converted to the house currency); None if its dedupe key already exists."""
+    try:
+        with transaction.atomic():
+            currency.convert(conversion).save(force_insert=True)
+    except IntegrityError:
+        return None
+    return conversion
+
+
+def open_event(conversion, outcome, previous, row):
+    """The event of a new conversion or a status change: points settled, handed to forwarding in this transaction."""
+    accepted = outcome == Outcome.ACCEPTED
+    event = ConversionEvent.objects.create(
+        conversion=conversion,
+        kind=EventKind.CREATED if accepted else EventKind.STATUS_CHANGE,
+        from_status=previous,
+        to_status=conversion.status,
+        payout=conversion.payout,
+        postback=row,
+    )
+    ledger.settle(conversion, event, fresh=accepted)
+    conversion_event_created.send(sender=ConversionEvent, event=event)
+    return event
+
+
+def claimed_dedupe_id(network, fields):
+    """The dedupe key of the claim this postback is about, or None.
+
+    A network reports back on the click id our app server claimed, usually without our ids: the
+    click names the claim, the goal narrows it when the network sends one, and with several
+    claims left the transaction or conversion id must be the one we reported ({conversion_id}).
+    """
+    claims = Conversion.objects.filter(network=network, click_id=fields["click_id"], source=Source.CLAIM)
+    if fields["goal"]:
+        claims = claims.filter(goal=fields["goal"])
+    found = list(claims.values_list("pk", "dedupe_id")[:CLAIMS_PER_CLICK_MAX])
+    if len(found) > 1:
+        ours = {fields["transaction_id"], fields["conversion_id"]}
+        found = [(pk, dedupe_id) for pk, dedupe_id in found if str(pk) in ours]
+    return found[0][1] if len(found) == 1 else None
+
+
+def _change_status(conversion, fields, payout_given):
+    conversion.status = fields["status"]
+    conversion.updated_at = timezone.now()
+    update = ["status", "updated_at"]
+    if payout_given:
+        conversion.payout = fields["payout"]
+        currency.convert(conversion)
+        update += ["payout", "house_payout", "exchange_rate", "rate_state"]
+    conversion.save(update_fields=update)
 
 
 def _without_key(params):
@@ -182,12 +237,12 @@ def _elapsed_ms(started):
     return int((time.monotonic() - started) * 1000) if started else 0
 
 
-def _jsonable(value):
+def jsonable(value):
     """Decimals become strings so that JSON fields keep their exact digits."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     return value

@@ -1,4 +1,4 @@
-"""Receiver URLs: the postback endpoints of DESIGN.md, click redirects, health."""
+"""Receiver URLs: the postback endpoints of DESIGN.md, offer claims, click redirects, health."""
 
 from django.urls import path
 
@@ -11,5 +11,7 @@ urlpatterns = [
     path("api/postback", views.postback),
     path("api/postback/health", views.health, name="postback-health"),
     path("api/postback/health/", views.health),
+    path("api/offers/<int:offer_id>/claim", views.claim, name="offer-claim"),
+    path("api/offers/<int:offer_id>/claim/", views.claim),
     path("click/<int:offer_id>/", views.click, name="click"),
 ]

@@ -1,7 +1,8 @@
-"""The receiver's public endpoints: postbacks, click redirects and the health check."""
+"""The receiver's public endpoints: postbacks, offer claims, click redirects and the health check."""
 
 import logging
 import time
+from functools import wraps
 
 from django.db import DatabaseError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
@@ -10,10 +11,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from . import claims
 from . import health as health_checks
 from .inbound import capture, client_address
-from .models import Click, Network, Offer, Outcome
-from .params import InvalidInput, normalise, raw_params
+from .models import Click, Network, Offer, Outcome, Source
+from .params import InvalidInput, normalise, normalise_claim, raw_params
 from .security import rate_limited, signature_valid, unsigned_parameters
 from .services import find_click, record_conversion, reject
 
@@ -21,29 +23,84 @@ logger = logging.getLogger(__name__)
 STORAGE_DOWN = {"success": False, "message": "storage is unavailable; please retry later", "reason": "storage_down"}
 
 
-@csrf_exempt
-@never_cache
-def postback(request, key=""):
+def stored(source):
+    """Wrap a receiving endpoint: every request is captured and stored whatever happens to it.
+
+    A database outage answers 503 (the sender retries); a bug is stored with reason internal_error
+    and answers 500, so that the request can be replayed once the bug is fixed.
+    """
+
+    def wrap(handler):
+        @csrf_exempt
+        @never_cache
+        @wraps(handler)
+        def view(request, *args, **kwargs):
+            started = time.monotonic()
+            inbound = capture(request, kwargs.get("key", ""))
+            try:
+                return handler(request, inbound, started, *args, **kwargs)
+            except DatabaseError as exc:
+                # Outage or bug, the sender retries either way; the log must say which.
+                first_line = str(exc).splitlines()[0] if str(exc) else ""
+                logger.error("receiver storage failed: %s: %s", type(exc).__name__, first_line)
+                return JsonResponse(STORAGE_DOWN, status=503)
+            except Exception:
+                logger.exception("receiver failed on %s %s", inbound.method, inbound.path)
+                try:
+                    row = reject(
+                        inbound, None, 500, "internal_error", "the receiver failed; the request is kept", source=source
+                    )
+                except DatabaseError:
+                    return JsonResponse(STORAGE_DOWN, status=503)
+                body = {"success": False, "message": "internal error; please retry later", "reason": "internal_error"}
+                return JsonResponse({**body, "postbackId": row.pk}, status=500)
+
+        return view
+
+    return wrap
+
+
+@stored(Source.POSTBACK)
+def postback(request, inbound, started, key=""):
     """Validate, store, answer. Every request is stored, whatever the answer; nothing is sent out."""
-    started = time.monotonic()
-    inbound = capture(request, key)
-    try:
-        return _handle(request, inbound, key, started)
-    except DatabaseError as exc:
-        # Outage or bug, the sender retries either way; the log must say which.
-        logger.error(
-            "receiver storage failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""
+    return _handle(request, inbound, key, started)
+
+
+@stored(Source.CLAIM)
+def claim(request, inbound, started, offer_id):
+    """POST /api/offers/<id>/claim from our app server: record the claim once, credit points, report to the network."""
+    offer, network = None, None
+
+    def refuse(status, reason, message, params=None):
+        row = reject(inbound, network, status, reason, message, params=params, started=started, source=Source.CLAIM)
+        return JsonResponse(
+            {"success": False, "message": message, "reason": reason, "postbackId": row.pk}, status=status
         )
-        return JsonResponse(STORAGE_DOWN, status=503)
-    except Exception:
-        # A bug, not bad input: keep the request so that it can be replayed once the bug is fixed.
-        logger.exception("receiver failed on %s %s", inbound.method, inbound.path)
-        try:
-            row = reject(inbound, None, 500, "internal_error", "the receiver failed; the request is kept")
-        except DatabaseError:
-            return JsonResponse(STORAGE_DOWN, status=503)
-        body = {"success": False, "message": "internal error; please retry later", "reason": "internal_error"}
-        return JsonResponse({**body, "postbackId": row.pk}, status=500)
+
+    if inbound.method != "POST":
+        return refuse(405, "method_not_allowed", f"{inbound.method} is not allowed; claims are POSTed")
+    try:
+        claims.claimant(inbound)
+    except claims.Refused as exc:
+        return refuse(exc.status, exc.reason, exc.message)
+    offer = Offer.objects.select_related("network").filter(pk=offer_id).first()
+    if offer is None:
+        return refuse(404, "unknown_offer", f"there is no offer {offer_id}")
+    network = offer.network
+    if not offer.is_active or not network.is_active:
+        return refuse(404, "inactive_offer", f"offer {offer_id} or its network is not active")
+    if inbound.body_truncated:
+        return refuse(413, "body_too_large", "the body is larger than this receiver accepts")
+    params = {}
+    try:
+        params = raw_params(inbound)
+        fields = normalise_claim(params)
+    except InvalidInput as exc:
+        return refuse(400, exc.reason, str(exc), params)
+    if rate_limited(request, "claim.user", fields["user_id"], "CLAIM_RATE_LIMIT"):
+        return refuse(429, "rate_limited", f"too many claims for user {fields['user_id']}; retry later", params)
+    row, outcome, conversion = claims.record_claim(inbound, offer, fields, started)
+    return JsonResponse(claims.answer(row, outcome, conversion), status=row.http_status)
 
 
 def _handle(request, inbound, path_key, started):
