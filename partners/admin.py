@@ -14,6 +14,7 @@ from django.utils import timezone
 from postbacks_project.cli import money_text
 from receiver.models import Conversion
 
+from . import admin_claims
 from .admin_logs import ConversionTraceAdmin, DeliveryAdmin, DeliveryAttemptAdmin
 from .macros import sample_values
 from .models import Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType
@@ -92,6 +93,19 @@ class AutoDisabledFilter(admin.SimpleListFilter):
         return queryset
 
 
+class KindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("partner", "partners"), ("network", "networks' outgoing postbacks")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("partner", "network"):
+            return queryset.filter(network__isnull=self.value() == "partner")
+        return queryset
+
+
 class OfferShareInline(admin.TabularInline):
     model = OfferShare
     extra = 0
@@ -107,13 +121,16 @@ class PartnerAdmin(admin.ModelAdmin):
         "name",
         "is_active",
         "sending_state",
+        "network",
         "method",
         "scope",
         "share",
         "last_delivery_state",
         "created_at",
     ]
-    list_filter = ["is_active", AutoDisabledFilter, "method", "scope", "networks"]
+    list_filter = ["is_active", AutoDisabledFilter, KindFilter, "method", "scope", "networks"]
+    list_select_related = ["network"]
+    raw_id_fields = ["network"]
     search_fields = ["name", "slug", "postback_url"]
     filter_horizontal = ["networks", "offers"]
     date_hierarchy = "created_at"
@@ -121,7 +138,7 @@ class PartnerAdmin(admin.ModelAdmin):
     actions = ["reenable", "replay_failed"]
     inlines = [OfferShareInline]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "is_active"]}),
+        (None, {"fields": ["name", "slug", "is_active", "network"]}),
         ("Template", {"fields": ["postback_url", "method", "body_template", "body_type", "headers"]}),
         ("Who receives", {"fields": ["scope", "networks", "offers", "statuses", "min_payout"]}),
         ("Money", {"fields": ["payout_basis", "share_type", "share_value", "points_mode", "points_value"]}),
@@ -243,3 +260,4 @@ admin.site.register(DeliveryAttempt, DeliveryAttemptAdmin)
 if admin.site.is_registered(Conversion):
     admin.site.unregister(Conversion)
 admin.site.register(Conversion, ConversionTraceAdmin)
+admin_claims.register()

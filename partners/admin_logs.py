@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from postbacks_project.cli import money_text
 from receiver.admin import ConversionAdmin, ReadOnlyAdmin
 
+from .admin_claims import NotReportedFilter, report_to_network
 from .models import Delivery, DeliveryAttempt
 from .redelivery import redeliver
 
@@ -126,6 +127,8 @@ class ConversionTraceAdmin(ConversionAdmin):
     """The receiver's conversion page plus the trace: received -> events -> deliveries -> attempts."""
 
     readonly_fields = ["trace"]
+    list_filter = [*ConversionAdmin.list_filter, NotReportedFilter]
+    actions = [report_to_network]
 
     def get_fieldsets(self, request, obj=None):
         fields = [name for name in self.get_fields(request, obj) if name != "trace"]
@@ -135,7 +138,8 @@ class ConversionTraceAdmin(ConversionAdmin):
 
     @admin.display(description="trace")
     def trace(self, obj):
-        return render_to_string("admin/partners/conversion_trace.html", {"groups": trace_groups(obj)})
+        context = {"groups": trace_groups(obj), "conversion": obj}
+        return render_to_string("admin/partners/conversion_trace.html", context)
 
 
 def trace_groups(conversion):
@@ -152,7 +156,10 @@ def trace_groups(conversion):
     by_postback = {}
     for event in events:
         by_postback.setdefault(event.postback_id, []).append(event)
-    groups = [(postback, by_postback.pop(postback.pk, [])) for postback in conversion.postbacks.order_by("id")]
+    groups = [
+        (postback, by_postback.pop(postback.pk, []))
+        for postback in conversion.postbacks.select_related("network").order_by("id")
+    ]
     # Events whose postback is gone (or that no postback made) still belong in the trace.
     orphans = [event for group in by_postback.values() for event in group]
     if orphans:

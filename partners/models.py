@@ -117,9 +117,11 @@ class Partner(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def is_network_postback(self):
-        return self.network_id is not None
+    def save(self, *args, **kwargs):
+        # A network's outgoing postback is edited on the network's page, where it has no name field.
+        if self.network_id and not self.name:
+            self.name = f"{self.network.name} (network postback)"
+        super().save(*args, **kwargs)
 
     @property
     def sendable(self):

@@ -10,6 +10,7 @@ from .models import (
     ConversionEvent,
     ExchangeRate,
     Network,
+    NetworkClick,
     Offer,
     OfferMapping,
     PointsEntry,
@@ -34,11 +35,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Network)
 class NetworkAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_active", "masked_key", "require_known_click", "has_signature", "created_at"]
-    list_filter = ["is_active", "require_known_click"]
+    list_display = [
+        "name",
+        "is_active",
+        "masked_key",
+        "require_known_click",
+        "has_signature",
+        "has_claims",
+        "created_at",
+    ]
+    list_filter = ["is_active", "require_known_click", "has_claims"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
-    readonly_fields = ["postback_url", "key", "key_rotated_at", "created_at"]
+    readonly_fields = ["postback_url", "key", "key_rotated_at", "has_claims", "created_at"]
     actions = ["rotate_keys"]
 
     @admin.display(description="postback URL to give the network")
@@ -82,11 +91,21 @@ class ClickAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
+@admin.register(NetworkClick)
+class NetworkClickAdmin(ReadOnlyAdmin):
+    list_display = ["click_id", "network", "offer", "user_id", "created_at"]
+    list_filter = ["network"]
+    search_fields = ["click_id", "user_id"]
+    raw_id_fields = ["network", "offer"]
+    date_hierarchy = "created_at"
+
+
 @admin.register(ReceivedPostback)
 class ReceivedPostbackAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "received_at",
+        "source",
         "network",
         "method",
         "outcome",
@@ -97,7 +116,7 @@ class ReceivedPostbackAdmin(ReadOnlyAdmin):
         "payout",
         "remote_addr",
     ]
-    list_filter = ["outcome", "reason", "http_status", "method", "network"]
+    list_filter = ["source", "outcome", "reason", "http_status", "method", "network"]
     search_fields = ["click_id", "remote_addr", "query", "message"]
     raw_id_fields = ["network", "conversion"]
     date_hierarchy = "received_at"
@@ -131,8 +150,9 @@ class ConversionAdmin(ReadOnlyAdmin):
         "created_at",
         "network",
         "offer",
+        "source",
         "click_id",
-        "dedupe_id",
+        "goal",
         "user_id",
         "status",
         "payout",
@@ -141,9 +161,9 @@ class ConversionAdmin(ReadOnlyAdmin):
         "rate_state",
         "is_test",
     ]
-    list_filter = ["status", "rate_state", "is_test", "network", "currency"]
-    search_fields = ["click_id", "transaction_id", "conversion_id", "user_id"]
-    raw_id_fields = ["network", "known_click", "offer"]
+    list_filter = ["status", "source", "conversion_type", "rate_state", "is_test", "network", "currency"]
+    search_fields = ["click_id", "transaction_id", "conversion_id", "user_id", "goal"]
+    raw_id_fields = ["network", "known_click", "offer", "network_click"]
     date_hierarchy = "created_at"
     inlines = [EventInline]
 
