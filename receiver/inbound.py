@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import QueryDict
 from django.http.multipartparser import MultiPartParserError
 
 from postbacks_project.masking import mask_secret
@@ -98,4 +99,21 @@ def capture(request, path_key=""):
         form=form,
         form_error=form_error,
         path_key=path_key,
+    )
+
+
+def from_command(path, params):
+    """A request as a management command makes it (method CLI), stored like any other."""
+    query = QueryDict(mutable=True)
+    query.update({name: str(value) for name, value in params.items() if value is not None})
+    return Inbound(
+        method="CLI",
+        path=path[:500],
+        query_string=query.urlencode(),
+        content_type="",
+        body=b"",
+        body_truncated=False,
+        headers={},
+        remote_addr=None,
+        query=query,
     )
