@@ -47,16 +47,24 @@ def page(request):
     start, end = default_period()
     form = PeriodForm({"start": start, "end": end, **request.GET.dict()})
     figures = chart = None
+    tables = []
     if form.is_valid():
         data = form.cleaned_data
         figures = stats.compute(data["start"], data["end"], data["network"], data["offer"], data["partner"])
         chart = daily_chart(figures.daily, figures.currency)
+        per = figures.breakdown
+        tables = [
+            ("Per network", per.by_network, "Network"),
+            ("Per offer", per.by_offer, "Offer"),
+            ("Per conversion type", per.by_conversion_type, "Conversion type"),
+        ]
     context = {
         **admin.site.each_context(request),
         "title": "Stats",
         "form": form,
         "stats": figures,
         "chart": chart,
+        "breakdown_tables": tables,
         "statuses": Status.values,
         "states": State.values,
     }

@@ -9,7 +9,9 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum, TextFiel
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from receiver.models import Click, Conversion, Outcome, PointsEntry, RateState, ReceivedPostback
+from receiver.breakdown import Breakdown
+from receiver.breakdown import compute as compute_breakdown
+from receiver.models import Click, Conversion, NetworkClick, Outcome, PointsEntry, RateState, ReceivedPostback
 from receiver.statuses import Status
 
 from .models import Delivery, Partner, State
@@ -46,6 +48,7 @@ class Stats:
     deliveries: dict = field(default_factory=dict)  # state -> count, plus "total"
     failing_partners: list = field(default_factory=list)
     daily: list = field(default_factory=list)  # [Day] for every day of the period
+    breakdown: Breakdown | None = None  # per network, offer and conversion type (no partner filter)
 
 
 def period_bounds(start, end):
@@ -88,6 +91,14 @@ def compute(start, end, network=None, offer=None, partner=None):
         # Clicks are attributed to a partner by the ?partner=<slug> they arrived with.
         clicks = clicks.filter(partner_slug=partner.slug or "\0")
     click_count = clicks.count()
+    if not partner:
+        # The networks' own click ids that claims reported; they never come through a partner.
+        network_clicks = NetworkClick.objects.filter(created_at__gte=since, created_at__lt=until)
+        if network:
+            network_clicks = network_clicks.filter(network=network)
+        if offer:
+            network_clicks = network_clicks.filter(offer=offer)
+        click_count += network_clicks.count()
 
     conv = conversions.aggregate(
         **_counts("status", Status.values),
@@ -157,6 +168,7 @@ def compute(start, end, network=None, offer=None, partner=None):
         deliveries=deliveries.aggregate(**_counts("state", State.values)),
         failing_partners=list(failing_partners(partner)),
         daily=daily(conversions, start, end),
+        breakdown=compute_breakdown(since, until, network, offer),
     )
 
 

@@ -1,4 +1,4 @@
-"""GET /api/status/: the last hour's traffic, the delivery queue and the failing partners, counted in the database."""
+"""GET /api/status/: the last hour's traffic and breakdown, the queue and failing partners, counted in the database."""
 
 from datetime import timedelta
 
@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from receiver import breakdown
 from receiver.models import Conversion, Outcome, ReceivedPostback
 from receiver.statuses import Status
 
@@ -48,6 +49,22 @@ class FailingPartnerSerializer(serializers.ModelSerializer):
         ]
 
 
+class BreakdownRowSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    clicks = serializers.IntegerField(
+        allow_null=True, help_text="Our clicks plus the networks' click ids claims reported; null for a type."
+    )
+    conversions = serializers.IntegerField()
+    by_type = serializers.DictField(child=serializers.IntegerField(), help_text="Conversions per type.")
+    approved = serializers.IntegerField()
+    payout = serializers.DecimalField(
+        max_digits=18, decimal_places=6, help_text="Approved conversions' payout in the house currency."
+    )
+    conversion_rate = serializers.DecimalField(
+        max_digits=8, decimal_places=2, allow_null=True, help_text="Percent of clicks; null without clicks."
+    )
+
+
 SystemStatus = inline_serializer(
     "SystemStatus",
     {
@@ -70,6 +87,10 @@ SystemStatus = inline_serializer(
             },
         ),
         "failing_partners": FailingPartnerSerializer(many=True),
+        "breakdown": inline_serializer(
+            "StatusBreakdown",
+            {name: BreakdownRowSerializer(many=True) for name in ("by_network", "by_offer", "by_conversion_type")},
+        ),
     },
 )
 
@@ -77,7 +98,8 @@ SystemStatus = inline_serializer(
 @extend_schema(responses=SystemStatus, summary="System status")
 @api_view(["GET"])
 def system_status(request):
-    """Postbacks, conversions (test ones excluded) and deliveries of the last hour; the queue; failing partners."""
+    """The last hour: postbacks, conversions (test ones excluded), deliveries, and per network, offer and
+    conversion type the clicks, conversions by type, payouts and conversion rates; the queue; failing partners."""
     now = timezone.now()
     since = now - WINDOW
     recent_postbacks = ReceivedPostback.objects.filter(received_at__gte=since)
@@ -99,6 +121,10 @@ def system_status(request):
             "last_hour": {"postbacks": postbacks, "conversions": conversions, "deliveries": deliveries},
             "queue": queue,
             "failing_partners": FailingPartnerSerializer(failing_partners(), many=True).data,
+            "breakdown": {  # the last hour's, per network, offer and conversion type
+                name: BreakdownRowSerializer(rows, many=True).data
+                for name, rows in vars(breakdown.compute(since, now + timedelta(seconds=1))).items()
+            },
         }
     )
 

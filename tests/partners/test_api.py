@@ -323,6 +323,17 @@ def test_status_counts_the_last_hour_the_queue_and_the_failing_partners(admin_cl
     ]
     assert failing_rows == [("Failing", "sending", "", "HTTP 503"), ("Gone", "auto-disabled", "answered 410 Gone", "")]
     assert gone.pk == body["failing_partners"][1]["id"]
+    assert body["breakdown"]["by_network"] == [
+        {
+            "name": network.name,
+            "clicks": 0,
+            "conversions": 7,
+            "by_type": {"(none)": 7},
+            "approved": 6,
+            "payout": "0.000000",
+            "conversion_rate": None,
+        }
+    ]
 
 
 def test_the_docs_page_loads_swagger_ui_from_our_static_files_not_a_cdn(client, db):
