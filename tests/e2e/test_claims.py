@@ -1,0 +1,61 @@
+"""Offer claims end to end: our app server claims -> a real worker -> a local HTTP server as the network."""
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from partners.models import FINAL_STATES, Delivery, Partner, State
+from receiver import ledger
+from receiver.models import Conversion
+from tests.support.sink import Reply
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def app_server(db):
+    user = User.objects.create_user("app-server")
+    user.user_permissions.add(Permission.objects.get(codename="claim_offer"))
+    return Client(headers={"authorization": f"Token {Token.objects.create(user=user).key}"})
+
+
+def test_a_claim_is_reported_once_retried_on_500_and_reversed_by_the_network(
+    app_server, client, network, offer, sink, workers, wait_until
+):
+    outgoing = Partner(
+        network=network,
+        postback_url=sink.url("/acquisition?click_id={click_id}&txn_id={conversion_id}&goal_value={goal}"),
+    )
+    outgoing.full_clean(exclude=["name"])
+    outgoing.save()
+    sink.script(Reply(500))
+    workers.start()
+    claim_url = f"/api/offers/{offer.pk}/claim"
+
+    first = app_server.post(claim_url, {"clickid": "CLICK123", "user_id": "alice", "goal": "install"})
+
+    assert first.status_code == 201, first.content
+    conversion_id = first.json()["conversionId"]
+    expected = f"/acquisition?click_id=CLICK123&txn_id={conversion_id}&goal_value=install"
+    wait_until(lambda: not Delivery.objects.exclude(state__in=FINAL_STATES).exists(), "the report to succeed")
+    assert sink.paths == [expected, expected]
+    delivery = Delivery.objects.get()
+    assert (delivery.partner, delivery.state, delivery.attempts) == (outgoing, State.SUCCEEDED, 2)
+    assert [a.response_status for a in delivery.attempt_set.order_by("number")] == [500, 200]
+
+    again = app_server.post(claim_url, {"clickid": "CLICK123", "user_id": "alice", "goal": "install"})
+    # Another click's claim is the barrier: once its report has arrived, the duplicate had its chance to send.
+    app_server.post(claim_url, {"clickid": "CLICK456", "user_id": "bob", "goal": "install"})
+    wait_until(lambda: any("CLICK456" in path for path in sink.paths), "the barrier claim's report")
+
+    assert (again.status_code, again.json()["duplicate"]) == (200, True)
+    assert [path for path in sink.paths if "CLICK123" in path] == [expected, expected]
+
+    rejected = client.get(f"/postback/{network.key}/", {"click_id": "CLICK123", "status": "rejected"}).json()
+
+    assert (rejected["success"], rejected["conversionId"], rejected["status"]) == (True, conversion_id, "rejected")
+    assert Conversion.objects.get(pk=conversion_id).status == "rejected"
+    assert ledger.balance("alice") == 0
+    assert list(Conversion.objects.get(pk=conversion_id).points_entries.values_list("delta", flat=True)) == [-250, 250]
+    assert len([path for path in sink.paths if "CLICK123" in path]) == 2
