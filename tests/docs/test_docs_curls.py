@@ -22,6 +22,7 @@ Placeholders, explained at the top of each document, are replaced before anythin
   OFFER_ID                    that offer's id
   YOUR_SECRET                 an HMAC secret; the network has it while the block that names it runs, and only then
   <token> (README)            the API token of a staff user
+  APP_TOKEN                   the API token of an app server's user, allowed to claim offers and nothing else
 
 Each document runs top to bottom on a fresh database, so an example may rely on the ones before it (a duplicate
 repeats an earlier postback). Nothing is sent anywhere but the live server and, in the last test, a local port.
@@ -43,6 +44,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.contrib.auth.models import Permission
 from django.core.management import get_commands, load_command_class
 from django.core.management.base import CommandError
 from rest_framework.authtoken.models import Token
@@ -60,7 +62,14 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS_DIR = ROOT / "docs"
 README = ROOT / "README.md"
 DOCUMENTS = [*sorted(DOCS_DIR.glob("*.md")), README]
-EXPECTED_DOCS = ["quick-reference.md", "network-integration.md", "partner-guide.md", "operations.md", "examples.md"]
+EXPECTED_DOCS = [
+    "quick-reference.md",
+    "network-integration.md",
+    "partner-guide.md",
+    "operations.md",
+    "examples.md",
+    "claims.md",
+]
 
 DOC_BASES = ("https://hub.example.com", "http://127.0.0.1:8000")
 HMAC_SECRET = "docs-example-secret-7f3a9c"
@@ -259,7 +268,14 @@ def api_token(db, django_user_model):
     return Token.objects.create(user=staff).key
 
 
-def placeholder_values(base, network, offer, click, token=""):
+@pytest.fixture
+def app_token(db, django_user_model):
+    app_server = django_user_model.objects.create_user("docs-app-server")
+    app_server.user_permissions.add(Permission.objects.get(codename="claim_offer"))
+    return Token.objects.create(user=app_server).key
+
+
+def placeholder_values(base, network, offer, click, token="", app_token=""):
     values = dict.fromkeys(DOC_BASES, base)
     values.update(
         {
@@ -270,6 +286,7 @@ def placeholder_values(base, network, offer, click, token=""):
             "OFFER_ID": str(offer.pk),
             "YOUR_SECRET": HMAC_SECRET,
             "<token>": token,
+            "APP_TOKEN": app_token,
         }
     )
     return values
@@ -397,10 +414,11 @@ class Runner:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda path: path.name)
-def test_every_example_answers_as_documented(path, live_server, world, api_token, tmp_path):
+def test_every_example_answers_as_documented(path, live_server, world, api_token, app_token, tmp_path):
     base = f"http://127.0.0.1:{live_server.thread.port}"
     network, offer, click = world
-    runner = Runner(base, placeholder_values(base, network, offer, click, api_token), network, tmp_path)
+    values = placeholder_values(base, network, offer, click, api_token, app_token)
+    runner = Runner(base, values, network, tmp_path)
     runner.document(path)
     assert runner.ran > 0 or path.name == "partner-guide.md", "no example ran: is the document empty?"
     assert not runner.problems, f"{len(runner.problems)} example(s) disagree with the code:\n\n" + "\n\n".join(
