@@ -34,6 +34,7 @@ class PartnerSerializer(ModelValidationMixin, serializers.ModelSerializer):
             "slug",
             "is_active",
             "sending_state",
+            "network",
             "postback_url",
             "method",
             "body_template",
@@ -60,6 +61,10 @@ class PartnerSerializer(ModelValidationMixin, serializers.ModelSerializer):
         extra_kwargs = {
             "postback_url": {"help_text": "URL template; known macros: " + known_macros_text() + "."},
             "headers": {"help_text": "Extra request headers. Values of secret-looking names are masked when read."},
+            "network": {
+                "help_text": "Set: this is that network's outgoing postback, sent once per offer claim and for "
+                "nothing else (filters, scope and share do not apply)."
+            },
         }
 
     def get_masked_signing_secret(self, partner) -> str:
