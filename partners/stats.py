@@ -110,10 +110,12 @@ def compute(start, end, network=None, offer=None, partner=None):
 
     # What partners were paid for the conversions counted in `gross`: succeeded sends of an approval of a
     # conversion still approved (a reversal was forwarded too, so the partner's payout went with it).
+    # A claim's report to its network is not a payout: the network pays us.
     payouts = Delivery.objects.filter(
         state=State.SUCCEEDED,
         event__to_status=Status.APPROVED,
         event__conversion__in=conversions.filter(status=Status.APPROVED).values("pk"),
+        partner__network__isnull=True,
     )
     if partner:
         payouts = payouts.filter(partner=partner)

@@ -6,8 +6,10 @@ import pytest
 import responses
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from partners import stats
 from partners.models import Delivery, DeliveryAttempt, Partner, State
 from partners.redelivery import report_claims
 from receiver import ledger
@@ -180,3 +182,15 @@ def test_a_postback_about_an_unclaimed_click_is_a_new_conversion(claim, network_
     network_posts(click_id="C2", payout="3")
 
     assert Conversion.objects.count() == 2
+
+
+@responses.activate
+def test_a_report_to_the_network_is_not_counted_as_a_partner_payout(claim, outgoing):
+    responses.get(ACQUISITION, body="ok")
+    claim(click_id="C1")
+    today = timezone.localdate()
+
+    figures = stats.compute(today, today)
+
+    assert Delivery.objects.get().house_amount == Decimal("2.50")
+    assert (figures.gross, figures.partner_payouts, figures.margin) == (Decimal("2.50"), 0, Decimal("2.50"))
