@@ -12,6 +12,8 @@ from django.utils import timezone
 from requests_hardened import Config, HTTPSession, ip_filter
 from requests_hardened.ip_filter import InvalidIPAddress
 
+from postbacks_project.masking import mask_log_text
+
 USER_AGENT = "postback-hub/1.0 (+server-to-server postback)"
 RESPONSE_LIMIT = 1024
 # Bodies up to this size are read whole, so that the kept-alive connection can be reused.
@@ -93,8 +95,9 @@ def describe(exc):
 
 
 def _first_line(exc):
+    # urllib3's messages quote the URL's path and query ("with url: /pb?token=..."); the error is stored and shown.
     text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:300]
+    return mask_log_text(text.splitlines()[0])[:300]
 
 
 def send(request):
