@@ -1,5 +1,6 @@
 """The one HTTP door out: SSRF-filtered, no redirects, bounded timeouts; returns a result, never raises."""
 
+import ipaddress
 import os
 import time
 from dataclasses import dataclass, field
@@ -8,8 +9,10 @@ from email.utils import parsedate_to_datetime
 import requests
 from django.conf import settings
 from django.utils import timezone
-from requests_hardened import Config, HTTPSession
+from requests_hardened import Config, HTTPSession, ip_filter
 from requests_hardened.ip_filter import InvalidIPAddress
+
+from postbacks_project.masking import mask_log_text
 
 USER_AGENT = "postback-hub/1.0 (+server-to-server postback)"
 RESPONSE_LIMIT = 1024
@@ -20,6 +23,14 @@ SUCCESS = range(200, 300)
 
 _session = None
 _session_key = None
+
+# requests-hardened (1.3.0) lets through two IPv6 ranges where no public host lives: ::/8, reserved by the IETF,
+# which holds the deprecated IPv4-compatible (::10.0.0.1) and IPv4-translated (::ffff:0:10.0.0.1) forms that some
+# stacks tunnel to the embedded IPv4 address, and fec0::/10, the deprecated site-local range. Its filter reads
+# this module-level tuple at each check. (IPv4-mapped ::ffff:a.b.c.d is unwrapped before it, so still checked.)
+_UNROUTED_IPV6 = (ipaddress.ip_network("::/8"), ipaddress.ip_network("fec0::/10"))
+if _UNROUTED_IPV6[0] not in ip_filter.EXTRA_BLOCKED_NET_RANGES:
+    ip_filter.EXTRA_BLOCKED_NET_RANGES += _UNROUTED_IPV6
 
 
 @dataclass
@@ -84,8 +95,9 @@ def describe(exc):
 
 
 def _first_line(exc):
+    # urllib3's messages quote the URL's path and query ("with url: /pb?token=..."); the error is stored and shown.
     text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:300]
+    return mask_log_text(text.splitlines()[0])[:300]
 
 
 def send(request):

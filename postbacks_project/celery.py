@@ -3,8 +3,10 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import after_setup_logger, after_setup_task_logger, task_postrun, task_prerun
 from kombu.transport import TRANSPORT_ALIASES
+
+from postbacks_project.masking import MaskSecretsFilter
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbacks_project.settings")
 
@@ -27,3 +29,13 @@ def _drop_stale_connections(task=None, **kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _mask_secrets_in_worker_logs(logger=None, **kwargs):
+    # A worker replaces the root logger's handlers, and with them Django's masking one (worker_hijack_root_logger):
+    # its own handlers get the same filter, so a worker's logs mask keys and secret URL parameters too.
+    for handler in logger.handlers:
+        if not any(isinstance(existing, MaskSecretsFilter) for existing in handler.filters):
+            handler.addFilter(MaskSecretsFilter())

@@ -37,22 +37,39 @@ def mask_url(url):
     return urlunsplit(parts._replace(netloc=netloc, query=mask_query(parts.query)))
 
 
-# A network's key travels in the path (/postback/<key>/) or as ?key=; neither may reach a log in clear.
-KEY_IN_PATH = re.compile(r"(/postback/)([^/?\s\"]+)")
-KEY_IN_QUERY = re.compile(r"([?&]key=)([^&\s\"]+)")
+# A network's key travels in the path (/postback/<key>/) or as ?key=; neither may reach a log in clear. Nor may
+# any secret-looking query parameter of any URL in a log line: urllib3 logs each partner request line at DEBUG.
+KEY_IN_PATH = re.compile(r"(/postback/)([^/?\s\"']+)")
+QUERY_PARAMETER = re.compile(r"([?&])([^=&?#\s\"']+)=([^&#\s\"']+)")
+
+
+def _mask_once(value):
+    """Masked, unless it already is: a record may pass this filter twice."""
+    return value if value.endswith("…") else mask_secret(value)
+
+
+def _mask_parameter(match):
+    separator, name, value = match.groups()
+    return f"{separator}{name}={_mask_once(value) if SECRET_NAME.search(name) else value}"
 
 
 def mask_log_text(text):
-    text = KEY_IN_PATH.sub(lambda m: m.group(1) + mask_secret(m.group(2)), text)
-    return KEY_IN_QUERY.sub(lambda m: m.group(1) + mask_secret(m.group(2)), text)
+    text = KEY_IN_PATH.sub(lambda m: m.group(1) + _mask_once(m.group(2)), text)
+    return QUERY_PARAMETER.sub(_mask_parameter, text)
 
 
 class MaskSecretsFilter(logging.Filter):
-    """Masks postback keys in a log record's final message (Django's request log, gunicorn's access log)."""
+    """Masks keys and secret-looking URL parameters in a log record's message and its traceback (Django's request
+    log, the receiver's errors, urllib3's request lines, gunicorn's access log)."""
 
     def filter(self, record):
         message = record.getMessage()
         masked = mask_log_text(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # An exception's message may quote the URL: the formatter prints this text instead of formatting again.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_log_text(record.exc_text)
         return True

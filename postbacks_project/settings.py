@@ -56,6 +56,25 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 PORT = env.int("PORT", default=8000)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 
+# HTTPS: a hub whose public address is https:// gets redirects, HSTS and secure-only cookies by default (what
+# `check --deploy` asks for); the default http://127.0.0.1 address of `make run` gets none, so it works on a
+# fresh machine. Each one can be set on its own.
+_HTTPS = PUBLIC_BASE_URL.startswith("https://")
+SECURE_SSL_REDIRECT = _strict_bool("SECURE_SSL_REDIRECT", _HTTPS)
+# A load balancer's health check often calls the backend over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/postback/health/?$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _strict_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
+SECURE_HSTS_PRELOAD = _strict_bool("SECURE_HSTS_PRELOAD", _HTTPS)
+SESSION_COOKIE_SECURE = _strict_bool("SESSION_COOKIE_SECURE", _HTTPS)
+CSRF_COOKIE_SECURE = _strict_bool("CSRF_COOKIE_SECURE", _HTTPS)
+# Behind a reverse proxy that terminates TLS, requests arrive over HTTP: its X-Forwarded-Proto says they were
+# HTTPS (without it, SECURE_SSL_REDIRECT would redirect forever). Only when clients cannot reach the hub directly.
+if _strict_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Admin forms posted from the public address pass the CSRF origin check even if the proxy hides the scheme.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

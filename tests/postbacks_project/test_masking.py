@@ -1,6 +1,7 @@
 """Secrets never reach stored rows or logs in clear."""
 
 import logging
+import sys
 
 import pytest
 
@@ -51,3 +52,26 @@ def test_the_receiver_logs_why_storage_failed(client, network, caplog):
 
     assert "receiver storage failed: OperationalError: could not connect to server" in caplog.text
     assert network.key not in caplog.text
+
+
+def test_the_log_filter_masks_secret_parameters_of_any_url():
+    line = 'http://p.example:80 "GET /pb?click=1&token=abcdefghijkl&sig=zzzzzzzzzz HTTP/1.1" 200 2'
+    record = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1, "%s", (line,), None)
+
+    MaskSecretsFilter().filter(record)
+
+    assert record.getMessage() == 'http://p.example:80 "GET /pb?click=1&token=abcd…&sig=zzzz… HTTP/1.1" 200 2'
+
+
+def test_the_log_filter_masks_a_traceback_that_quotes_a_key():
+    try:
+        raise ValueError("cannot handle /postback/abcdef0123456789/?key=abcdef0123456789")
+    except ValueError:
+        record = logging.LogRecord("receiver", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+
+    MaskSecretsFilter().filter(record)
+    MaskSecretsFilter().filter(record)  # twice, as with two handlers: still readable
+
+    text = logging.Formatter().format(record)
+    assert "abcdef0123456789" not in text
+    assert "cannot handle /postback/abcd…/?key=abcd…" in text
