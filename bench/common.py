@@ -32,11 +32,16 @@ DATABASES = ("sqlite", "postgres")
 
 
 def add_common_arguments(parser):
+    """The options all three benchmarks take, so that one BENCH_ARGS fits them all."""
     parser.add_argument(
         "--databases", default="sqlite,postgres", help="comma-separated: sqlite, postgres (default both)"
     )
     parser.add_argument(
         "--postgres-url", default=DEFAULT_POSTGRES, help="admin URL used to create and drop the bench database"
+    )
+    parser.add_argument(
+        "--redis-url",
+        help=f"Redis database of forwarding and scale-out, flushed (default: an empty one 2-14 of {REDIS})",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     parser.add_argument("--out", type=Path, help="also write the JSON document (with a markdown table) to this file")
@@ -56,11 +61,14 @@ def progress(message):
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def run_info(**extra):
+def run_info(args, **extra):
+    """When and where, and how loaded the machine was at the start (1, 5, 15 minute load averages)."""
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
+        "load_average": [round(load, 2) for load in os.getloadavg()],
+        "quick": args.quick,
         **extra,
     }
 

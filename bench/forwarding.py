@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 from common import (
     BIN,
     HOST,
-    REDIS,
     ROOT,
     add_common_arguments,
     busy_share,
@@ -117,9 +116,6 @@ def parse_args(argv=None):
         "--window", type=int, default=500, help="most tasks queued ahead of the worker (default 500; 0: all at once)"
     )
     parser.add_argument("--latency-ms", type=float, default=0, help="the sink answers after this long (default 0)")
-    parser.add_argument(
-        "--redis-url", help=f"broker next to PostgreSQL, flushed (default: an empty database 2-14 of {REDIS})"
-    )
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     check_databases(parser, args)
@@ -690,6 +686,7 @@ def print_details(result):
 def run(args, tmp):
     report = {
         "run": run_info(
+            args,
             pools=[str(spec) for spec in args.pools],
             deliveries=args.deliveries,
             seconds=args.seconds,

@@ -231,6 +231,7 @@ def markdown(report):
 def run(args, tmp):
     report = {
         "run": run_info(
+            args,
             workers=args.workers,
             threads=args.threads,
             concurrency=args.concurrency,

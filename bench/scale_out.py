@@ -21,8 +21,9 @@ from pathlib import Path
 
 from common import (
     BIN,
-    DEFAULT_POSTGRES,
     HOST,
+    add_common_arguments,
+    check_databases,
     django_env,
     gunicorn,
     log_errors,
@@ -53,12 +54,9 @@ def parse_args(argv=None):
     parser.add_argument("--sweep-every", type=float, default=2.0, help="the nodes' DELIVERY_SWEEP_EVERY (default 2)")
     parser.add_argument("--concurrency", type=int, default=8, help="worker threads per node (default 8)")
     parser.add_argument("--senders", type=int, default=16, help="parallel postback senders (default 16)")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES, help="admin URL to create and drop the database")
-    parser.add_argument("--redis-url", help="Redis database for broker and cache, flushed (default: an empty one 2-14)")
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the summary")
-    parser.add_argument("--out", type=Path, help="also write the JSON document (with a markdown table) to this file")
-    parser.add_argument("--keep-temp", action="store_true", help="keep the temp dir (the nodes' logs)")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
+    check_databases(parser, args)
     args.postbacks = args.postbacks or (200 if args.quick else 2000)
     args.backlog = args.backlog or (300 if args.quick else 3000)
     return args
@@ -290,8 +288,8 @@ def bench(args, tmp, database_url, redis_url):
 
 
 def run(args, tmp):
-    report = {"run": run_info(postbacks=args.postbacks, backlog=args.backlog, concurrency=args.concurrency)}
-    why = postgres_reachable(args.postgres_url)
+    report = {"run": run_info(args, postbacks=args.postbacks, backlog=args.backlog, concurrency=args.concurrency)}
+    why = postgres_reachable(args.postgres_url) if "postgres" in args.databases else "not among --databases"
     if why:
         report["skipped"] = f"PostgreSQL not reachable: {why}"
     else:
