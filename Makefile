@@ -31,7 +31,7 @@ test: setup
 
 # The three benchmarks, then bench/results.md from their JSON (bench/README.md). A full run takes about
 # 30 minutes on 2 cores (receiver ~9 with its 1,000,000-postback preload, forwarding ~13, scale-out ~5);
-# BENCH_ARGS goes to all three (e.g. --quick, about 4 minutes), BENCH_NOTE into the results' header.
+# BENCH_ARGS goes to all three (e.g. --quick, about 5 minutes), BENCH_NOTE into the results' header.
 # The receiver's load generator is Debian's wrk, installed here once as root (else its asyncio client).
 BENCH_OUT ?= bench/out
 bench: setup
