@@ -1,6 +1,6 @@
 """What the benchmarks share: temp databases, the project's environment, process lifecycle, cleanup and tables.
 
-bench/receiver.py and bench/forwarding.py import this module (it sits next to them, on sys.path).
+bench/receiver.py, bench/forwarding.py and bench/scale_out.py import this module (it sits next to them, on sys.path).
 """
 
 import contextlib
@@ -27,17 +27,24 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"  # loopback only: nothing a benchmark starts may be reachable from outside
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+REDIS = "redis://127.0.0.1:6379"
 DATABASES = ("sqlite", "postgres")
 
 
 def add_common_arguments(parser):
+    """The options all three benchmarks take, so that one BENCH_ARGS fits them all."""
     parser.add_argument(
         "--databases", default="sqlite,postgres", help="comma-separated: sqlite, postgres (default both)"
     )
     parser.add_argument(
         "--postgres-url", default=DEFAULT_POSTGRES, help="admin URL used to create and drop the bench database"
     )
+    parser.add_argument(
+        "--redis-url",
+        help=f"Redis database of forwarding and scale-out, flushed (default: an empty one 2-14 of {REDIS})",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    parser.add_argument("--out", type=Path, help="also write the JSON document (with a markdown table) to this file")
     parser.add_argument("--keep-temp", action="store_true", help="keep the temp dir (logs, SQLite file)")
 
 
@@ -54,11 +61,14 @@ def progress(message):
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def run_info(**extra):
+def run_info(args, **extra):
+    """When and where, and how loaded the machine was at the start (1, 5, 15 minute load averages)."""
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
+        "load_average": [round(load, 2) for load in os.getloadavg()],
+        "quick": args.quick,
         **extra,
     }
 
@@ -96,6 +106,42 @@ def postgres_reachable(admin_url):
     except Exception as exc:
         return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return ""
+
+
+@contextlib.contextmanager
+def redis_database(url=None):
+    """Yield (URL of a Redis database for the run, "") or (None, why not); flushed at the end, and first if named."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3) if url else spare_redis_db()
+        if url:
+            client.flushdb()
+    except redis.RedisError as exc:
+        yield None, str(exc) or type(exc).__name__
+        return
+    try:
+        kwargs = client.connection_pool.connection_kwargs
+        yield f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db']}", ""
+    finally:
+        with contextlib.suppress(redis.RedisError):
+            client.flushdb()
+
+
+def spare_redis_db():
+    """An empty database of the local Redis, claimed with a marker key so that two benchmarks do not share it.
+
+    0 and 1 (the README's broker and cache) and 15 (a usual pick for tests) are left alone.
+    """
+    import redis
+
+    for db in range(14, 1, -1):
+        client = redis.Redis.from_url(f"{REDIS}/{db}", socket_connect_timeout=3)
+        if client.dbsize() == 0 and client.set("postbacks-bench", os.getpid(), nx=True):
+            if client.dbsize() == 1:
+                return client
+            client.delete("postbacks-bench")  # someone else started using it at the same moment
+    raise redis.RedisError("no empty database among 2-14")
 
 
 def each_database(args, tmp):
@@ -176,6 +222,43 @@ def stop(process, timeout=10):
         os.killpg(process.pid, signal.SIGKILL)
 
 
+@contextlib.contextmanager
+def gunicorn(env, log_path, workers, threads):
+    """gunicorn gthread on a loopback port until the block ends; yield the port. Needs BENCHMARK_ENDPOINTS=true."""
+    import http.client
+
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    command = [
+        str(BIN / "gunicorn"),
+        "postbacks_project.wsgi",
+        f"--bind=fd://{sock.fileno()}",
+        "--worker-class=gthread",
+        f"--workers={workers}",
+        f"--threads={threads}",
+        "--graceful-timeout=5",
+        "--log-level=warning",
+    ]
+    server = start(command, env, log_path, pass_fds=[sock.fileno()])
+    sock.close()
+
+    def serving():
+        with contextlib.suppress(OSError):
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/bench/bare/")
+            try:
+                return conn.getresponse().status == 200
+            finally:
+                conn.close()
+        return False
+
+    try:
+        wait_for(serving, "gunicorn answering /bench/bare/", 30, server, log_path, interval=0.2)
+        yield port
+    finally:
+        stop(server)
+
+
 def tail(path, lines=20):
     with contextlib.suppress(OSError):
         return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
@@ -252,6 +335,8 @@ def main_loop(args, run, print_report, failed, prefix="postbacks-bench-"):
             progress(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
     if args.json:
         print(json.dumps(report, indent=2))
     else:

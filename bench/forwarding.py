@@ -5,12 +5,9 @@ machine-readable output. See bench/README.md for what the figures mean.
 """
 
 import argparse
-import asyncio
 import contextlib
-import http.client
 import json
 import os
-import pstats
 import re
 import sqlite3
 import sys
@@ -29,24 +26,25 @@ from common import (
     check_databases,
     django_env,
     each_database,
-    listening_socket,
     log_errors,
     machine_ticks,
     main_loop,
     manage,
     print_table,
     progress,
+    redis_database,
     run_info,
     run_python,
     start,
     stop,
     wait_for,
 )
+from forwarding_profile import profile_summary, profile_tasks
+from sink import sink, sink_stats
 
 TASK = "partners.tasks.send_delivery"
 DEFAULT_POOLS = "prefork:1,threads:8,solo:1,solo:1:reuse,prefork:1:poll=0.01:reuse:prefetch=4"
 DEFAULT_MEMORY_POOL = "threads:8:poll=0.01:reuse"
-REDIS = "redis://127.0.0.1:6379"
 # What a partner's postback URL typically carries; the Session loop sends the same shape.
 URL_TEMPLATE = (
     "/postback?click_id={click_id}&payout={payout}&status={status}&tx={transaction_id}&event={event}&ts={timestamp}"
@@ -86,14 +84,15 @@ class Pool:
         return {"FILESYSTEM_BROKER_POLL": str(self.poll)} if self.poll is not None else {}
 
 
-# Sizes as (quick, full): a full run takes about 6.5 minutes, --quick about 2 (bench/README.md).
+# Sizes as (quick, full): a full run takes about 13 minutes, --quick about 2 (bench/README.md).
 SIZES = {
     "deliveries": ((300, 2000), "most measured deliveries per worker"),
     "seconds": ((4.0, 8.0), "most measured seconds per worker"),
     "warmup": ((50, 200), "unmeasured deliveries per worker first"),
     "warmup_seconds": ((2.0, 4.0), "most seconds of that warm-up"),
-    "memory_deliveries": ((1000, 20000), "deliveries of the memory run"),
-    "memory_seconds": ((30.0, 200.0), "most seconds of the memory run"),
+    "memory_checkpoint": ((1000, 1000), "RSS after this many deliveries is compared with RSS at the end"),
+    "memory_deliveries": ((3000, 50000), "deliveries of the memory run"),
+    "memory_seconds": ((60.0, 900.0), "most seconds of the memory run"),
     "baseline_requests": ((1000, 5000), "requests of the Session loop"),
     "profile_deliveries": ((300, 1000), "deliveries of the profiled worker, after the warm-up (0: no profile)"),
 }
@@ -117,9 +116,6 @@ def parse_args(argv=None):
         "--window", type=int, default=500, help="most tasks queued ahead of the worker (default 500; 0: all at once)"
     )
     parser.add_argument("--latency-ms", type=float, default=0, help="the sink answers after this long (default 0)")
-    parser.add_argument(
-        "--redis-url", help=f"broker next to PostgreSQL, flushed (default: an empty database 2-14 of {REDIS})"
-    )
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     check_databases(parser, args)
@@ -143,91 +139,6 @@ def parse_pool(parser, item):
         return Pool(pool, int(concurrency), **changes)
     except (ValueError, KeyError):
         parser.error(f"bad pool {item!r}; use e.g. prefork:1, threads:8 or prefork:1:poll=0.01:reuse")
-
-
-# --- The sink: a separate process answering 200 "ok" as fast as it can --------------------------------
-
-OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
-
-
-class SinkCounts:
-    """Per batch (the click id up to its last "-"): requests, and distinct targets; a repeat is a delivery sent twice.
-
-    Counting by batch, not since a reset, keeps a straggler of one phase out of the next one's figures.
-    """
-
-    def __init__(self):
-        self.batches = {}
-
-    def answer(self, target):
-        if target == "/_stats":
-            stats = {tag: {"requests": n, "unique": len(seen)} for tag, (n, seen) in self.batches.items()}
-            body = json.dumps(stats).encode()
-            return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-        start = target.find("click_id=") + len("click_id=")
-        click_id = target[start : target.find("&", start)]
-        batch = self.batches.setdefault(click_id.rpartition("-")[0], [0, set()])
-        batch[0] += 1
-        batch[1].add(target)
-        return OK_RESPONSE
-
-
-async def sink_connection(counts, delay, reader, writer):
-    """HTTP/1.1 keep-alive, parsed just enough: request line, Content-Length, Connection: close."""
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").lower().split("\r\n")
-            length = next((int(line[15:]) for line in lines if line.startswith("content-length:")), 0)
-            if length:
-                await reader.readexactly(length)
-            target = head.split(b" ", 2)[1].decode("latin-1")
-            if delay and target != "/_stats":
-                await asyncio.sleep(delay)  # a partner across the internet, not on this machine
-            writer.write(counts.answer(target))
-            if "connection: close" in lines:
-                break
-    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-        pass  # the client went away; what it sent is counted all the same
-    finally:
-        writer.close()
-
-
-async def serve_sink(fd, delay):
-    import socket
-
-    counts = SinkCounts()
-    server = await asyncio.start_server(
-        lambda r, w: sink_connection(counts, delay, r, w), sock=socket.socket(fileno=fd)
-    )
-    async with server:
-        await server.serve_forever()
-
-
-@contextlib.contextmanager
-def sink(log_path, latency_ms):
-    """The sink in its own process on a loopback port, answering after `latency_ms`; yield its port."""
-    sock = listening_socket()
-    port = sock.getsockname()[1]
-    command = [sys.executable, __file__, "_sink", str(sock.fileno()), str(latency_ms / 1000)]
-    process = start(command, os.environ, log_path, [sock.fileno()])
-    sock.close()
-    try:
-        wait_for(lambda: sink_stats(port) is not None, "sink start", 10, process, log_path)
-        yield port
-    finally:
-        stop(process)
-
-
-def sink_stats(port, tag=None):
-    """{"requests", "unique"} of one batch (all batches without `tag`); None while the sink does not answer."""
-    with contextlib.suppress(OSError):
-        conn = http.client.HTTPConnection(HOST, port, timeout=5)
-        conn.request("GET", "/_stats")
-        stats = json.loads(conn.getresponse().read())
-        conn.close()
-        return stats if tag is None else stats.get(tag, {"requests": 0, "unique": 0})
-    return None
 
 
 # --- The Session loop: the baseline ------------------------------------------------------------------
@@ -368,25 +279,6 @@ def worker_child(overrides, celery_args):
 
     sys.argv = ["celery", *celery_args]
     return celery_main()
-
-
-def profile_tasks(signals, path, after):
-    """cProfile the worker's main thread from the end of task number `after` until shutdown (solo pool)."""
-    import cProfile
-
-    profiler, finished = cProfile.Profile(), [0]
-
-    def count(**kwargs):
-        finished[0] += 1
-        if finished[0] == after:
-            profiler.enable()
-
-    def dump(**kwargs):
-        profiler.disable()
-        profiler.dump_stats(path)
-
-    signals.task_postrun.connect(count, weak=False)
-    signals.worker_shutting_down.connect(dump, weak=False)
 
 
 # --- Watching the database from here (no Django in this process) --------------------------------------
@@ -580,8 +472,15 @@ def feed(ctx, batch, process, log_path, seconds, on_progress=None):
     return True
 
 
-def bench_pool(ctx, spec, count, seconds, warmup, warmup_seconds):
-    """One fresh worker: warm-up, then up to `count` deliveries in up to `seconds`; rate, CPU, memory, checks."""
+# The memory run passes when RSS at its end is at most this much above RSS at the checkpoint.
+FLAT_PCT = 10
+
+
+def bench_pool(ctx, spec, count, seconds, warmup, warmup_seconds, checkpoint=None):
+    """One fresh worker: warm-up, then up to `count` deliveries in up to `seconds`; rate, CPU, memory, checks.
+
+    With `checkpoint`, RSS is also taken once `checkpoint` deliveries are done, to compare with the end.
+    """
     progress(f"{ctx.label}: worker {spec}: up to {count} deliveries in {seconds:g} s")
     warm, batch = ctx.seed(warmup), ctx.seed(count)
     with worker(ctx, spec) as (process, log_path):
@@ -590,14 +489,22 @@ def bench_pool(ctx, spec, count, seconds, warmup, warmup_seconds):
         samples = [(0, round(rss_start, 1))]
 
         def sample(done):  # RSS at each tenth of the batch, to see a trend rather than two points
+            if checkpoint and done >= checkpoint and not marks:
+                marks.append((done, round(tree_usage(process.pid)[0], 1)))
             if done >= len(samples) * max(1, count // 10):
                 samples.append((done, round(tree_usage(process.pid)[0], 1)))
 
+        marks = []
         started, machine = time.monotonic(), machine_ticks()
         complete = feed(ctx, batch, process, log_path, seconds, on_progress=sample)
         elapsed, machine_cpu = time.monotonic() - started, busy_share(machine, machine_ticks())
         rss_end, cpu_end = tree_usage(process.pid)
     row = measured_row(ctx, f"worker {spec}", batch)
+    if checkpoint:
+        done = row["deliveries"]
+        growth = round((rss_end / marks[0][1] - 1) * 100, 1) if marks else None
+        row["memory"] = {"checkpoints": [*marks, (done, round(rss_end, 1))], "growth_pct": growth}
+        row["memory"]["flat"] = growth is not None and growth <= FLAT_PCT and done == count
     row.update(
         complete=complete,
         worker_cpu_pct=pct((cpu_end - cpu_start) / elapsed),
@@ -644,87 +551,6 @@ def bench_attempt_loop(ctx, count, warmup):
 
 # --- Profile: one solo worker under cProfile ---------------------------------------------------------
 
-# (label, file, function, only its calls from this file and function); files are path suffixes.
-PROFILE_PARTS = [
-    ("Celery's task trace: the task, signals, ack", "celery/app/trace.py", "trace_task", None),
-    ("  Django fixup: close all DB connections, before and after", "celery/fixups/django.py", "close_database", None),
-    ("  attempt()", "partners/delivery.py", "attempt", None),
-    ("    claim(): conditional UPDATE", "partners/delivery.py", "claim", None),
-    ("    load: SELECT with 5 joins", "django/db/models/query.py", "get", ("partners/delivery.py", "attempt")),
-    ("    event_share(): SELECT per-offer terms, the share", "partners/macros.py", "event_share", None),
-    ("    event_values(): macro values", "partners/macros.py", "event_values", None),
-    ("    build_request(): render", "partners/outbound.py", "build_request", None),
-    ("    transport.send(): HTTP", "partners/transport.py", "send", None),
-    ("    _record()", "partners/delivery.py", "_record", None),
-    ("      INSERT attempt", "django/db/models/query.py", "create", None),
-    (
-        "      UPDATE delivery, UPDATE partner",
-        "django/db/models/query.py",
-        "update",
-        ("partners/delivery.py", "_record"),
-    ),
-    ("      COMMIT", "django/db/transaction.py", "__exit__", ("partners/delivery.py", "_record")),
-    ("    logger.info(): one log line", "logging/__init__.py", "info", ("partners/delivery.py", "attempt")),
-    ("in all of the above: opening a DB connection", "django/db/backends/base/base.py", "connect", None),
-    ("in all of the above: SQL, Django's execute()", "django/db/backends/utils.py", "_execute", None),
-]
-# Waiting, not working: the consumer's idle polls and sleeps, lock waits.
-IDLE = re.compile(r"time\.sleep|select\.(?:epoll|poll|select)|_thread\.lock|\((?:wait|_poll|poll|select)\)$")
-
-
-def profile_entry(stats, file, function, caller):
-    """(calls, cumulative seconds) of a function, or of its calls from `caller` (file, function) only."""
-    calls = cumulative = 0
-    for (path, _, name), (_, n, _, ct, callers) in stats.stats.items():
-        if name != function or not path.endswith(file):
-            continue
-        if caller is None:
-            calls, cumulative = calls + n, cumulative + ct
-            continue
-        for (caller_path, _, caller_name), (_, from_calls, _, from_cumulative) in callers.items():
-            if caller_name == caller[1] and caller_path.endswith(caller[0]):
-                calls, cumulative = calls + from_calls, cumulative + from_cumulative
-    return calls, cumulative
-
-
-def profile_summary(path, count, per_delivery_ms):
-    """Per delivery: where the solo worker's time goes (ms, share of its time per delivery) and the top functions."""
-    stats = pstats.Stats(str(path))
-    parts = []
-    for label, file, function, caller in PROFILE_PARTS:
-        calls, cumulative = profile_entry(stats, file, function, caller)
-        parts.append({"part": label, "calls": round(calls / count, 2), "ms": cumulative / count * 1000})
-    # What the task trace does not cover: taking messages from the broker, the consumer loop, idle polls.
-    parts.insert(0, {"part": "outside the task: broker, consumer loop", "ms": per_delivery_ms - parts[0]["ms"]})
-    for part in parts:
-        part["share_pct"] = round(part["ms"] / per_delivery_ms * 100, 1)
-        part["ms"] = round(part["ms"], 3)
-    return {
-        "deliveries": count,
-        "ms_per_delivery": round(per_delivery_ms, 3),
-        "parts": parts,
-        "top_own_time": top_functions(stats, 2, count),
-    }
-
-
-def top_functions(stats, column, count, limit=20):
-    """The heaviest functions by own time (column 2) or cumulative time (3), in ms per delivery; idle waits left out."""
-    rows = []
-    for (path, line, name), entry in sorted(stats.stats.items(), key=lambda item: -item[1][column]):
-        where = f"{short_path(path)}:{line}({name})"
-        if not IDLE.search(where):
-            rows.append({"function": where, "calls": entry[1], "ms": round(entry[column] / count * 1000, 3)})
-        if len(rows) == limit:
-            break
-    return rows
-
-
-def short_path(path):
-    for marker in ("site-packages/", "python3.11/", str(ROOT) + "/"):
-        if marker in path:
-            return path.split(marker, 1)[1]
-    return path
-
 
 def bench_profile(ctx, spec, count, warmup):
     """A solo worker (the task runs in the process that takes it from the broker) under cProfile after warm-up."""
@@ -745,39 +571,11 @@ def bench_profile(ctx, spec, count, warmup):
 
 @contextlib.contextmanager
 def redis_broker(args):
-    """A Redis database for the broker, flushed at the end (and at the start if named); None without Redis."""
-    import redis
-
-    try:
-        client = redis.Redis.from_url(args.redis_url, socket_connect_timeout=3) if args.redis_url else spare_redis_db()
-        if args.redis_url:
-            client.flushdb()
-    except redis.RedisError as exc:
-        progress(f"redis: not usable ({exc}); PostgreSQL gets the filesystem broker too")
-        yield None
-        return
-    try:
-        kwargs = client.connection_pool.connection_kwargs
-        yield f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
-    finally:
-        with contextlib.suppress(redis.RedisError):
-            client.flushdb()
-
-
-def spare_redis_db():
-    """An empty database of the local Redis, claimed with a marker key so that two benchmarks do not share it.
-
-    0 and 1 (the README's broker and cache) and 15 (a usual pick for tests) are left alone.
-    """
-    import redis
-
-    for db in range(14, 1, -1):
-        client = redis.Redis.from_url(f"{REDIS}/{db}", socket_connect_timeout=3)
-        if client.dbsize() == 0 and client.set("postbacks-bench", os.getpid(), nx=True):
-            if client.dbsize() == 1:
-                return client
-            client.delete("postbacks-bench")  # someone else started using it at the same moment
-    raise redis.RedisError("no empty database among 2-14")
+    """A Redis database for the broker (see common.redis_database); None without Redis."""
+    with redis_database(args.redis_url) as (url, why):
+        if why:
+            progress(f"redis: not usable ({why}); PostgreSQL gets the filesystem broker too")
+        yield url
 
 
 def bench_database(label, database, args, tmp, port, memory):
@@ -811,9 +609,8 @@ def run_phases(ctx, args, memory):
         rows.append(bench_pool(ctx, spec, args.deliveries, args.seconds, args.warmup, args.warmup_seconds))
     result = {"targets": rows}
     if memory:
-        row = bench_pool(
-            ctx, args.memory_pool, args.memory_deliveries, args.memory_seconds, args.warmup, args.warmup_seconds
-        )
+        sizes = (args.memory_deliveries, args.memory_seconds, args.warmup, args.warmup_seconds)
+        row = bench_pool(ctx, args.memory_pool, *sizes, checkpoint=args.memory_checkpoint)
         row["target"] += ", memory run"
         rows.append(row)
     for row in rows:
@@ -866,7 +663,11 @@ def print_details(result):
     for row in result["targets"]:
         if not row["exactly_once"]:
             print(f"check  {row['target']}: database {row.get('db')}, sink {row['sink']}")
-        if row["target"].endswith("memory run"):
+        if "memory" in row:
+            memory = row["memory"]
+            verdict = "flat" if memory["flat"] else f"NOT FLAT (more than {FLAT_PCT} % or not all delivered)"
+            points = ", ".join(f"{mb} MB after {n:,}" for n, mb in memory["checkpoints"])
+            print(f"memory run RSS: {points}: {memory['growth_pct']} %, {verdict}")
             print(f"RSS MB after n deliveries, {row['target']}: {row['rss_samples']}")
         for item in row.get("worker_log", []):
             print(f"worker log  {row['target']}: {item['count']} x {item['line']}")
@@ -885,6 +686,7 @@ def print_details(result):
 def run(args, tmp):
     report = {
         "run": run_info(
+            args,
             pools=[str(spec) for spec in args.pools],
             deliveries=args.deliveries,
             seconds=args.seconds,
@@ -897,7 +699,7 @@ def run(args, tmp):
         "results": [],
     }
     databases = list(each_database(args, tmp))
-    # 20,000 deliveries take a while: by default once, on the last database (PostgreSQL and Redis, as deployed).
+    # 50,000 deliveries take a while: by default once, on the last database (PostgreSQL and Redis, as deployed).
     running = [label for label, database, _ in databases if database]
     memory_on = running if args.memory_all else running[-1:]
     with sink(tmp / "sink.log", args.latency_ms) as port:
@@ -907,18 +709,55 @@ def run(args, tmp):
                 continue
             memory = args.memory_pool is not None and label in memory_on
             report["results"].append(bench_database(label, database, args, tmp, port, memory))
+    report["markdown"] = markdown(report)
     return report
 
 
+def markdown(report):
+    """The section of bench/results.md: one row per worker and database, then the memory run."""
+    run = report["run"]
+    lines = [
+        "## Forwarding",
+        "",
+        f"One worker process delivering to a local sink, up to {run['deliveries']:,} deliveries or "
+        f"{run['seconds']:g} s per worker after {run['warmup']} warm-up, against a `requests.Session` loop to the "
+        "same sink in the same run.",
+        "",
+        "| database, broker | worker | per s | / Session | worker cpu % | RSS MB start → end | exactly once |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for result in report["results"]:
+        if "skipped" in result:
+            notes.append(f"{result['database']}: skipped ({result['skipped']})")
+            continue
+        where = f"{result['database']}, {result['broker']}"
+        for row in result["targets"]:
+            rss = f"{row['rss_start_mb']} → {row['rss_end_mb']}" if "rss_start_mb" in row else ""
+            lines.append(
+                f"| {where} | {row['target']} | {row['per_s']} | {row['ratio']} | "
+                f"{'' if row.get('worker_cpu_pct') is None else row['worker_cpu_pct']} | {rss} | "
+                f"{'ok' if row['exactly_once'] else 'NO'} |"
+            )
+            if "memory" in row:
+                memory = row["memory"]
+                points = ", ".join(f"{mb} MB after {n:,}" for n, mb in memory["checkpoints"])
+                verdict = "flat" if memory["flat"] else "**not flat**"
+                notes.append(
+                    f"memory, {where}, {row['target']}: {points}: {memory['growth_pct']:+} % "
+                    f"({verdict}; the bar is {FLAT_PCT} %)"
+                )
+    return "\n".join(lines + [""] + [f"- {note}" for note in notes]) + "\n"
+
+
 def failed(report):
-    """Something needs a look: a delivery not sent exactly once, or a Session loop error."""
-    return any(not row["exactly_once"] for r in report["results"] for row in r.get("targets", []))
+    """Something needs a look: a delivery not sent exactly once, a Session loop error, memory not flat."""
+    rows = [row for r in report["results"] for row in r.get("targets", [])]
+    return any(not row["exactly_once"] or not row.get("memory", {"flat": True})["flat"] for row in rows)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["_sink"]:
-        return asyncio.run(serve_sink(int(argv[1]), float(argv[2])))
     if argv[:1] == ["_django"]:
         return django_child(argv[1], json.loads(argv[2]))
     if argv[:1] == ["_worker"]:

@@ -1,44 +1,31 @@
 """Receiver throughput benchmark: the postback endpoint vs a bare and a one-insert Django view, same server and run.
 
 Run with `.venv/bin/python bench/receiver.py` (or `make bench`); `--quick` for a smoke run, `--json` for
-machine-readable output. See bench/README.md for what the figures mean.
+machine-readable output. Every target is measured on an empty table, then again with `--preload` accepted
+postbacks already stored, to show that the indexes keep the receiver flat. See bench/README.md.
 """
 
 import argparse
-import asyncio
-import contextlib
-import http.client
-import itertools
 import json
 import secrets
 import sys
-import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from common import (
     BIN,
-    HOST,
     add_common_arguments,
-    busy_share,
     check_databases,
     django_env,
     each_database,
-    listening_socket,
+    gunicorn,
     log_errors,
-    machine_ticks,
     main_loop,
     manage,
     print_table,
     progress,
     run_info,
-    start,
-    stop,
-    tail,
+    run_python,
 )
-
-REQUEST_TIMEOUT = 30  # seconds; a hung request is an error, not a hung benchmark
+from loadgen import WRK_INSTALL, run_load, targets, wrk_path
 
 
 def parse_args(argv=None):
@@ -46,13 +33,27 @@ def parse_args(argv=None):
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections (default 32)")
     parser.add_argument("--duration", type=float, help="measured seconds per target (default 20, quick 3)")
     parser.add_argument("--warmup", type=float, help="unmeasured seconds per target first (default 3, quick 1)")
-    parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
+    parser.add_argument(
+        "--preload", type=int, help="accepted postbacks stored before the second measurement (default 1000000, "
+        "quick 20000; 0: measure the empty table only)",
+    )  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
+    parser.add_argument(
+        "--client", choices=["wrk", "asyncio"], help="load generator (default wrk if installed, else asyncio)"
+    )
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     args.duration = args.duration or (3.0 if args.quick else 20.0)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
+    args.preload = args.preload if args.preload is not None else (20_000 if args.quick else 1_000_000)
+    if args.client is None:
+        args.client = "wrk" if wrk_path() else "asyncio"
+        if args.client == "asyncio":
+            progress(f"wrk not found: using the built-in asyncio client. For wrk: {WRK_INSTALL}")
+    elif args.client == "wrk" and not wrk_path():
+        parser.error(f"wrk not found; {WRK_INSTALL}")
     check_databases(parser, args)
     return args
 
@@ -74,225 +75,64 @@ def prepare_database(env):
 
 
 COUNT_CONVERSIONS = """
-import json
 from receiver.models import Conversion
-measured = Conversion.objects.filter(click_id__startswith={prefix!r}).count()
-print(json.dumps({{"all": Conversion.objects.count(), "measured": measured}}))
+print(Conversion.objects.filter(click_id__startswith={prefix!r}).count())
 """
 
 
 def count_conversions(env, prefix):
-    """Conversions in the database: all of them, and those from the measured phase (ids start with `prefix`)."""
     output = manage(env, "shell", "--no-imports", "-c", COUNT_CONVERSIONS.format(prefix=prefix))
+    return int(output.strip().splitlines()[-1])
+
+
+def preload(env, count, token):
+    progress(f"preloading {count:,} accepted postbacks")
+    output = run_python(env, "bench/preload.py", str(count), f"p{token}")
     return json.loads(output.strip().splitlines()[-1])
-
-
-@contextlib.contextmanager
-def gunicorn(env, args, log_path):
-    """Run gunicorn on a loopback port until the block ends; yield the port."""
-    sock = listening_socket()
-    port = sock.getsockname()[1]
-    command = [
-        str(BIN / "gunicorn"),
-        "postbacks_project.wsgi",
-        f"--bind=fd://{sock.fileno()}",
-        "--worker-class=gthread",
-        f"--workers={args.workers}",
-        f"--threads={args.threads}",
-        "--graceful-timeout=5",
-        "--log-level=warning",
-    ]
-    server = start(command, env, log_path, pass_fds=[sock.fileno()])
-    sock.close()
-    try:
-        wait_until_serving(server, port, log_path)
-        yield port
-    finally:
-        stop(server)
-
-
-def wait_until_serving(server, port, log_path, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}:\n{tail(log_path)}")
-        with contextlib.suppress(OSError):
-            conn = http.client.HTTPConnection(HOST, port, timeout=2)
-            conn.request("GET", "/bench/bare/")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return
-            conn.close()
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer /bench/bare/ within {timeout} s:\n{tail(log_path)}")
-
-
-# --- Load generator ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    path: Callable[[str], str]  # unique id -> request path
-    check: Callable[[int, bytes], str]  # (status, body) -> "" if fine, else an error label
-
-
-@dataclass
-class Load:
-    latencies: list = field(default_factory=list)  # seconds, one per response received
-    errors: Counter = field(default_factory=Counter)
-    ok: int = 0
-    seconds: float = 0.0
-    client_cpu: float = 0.0  # share of one core the load generator itself used
-    machine_cpu: float | None = None  # share of all cores busy (server, database and client together)
-
-    def summary(self, name):
-        ordered = sorted(self.latencies)
-        return {
-            "target": name,
-            "requests": len(ordered),
-            "req_per_s": round(len(ordered) / self.seconds, 1) if self.seconds else 0.0,
-            "ok_per_s": round(self.ok / self.seconds, 1) if self.seconds else 0.0,
-            "p50_ms": round(percentile(ordered, 50) * 1000, 1),
-            "p99_ms": round(percentile(ordered, 99) * 1000, 1),
-            "errors": sum(self.errors.values()),
-            "ok": self.ok,
-            "client_cpu_pct": round(self.client_cpu * 100),
-            "machine_cpu_pct": None if self.machine_cpu is None else round(self.machine_cpu * 100),
-            "error_kinds": dict(self.errors.most_common()),
-        }
-
-
-def percentile(ordered, pct):
-    """Nearest-rank percentile of an already sorted list."""
-    if not ordered:
-        return 0.0
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
-
-
-def check_ok(status, body):
-    return "" if status == 200 and body == b"ok" else f"HTTP {status}"
-
-
-def check_receiver(status, body):
-    """The receiver must answer 200 with success true; a duplicate cannot happen with unique ids."""
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        return f"HTTP {status}, body not JSON"
-    if status != 200:
-        return f"HTTP {status} ({answer.get('reason', '?')})"
-    if answer.get("duplicate"):
-        return "duplicate"
-    if answer.get("success") is not True:
-        return f"success=false ({answer.get('reason', '?')})"
-    return ""
-
-
-def targets(key):
-    def receiver_path(uid):
-        return f"/postback/{key}/?click_id={uid}&payout=1.00&status=approved&transaction_id=tx-{uid}"
-
-    return [
-        Target("bare", lambda uid: "/bench/bare/", check_ok),
-        Target("insert", lambda uid: "/bench/insert/", check_ok),
-        Target("receiver", receiver_path, check_receiver),
-    ]
-
-
-async def read_response(reader):
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    # Django's CommonMiddleware always sets Content-Length, so chunked bodies are not worth parsing here.
-    if "content-length" not in headers:
-        raise ValueError("response without Content-Length")
-    body = await reader.readexactly(int(headers["content-length"]))
-    return status, body, headers.get("connection", "").lower() == "close"
-
-
-async def connection_loop(port, target, ids, deadline, load):
-    """One keep-alive connection sending requests back to back until the deadline."""
-    reader = writer = None
-    while time.monotonic() < deadline:
-        try:
-            async with asyncio.timeout(REQUEST_TIMEOUT):
-                if writer is None:
-                    reader, writer = await asyncio.open_connection(HOST, port)
-                started = time.perf_counter()
-                path = target.path(next(ids))
-                writer.write(f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode())
-                status, body, closing = await read_response(reader)
-        except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError) as exc:
-            load.errors[f"client: {type(exc).__name__}"] += 1
-            writer = close(writer)
-            await asyncio.sleep(0.05)  # do not spin if the server refuses connections
-            continue
-        load.latencies.append(time.perf_counter() - started)
-        problem = target.check(status, body)
-        if problem:
-            load.errors[problem] += 1
-        else:
-            load.ok += 1
-        if closing:
-            writer = close(writer)
-    close(writer)
-
-
-def close(writer):
-    if writer is not None:
-        writer.close()
-    return None
-
-
-async def apply_load(port, target, ids, seconds, concurrency):
-    load = Load()
-    cpu, wall, machine = time.process_time(), time.monotonic(), machine_ticks()
-    deadline = wall + seconds
-    await asyncio.gather(*(connection_loop(port, target, ids, deadline, load) for _ in range(concurrency)))
-    # Requests in flight at the deadline are finished and counted, so divide by the real elapsed time.
-    load.seconds = time.monotonic() - wall
-    load.client_cpu = (time.process_time() - cpu) / load.seconds
-    load.machine_cpu = busy_share(machine, machine_ticks())
-    return load
 
 
 # --- One database ------------------------------------------------------------------------------------
 
 
-def bench_database(label, database, tmp, args):
-    """Fresh database, one gunicorn, the three targets in turn; return the results for `label`."""
-    with database as url:
-        env = receiver_env(url, tmp / "var")
-        progress(f"{label}: migrating a fresh database")
-        key = prepare_database(env)
-        log_path = tmp / f"gunicorn-{label}.log"
-        token = secrets.token_hex(3)  # keeps ids unique across runs against the same database
-        rows, receiver_ok = [], {}
-        with gunicorn(env, args, log_path) as port:
-            for target in targets(key):
-                progress(f"{label}: {target.name}: {args.warmup:g} s warm-up, {args.duration:g} s measured")
-                warm = asyncio.run(apply_load(port, target, ids_for(f"w{token}"), args.warmup, args.concurrency))
-                load = asyncio.run(apply_load(port, target, ids_for(f"m{token}"), args.duration, args.concurrency))
-                rows.append(load.summary(target.name))
-                if target.name == "receiver":
-                    receiver_ok = {"measured": load.ok, "all": load.ok + warm.ok}
-        counted = count_conversions(env, f"m{token}-")
+def measure_all(label, env, key, port, args, stored):
+    """Each target in turn (warm-up, then measured); the receiver's conversions counted against its successes."""
+    token = secrets.token_hex(3)  # keeps ids unique across phases and runs against the same database
+    rows = []
+    for target in targets(key):
+        progress(f"{label}, {stored:,} stored: {target.name}: {args.warmup:g} s warm-up, {args.duration:g} s measured")
+        run_load(args.client, port, target, f"w{token}", args.warmup, args.concurrency)
+        rows.append(run_load(args.client, port, target, f"m{token}", args.duration, args.concurrency))
+    ok = rows[-1]["ok"]
+    counted = count_conversions(env, f"m{token}-")
+    # wrk drops the requests in flight at its deadline unanswered; the server may still store them.
+    in_flight = args.concurrency if args.client == "wrk" else 0
     return {
-        "database": label,
+        "stored_before": stored,
         "targets": rows,
         "ratios": ratios(rows),
-        "conversions": {"in_db": counted, "successful_requests": receiver_ok, "match": counted == receiver_ok},
-        "server_errors": [{"count": n, "line": line} for line, n in log_errors(log_path)],
+        "conversions": {"in_db": counted, "successful_requests": ok, "match": ok <= counted <= ok + in_flight},
     }
 
 
-def ids_for(prefix):
-    return (f"{prefix}-{n}" for n in itertools.count())
+def bench_database(label, database, tmp, args):
+    """Fresh database, one gunicorn; all targets on the empty table, then again after the preload."""
+    with database as url:
+        env = receiver_env(url, tmp / f"var-{label}")
+        progress(f"{label}: migrating a fresh database")
+        key = prepare_database(env)
+        log_path = tmp / f"gunicorn-{label}.log"
+        result = {"database": label, "phases": []}
+        with gunicorn(env, log_path, args.workers, args.threads) as port:
+            result["phases"].append(measure_all(label, env, key, port, args, 0))
+            if args.preload:
+                result["preload"] = preload(env, args.preload, secrets.token_hex(3))
+                stored = result["preload"]["conversions"]
+                result["phases"].append(measure_all(label, env, key, port, args, stored))
+    result["server_errors"] = [{"count": n, "line": line} for line, n in log_errors(log_path)]
+    if len(result["phases"]) == 2:
+        empty, full = (phase["targets"][-1]["ok_per_s"] for phase in result["phases"])
+        result["preloaded_per_empty"] = round(full / empty, 3) if empty else None
+    return result
 
 
 def ratios(rows):
@@ -310,6 +150,7 @@ COLUMNS = [
     ("target", "target"),
     ("requests", "requests"),
     ("req/s", "req_per_s"),
+    ("ok/s", "ok_per_s"),
     ("p50 ms", "p50_ms"),
     ("p99 ms", "p99_ms"),
     ("errors", "errors"),
@@ -318,33 +159,70 @@ COLUMNS = [
 ]
 
 
-def print_report(report):
-    run = report["run"]
-    print(
-        f"{run['date']}  {run['cpus']} CPUs  gunicorn gthread {run['workers']}x{run['threads']}  "
-        f"{run['concurrency']} connections  {run['duration_s']:g} s per target after {run['warmup_s']:g} s warm-up"
+def headline(run):
+    return (
+        f"gunicorn gthread {run['workers']}x{run['threads']}, {run['client']}, {run['concurrency']} connections, "
+        f"{run['duration_s']:g} s per target after {run['warmup_s']:g} s warm-up, unique click ids"
     )
+
+
+def print_report(report):
+    print(f"{report['run']['date']}  {report['run']['cpus']} CPUs  {headline(report['run'])}")
     for result in report["results"]:
         print(f"\n== {result['database']}")
         if "skipped" in result:
             print(f"skipped: {result['skipped']}")
             continue
-        print_table(result["targets"], COLUMNS)
-        r = result["ratios"]
-        print(f"receiver / bare    {r['receiver_per_bare']}")
-        print(f"receiver / insert  {r['receiver_per_insert']}")
-        c = result["conversions"]
-        verdict = "match" if c["match"] else "MISMATCH"
-        print(
-            f"conversions in db  {c['in_db']['measured']} (measured), {c['in_db']['all']} (with warm-up); "
-            f"successful receiver requests {c['successful_requests']['measured']}, "
-            f"{c['successful_requests']['all']}: {verdict}"
-        )
-        for row in result["targets"]:
-            for kind, n in row["error_kinds"].items():
-                print(f"error  {row['target']}: {n} x {kind}")
+        for phase in result["phases"]:
+            print(f"-- {phase['stored_before']:,} conversions stored before")
+            print_table(phase["targets"], COLUMNS)
+            r, c = phase["ratios"], phase["conversions"]
+            print(f"receiver / bare {r['receiver_per_bare']}   receiver / insert {r['receiver_per_insert']}")
+            verdict = "match" if c["match"] else "MISMATCH"
+            print(f"conversions in db {c['in_db']}, successful receiver requests {c['successful_requests']}: {verdict}")
+            for row in phase["targets"]:
+                for kind, n in row["error_kinds"].items():
+                    print(f"error  {row['target']}: {n} x {kind}")
+        if "preload" in result:
+            p = result["preload"]
+            print(f"preload: {p['preloaded']:,} postbacks in {p['seconds']} s; receiver with them / empty: "
+                  f"{result['preloaded_per_empty']}")  # fmt: skip
         for item in result["server_errors"]:
             print(f"server log  {item['count']} x {item['line']}")
+
+
+def markdown(report):
+    """The section of bench/results.md: one row per database, table size and target."""
+    lines = [
+        "## Receiver",
+        "",
+        headline(report["run"]) + ". Ratios use successful answers per second.",
+        "",
+        "| database | stored before | target | ok/s | p50 ms | p99 ms | errors | / bare | / insert | conversions |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for result in report["results"]:
+        if "skipped" in result:
+            notes.append(f"{result['database']}: skipped ({result['skipped']})")
+            continue
+        for phase in result["phases"]:
+            for row in phase["targets"]:
+                receiver = row["target"] == "receiver"
+                r = phase["ratios"] if receiver else {}
+                check = ("ok" if phase["conversions"]["match"] else "MISMATCH") if receiver else ""
+                lines.append(
+                    f"| {result['database']} | {phase['stored_before']:,} | {row['target']} | {row['ok_per_s']} | "
+                    f"{row['p50_ms']} | {row['p99_ms']} | {row['errors']} | {r.get('receiver_per_bare', '')} | "
+                    f"{r.get('receiver_per_insert', '')} | {check} |"
+                )
+        if "preload" in result:
+            p = result["preload"]
+            notes.append(
+                f"{result['database']}: {p['preloaded']:,} postbacks preloaded in {p['seconds']} s; receiver ok/s "
+                f"with them / on the empty table: **{result['preloaded_per_empty']}**"
+            )
+    return "\n".join(lines + [""] + [f"- {note}" for note in notes]) + "\n"
 
 
 # --- Main --------------------------------------------------------------------------------------------
@@ -353,11 +231,14 @@ def print_report(report):
 def run(args, tmp):
     report = {
         "run": run_info(
+            args,
             workers=args.workers,
             threads=args.threads,
             concurrency=args.concurrency,
             duration_s=args.duration,
             warmup_s=args.warmup,
+            preload=args.preload,
+            client=args.client,
         ),
         "results": [],
     }
@@ -366,13 +247,14 @@ def run(args, tmp):
             report["results"].append({"database": label, "skipped": skipped})
         else:
             report["results"].append(bench_database(label, database, tmp, args))
+    report["markdown"] = markdown(report)
     return report
 
 
 def failed(report):
     """Something needs a look: any error, or conversions that do not add up."""
-    results = [r for r in report["results"] if "skipped" not in r]
-    return any(not r["conversions"]["match"] or any(t["errors"] for t in r["targets"]) for r in results)
+    phases = [phase for r in report["results"] for phase in r.get("phases", [])]
+    return any(not p["conversions"]["match"] or any(t["errors"] for t in p["targets"]) for p in phases)
 
 
 def main(argv=None):
