@@ -1,11 +1,17 @@
-"""The embedded broker publishes each message file whole: a reader never sees a half-written one."""
+"""The broker: the embedded one publishes each message file whole; one that is down fails a publish at once."""
 
 import json
 import os
 
+import pytest
+from django.conf import settings
 from kombu import Connection
+from kombu.exceptions import OperationalError
 
 from postbacks_project.broker import Transport
+
+# Nothing listens on port 1, so a connection there is refused at once.
+DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 
 def test_a_message_is_never_visible_under_its_final_name_before_it_is_written(tmp_path, monkeypatch):
@@ -32,3 +38,21 @@ def test_a_message_is_never_visible_under_its_final_name_before_it_is_written(tm
     assert message.payload == {"hello": "world"}
     assert seen
     assert all(name.endswith(".msg.part") for names in seen for name in names)
+
+
+def test_a_broker_that_is_down_fails_a_publish_at_once_instead_of_retrying_with_sleeps(monkeypatch):
+    # kombu's default retries a refused connection for CELERY_BROKER_CONNECTION_TIMEOUT, sleeping 2 s then 4 s:
+    # every postback waited 6 s while the broker was down. One try, failing at once: the sweep sends it later.
+    sleeps = []
+    monkeypatch.setattr("kombu.utils.functional.sleep", sleeps.append)
+    with (
+        Connection(
+            DEAD_REDIS,
+            transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            connect_timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT,
+        ) as connection,
+        pytest.raises(OperationalError, match="Connection refused"),
+    ):
+        connection.Producer().publish({"task": "x"}, routing_key="celery", retry=False)
+
+    assert sleeps == []
