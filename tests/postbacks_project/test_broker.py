@@ -1,14 +1,15 @@
-"""The broker: the embedded one publishes each message file whole; one that is down fails a publish at once."""
+"""The broker: the embedded one publishes files whole; one that is down fails a publish at once and kills no worker."""
 
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from kombu import Connection
 from kombu.exceptions import OperationalError
 
-from postbacks_project.broker import Transport
+from postbacks_project.broker import RedisQoS, RedisTransport, Transport
 
 # Nothing listens on port 1, so a connection there is refused at once.
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -56,3 +57,21 @@ def test_a_broker_that_is_down_fails_a_publish_at_once_instead_of_retrying_with_
         connection.Producer().publish({"task": "x"}, routing_key="celery", retry=False)
 
     assert sleeps == []
+
+
+def test_redis_urls_use_our_transport():
+    with Connection("redis://127.0.0.1:1/0") as connection:
+        assert isinstance(connection.transport, RedisTransport)
+        assert connection.transport.Channel.QoS is RedisQoS
+
+
+def test_tasks_held_when_redis_went_away_are_left_to_the_sweep_instead_of_killing_the_worker():
+    # kombu 5.7 raised AttributeError here (the channel's connection is gone), and the worker exited.
+    qos = RedisQoS(SimpleNamespace(connection=None, do_restore=True), prefetch_count=1)
+    qos._delivered["tag-1"] = object()
+
+    qos.restore_unacked()
+    qos.ack("tag-1")
+    qos.reject("tag-1", requeue=True)
+
+    assert not qos._delivered
