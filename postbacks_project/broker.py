@@ -1,13 +1,16 @@
-"""The embedded broker: kombu's filesystem transport, with each message file published atomically."""
+"""Broker transports: the embedded one publishes each message file atomically; Redis survives a lost connection."""
 
+import logging
 import os
 import uuid
 from time import monotonic
 
 from kombu.exceptions import ChannelError
-from kombu.transport import filesystem
+from kombu.transport import filesystem, redis
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
+
+logger = logging.getLogger(__name__)
 
 
 class Channel(filesystem.Channel):
@@ -27,3 +30,43 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+class RedisQoS(redis.QoS):
+    """kombu 5.7's Redis QoS, minus two ways a worker died when Redis went away with tasks in flight (acks_late).
+
+    Restoring those tasks as the dead connection's channel closed, and acknowledging one that finished after the
+    worker had reconnected, both went through a channel whose connection was gone: AttributeError, which Celery
+    calls an "Unrecoverable error", and the worker exited. Such a task stays in Redis's unacked set (back after
+    the visibility timeout, then a no-op: its delivery is claimed once) and the sweep re-queues what was not sent.
+    """
+
+    def _orphaned(self):
+        return self.channel.connection is None or self.channel.connection.client is None
+
+    def restore_unacked(self, client=None):
+        if self._orphaned():
+            logger.warning("broker connection lost: %d unacknowledged task(s) left to the sweep", len(self._delivered))
+            self._delivered.clear()
+            return
+        super().restore_unacked(client)
+
+    def ack(self, delivery_tag):
+        if self._orphaned():
+            logger.warning("task %s finished after its broker connection was lost; not acknowledged", delivery_tag)
+            return
+        super().ack(delivery_tag)
+
+    def reject(self, delivery_tag, requeue=False):
+        if self._orphaned():
+            logger.warning("task %s rejected after its broker connection was lost; left to the sweep", delivery_tag)
+            return
+        super().reject(delivery_tag, requeue)
+
+
+class RedisChannel(redis.Channel):
+    QoS = RedisQoS
+
+
+class RedisTransport(redis.Transport):
+    Channel = RedisChannel

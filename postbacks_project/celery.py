@@ -10,8 +10,10 @@ from postbacks_project.masking import MaskSecretsFilter
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbacks_project.settings")
 
-# filesystem:// (the embedded broker) means our atomic-publishing variant of kombu's transport, in every process.
+# filesystem:// (the embedded broker) means our atomic-publishing variant of kombu's transport, in every process;
+# redis:// one whose worker survives losing Redis with tasks in flight (postbacks_project/broker.py).
 TRANSPORT_ALIASES["filesystem"] = "postbacks_project.broker:Transport"
+TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "postbacks_project.broker:RedisTransport"
 
 app = Celery("postbacks_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")

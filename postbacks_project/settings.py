@@ -188,12 +188,19 @@ SPECTACULAR_SETTINGS = {
 # Celery: an embedded filesystem broker by default (no server needed), Redis by one variable.
 # "localhost" only keeps kombu from warning that no host was given; the filesystem transport has none.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=3.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A publish tries the broker once. kombu's default retries a refused connection until the timeout, sleeping
+    # 2 s then 4 s: while Redis was down every postback took 6 s to answer. What is not queued, the sweep sends.
+    # (The worker's own reconnection loop does not read this; it keeps retrying until the broker is back.)
+    "max_retries": 0,
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _name in ("queue", "processed", "control"):
         (_broker_dir / _name).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
@@ -209,7 +216,6 @@ CELERY_TASK_IGNORE_RESULT = True
 # Celery's Django fixup closes the database connection around every task unless this is set, which
 # costs a new connection per delivery (5 ms on PostgreSQL); celery.py closes stale ones instead.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=3.0)
 CELERY_TIMEZONE = TIME_ZONE
 
 # Receiver.

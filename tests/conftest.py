@@ -1,4 +1,4 @@
-"""Shared fixtures, and the CI rule: a test skipped for a missing service fails in CI."""
+"""Shared fixtures, and two CI rules: a test skipped for a missing service fails in CI; slow tests run only there."""
 
 import os
 from decimal import Decimal
@@ -12,6 +12,8 @@ from postbacks_project.celery import app as celery_app
 from receiver.models import Click, Network, Offer
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Slow tests (the fault tests: real processes, seconds to minutes each) run in CI; RUN_SLOW=1 runs them locally.
+RUN_SLOW = IN_CI or os.environ.get("RUN_SLOW", "").lower() in ("1", "true", "yes")
 SERVICE_MISSING = "service unavailable:"
 
 
@@ -27,6 +29,11 @@ def pytest_runtest_makereport(item, call):
 def pytest_collection_modifyitems(config, items):
     from django.db import connection
 
+    if not RUN_SLOW:
+        slow = pytest.mark.skip(reason="slow: runs in CI (CI=true) or with RUN_SLOW=1")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(slow)
     if connection.vendor == "postgresql":
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL: runs in the PostgreSQL pass (DATABASE_URL=postgres://...)")

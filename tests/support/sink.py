@@ -1,5 +1,7 @@
 """A partner for the tests: a threaded HTTP server on 127.0.0.1 that records every request and answers by script."""
 
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -12,6 +14,9 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     body: bytes = b"ok"
+    headers: tuple = ()  # extra (name, value) pairs, e.g. (("Retry-After", "900"),)
+    # Instead of an answer, close the connection with a TCP RST (SO_LINGER 0), as a crashing partner or proxy does.
+    reset: bool = False
     # Runs when the request has arrived, before the answer: lets a test act while a request is in flight.
     on_arrival: Callable[[], None] | None = None
 
@@ -91,9 +96,16 @@ def _handler_for(sink):
                 reply.on_arrival()
             if reply.delay:
                 time.sleep(reply.delay)
+            if reply.reset:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+                return
             try:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "text/plain")
+                for name, value in reply.headers:
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)

@@ -34,15 +34,19 @@ def _celery_in_process():
     celery_app.conf.task_always_eager = False
 
 
-def database_url():
-    """The database pytest-django created for this run, as a DATABASE_URL for the worker."""
+def database_url(address=None):
+    """The database pytest-django created for this run, as a DATABASE_URL for the worker.
+
+    `address` (host, port) reaches a PostgreSQL server through somewhere else, such as a proxy.
+    """
     db = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{Path(db['NAME']).resolve()}"
     user = quote(db["USER"] or "", safe="")
     if db["PASSWORD"]:
         user += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{user}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
+    host, port = address or (db["HOST"] or "localhost", db["PORT"] or 5432)
+    return f"postgres://{user}@{host}:{port}/{quote(db['NAME'], safe='')}"
 
 
 def use_transport_options(options):
@@ -83,14 +87,14 @@ def broker(tmp_path):
 
 
 class Worker:
-    """`celery worker` in its own process group, logging to a file: prefork with 2 processes, or solo."""
+    """`celery worker` in its own process group, logging to a file: prefork or threads (2 by default), or solo."""
 
-    def __init__(self, name, env, log_path, pool="prefork", beat_schedule=None):
+    def __init__(self, name, env, log_path, pool="prefork", beat_schedule=None, concurrency=2):
         self.name = name
         self.log_path = log_path
         command = [sys.executable, "-m", "celery", "-A", "postbacks_project", "worker", "--pool", pool]
-        if pool == "prefork":
-            command += ["--concurrency", "2"]
+        if pool != "solo":
+            command += ["--concurrency", str(concurrency)]
         command += ["--loglevel", "INFO", "--without-mingle", "--without-gossip", "--hostname", f"{name}@%h"]
         if beat_schedule:
             command += ["--beat", "--schedule", str(beat_schedule)]
@@ -136,11 +140,12 @@ class Worker:
 class Workers:
     """The workers of one test, started on demand with the same environment and pool."""
 
-    def __init__(self, tmp_path, base_env, prefix, pool):
+    def __init__(self, tmp_path, base_env, prefix, pool, concurrency=2):
         self.tmp_path = tmp_path
         self.base_env = base_env
         self.prefix = prefix
         self.pool = pool
+        self.concurrency = concurrency
         self.started = []
 
     def start(self, beat=False, **env):
@@ -148,7 +153,7 @@ class Workers:
         name = f"{self.prefix}{len(self.started) + 1}-{uuid.uuid4().hex[:8]}"
         full_env = {**self.base_env, **{k: str(v) for k, v in env.items()}}
         schedule = self.tmp_path / f"{name}-beat" if beat else None
-        worker = Worker(name, full_env, self.tmp_path / f"{name}.log", self.pool, schedule)
+        worker = Worker(name, full_env, self.tmp_path / f"{name}.log", self.pool, schedule, self.concurrency)
         self.started.append(worker)
         worker.wait_ready()
         return worker
@@ -161,7 +166,7 @@ class Workers:
             worker.stop()
 
 
-def workers_fixture(prefix, pool="prefork", **env):
+def workers_fixture(prefix, pool="prefork", concurrency=2, **env):
     """A `workers` fixture: `Workers` named `prefix`1, 2..., with WORKER_ENV plus `env`, on the `broker` fixture."""
 
     @pytest.fixture
@@ -175,7 +180,7 @@ def workers_fixture(prefix, pool="prefork", **env):
             "DATABASE_URL": database_url(),
             "DJANGO_SETTINGS_MODULE": "postbacks_project.settings",
         }
-        pool_of_workers = Workers(tmp_path, base_env, prefix, pool)
+        pool_of_workers = Workers(tmp_path, base_env, prefix, pool, concurrency)
         yield pool_of_workers
         pool_of_workers.stop_all()
 
