@@ -4,6 +4,7 @@ import ipaddress
 import json
 from decimal import Decimal, InvalidOperation
 
+from .inbound import storable
 from .statuses import UnknownStatus, normalise_status
 
 # Our field -> the names networks commonly use for it (the first is ours).
@@ -25,6 +26,8 @@ FIELDS = {
 # Parameters that carry credentials, never data.
 RESERVED = {"key"}
 ID_MAX_LENGTH = 200
+# Parameters are flat; a little nesting is kept as custom data, a deep one is an attack or a bug on their side.
+JSON_MAX_DEPTH = 16
 PAYOUT_MAX = Decimal("999999999999")
 
 
@@ -37,6 +40,8 @@ class InvalidInput(ValueError):
 def raw_params(inbound):
     """Merge the query string with a form or JSON body (the body wins on a clash)."""
     params = {name: inbound.query.get(name) for name in inbound.query}
+    if inbound.query_error:
+        raise InvalidInput(inbound.query_error, "invalid_query")
     if inbound.form_error:
         raise InvalidInput(inbound.form_error, "invalid_form")
     if inbound.form is not None:
@@ -46,13 +51,31 @@ def raw_params(inbound):
     mime = inbound.content_type.lower()
     if body and (mime == "application/json" or (not mime and body.lstrip()[:1] == b"{")):
         try:
-            data = json.loads(body, parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError):
+            # NaN and Infinity (which Python's parser accepts) as Decimal: refused as a payout, kept as text elsewhere.
+            data = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise InvalidInput("the body is not valid JSON", "invalid_json") from None
         if not isinstance(data, dict):
             raise InvalidInput("a JSON body must be an object of parameters", "invalid_json")
-        params.update(data)
+        params.update(_storable_json(data))
     return params
+
+
+def _storable_json(data):
+    """The parsed body with every string storable, or InvalidInput when it nests deeper than JSON_MAX_DEPTH."""
+
+    def clean(value, depth):
+        if depth > JSON_MAX_DEPTH:
+            raise InvalidInput(f"the JSON body nests deeper than {JSON_MAX_DEPTH} levels", "invalid_json")
+        if isinstance(value, str):
+            return storable(value)
+        if isinstance(value, dict):
+            return {storable(k): clean(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v, depth + 1) for v in value]
+        return value
+
+    return clean(data, 0)
 
 
 def _text(value):
