@@ -62,7 +62,7 @@ def _handle(request, inbound, path_key, started):
         params, parse_error = raw_params(inbound), None
     except InvalidInput as exc:
         params, parse_error = {name: inbound.query.get(name) for name in inbound.query}, exc
-    key = path_key or inbound.header("x-postback-key") or str(params.get("key") or "")
+    key = inbound.path_key or inbound.header("x-postback-key") or str(params.get("key") or "")
     inbound.key = key
     network = Network.objects.filter(key=key).first() if key else None
     if network is None or not network.is_active:

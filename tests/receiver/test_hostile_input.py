@@ -100,6 +100,13 @@ def test_nul_and_lone_surrogates_become_replacement_characters(client, postback_
     assert ReceivedPostback.objects.get().click_id == click_id
 
 
+def test_a_nul_in_the_path_key_is_an_unknown_key(client, db):
+    response = client.get("/postback/a%00b/?click_id=c1")
+
+    assert (response.status_code, response.json()["reason"]) == (404, "unknown_key")
+    assert ReceivedPostback.objects.get().http_status == 404
+
+
 def test_a_nul_in_the_key_header_is_an_unknown_key(client, db):
     response = client.get("/api/postback/?click_id=c1", headers={"x-postback-key": "a\x00b"})
 
