@@ -82,7 +82,8 @@ def _text(value):
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
+        # A JSON body's fractions are Decimals (never floats), which json.dumps cannot write as numbers.
+        return json.dumps(value, sort_keys=True, default=str)
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value).strip()
@@ -129,7 +130,8 @@ def normalise(params, param_mapping=None, status_mapping=None):
 
     if not out["click_id"]:
         raise InvalidInput("click_id is required (also accepted as clickid)", "missing_click_id")
-    for name in ("click_id", "conversion_id", "transaction_id", "offer_id", "user_id"):
+    # Every id column holds 200 characters; PostgreSQL refuses a longer one (SQLite would store it).
+    for name in ("click_id", "conversion_id", "transaction_id", "offer_id", "user_id", "publisher_id", "advertiser_id"):
         if len(out[name]) > ID_MAX_LENGTH:
             raise InvalidInput(f"{name} is longer than {ID_MAX_LENGTH} characters", "invalid_input")
     out["payout"] = parse_payout(fields["payout"])

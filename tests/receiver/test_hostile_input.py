@@ -65,6 +65,25 @@ def test_a_json_constant_elsewhere_is_kept_as_text(client, postback_url):
     assert Conversion.objects.get().custom_data == {"score": "NaN"}
 
 
+def test_a_fraction_inside_a_json_array_or_object_value_is_kept_as_text(client, postback_url):
+    body = '{"click_id": "c1", "advertiser_id": [0.0], "offer_id": {"n": 1.5}}'
+
+    answer = client.post(postback_url, body, content_type="application/json").json()
+
+    assert answer["success"] is True
+    conversion = Conversion.objects.get()
+    assert (conversion.advertiser_id, conversion.external_offer_id) == ('["0.0"]', '{"n": "1.5"}')
+
+
+@pytest.mark.parametrize("name", ["publisher_id", "advertiser_id"])
+def test_an_id_over_200_characters_is_invalid_input(client, postback_url, name):
+    # PostgreSQL refused these two (a 503, retried forever); the other ids were already checked.
+    answer = client.get(postback_url, {"click_id": "c1", name: "0" * 201}).json()
+
+    assert answer["reason"] == "invalid_input"
+    stored_rejection()
+
+
 @pytest.mark.parametrize("depth", [17, 5000], ids=["over-the-limit", "past-the-parser-recursion-limit"])
 def test_deeply_nested_json_is_rejected_as_invalid_json(client, postback_url, depth):
     body = '{"click_id": "c1", "x": ' + "[" * depth + "]" * depth + "}"
