@@ -3,6 +3,7 @@
 import os
 from decimal import Decimal
 
+import hypothesis
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -13,6 +14,13 @@ from receiver.models import Click, Network, Offer
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SERVICE_MISSING = "service unavailable:"
+
+# Hypothesis (the receiver's property tests, the API's schema fuzzing): CI replays the same examples on every run,
+# so that a red CI is reproducible and never a matter of luck; a developer's run explores new examples each time
+# and keeps failing ones in .hypothesis/ to replay first. HYPOTHESIS_PROFILE=ci replays CI's run locally.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis.settings.register_profile("dev", print_blob=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev"))
 
 
 @pytest.hookimpl(hookwrapper=True)
