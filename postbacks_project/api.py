@@ -119,8 +119,9 @@ def _moment(raw):
         moment = datetime.combine(day, time.min)
     moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
     try:
-        # The database compares in UTC, and `to` with a date adds a day: both must still be a datetime.
-        moment.astimezone(UTC)
+        # In UTC: PostgreSQL takes no offset past 15:59, which Python's can be. And `to` with a date adds a day:
+        # both must still be a datetime.
+        moment = moment.astimezone(UTC)
         if day is not None:
             moment + timedelta(days=1)
     except OverflowError:

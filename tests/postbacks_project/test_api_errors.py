@@ -22,6 +22,13 @@ def test_a_date_past_the_calendar_is_a_400_naming_the_filter(token_client, query
     assert "out of range" in response.json()[query.split("=")[0]][0]
 
 
+def test_a_date_time_with_an_offset_postgresql_does_not_take_is_read_in_utc(token_client, network):
+    # PostgreSQL refused +17:19 (500); Python's offsets go up to a day.
+    response = token_client.get("/api/v1/networks/?from=2000-03-01T09:42:08%2B17:19")
+
+    assert [row["id"] for row in response.json()["results"]] == [network.pk]
+
+
 def test_a_nul_in_a_filter_is_a_400(token_client):
     # PostgreSQL refused it (500).
     response = token_client.get("/api/v1/received-postbacks/?click_id=a%00b")
