@@ -1,26 +1,63 @@
-"""Shared pieces of the integrator API: cursor pagination, declared query filters, model validation in serializers."""
+"""Shared pieces of the integrator API: cursor pagination, query filters, model validation, documented errors."""
 
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
+from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.views import defaults
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.pagination import CursorPagination
 
 
 class NewestFirst(CursorPagination):
-    """Cursor pages, newest row first: stable while rows arrive, and no COUNT(*) over big log tables."""
+    """Cursor pages, newest row first: stable while rows arrive, and no COUNT(*) over big log tables.
+
+    A bad page_size or cursor is a 400 naming it, like a bad filter (DRF would use 50 rows, or answer 404).
+    """
 
     ordering = "-id"
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param, "").strip()
+        if not raw:
+            return self.page_size
+        digits = raw.lstrip("0")
+        if not (raw.isascii() and raw.isdigit() and digits):
+            message = f"{raw!r} is not a whole number from 1 (a page holds at most {self.max_page_size} rows)"
+            raise serializers.ValidationError({self.page_size_query_param: [message]})
+        # More than a page holds is a full page, as in DRF; a long number needs no int() to say so.
+        return self.max_page_size if len(digits) > 3 else min(int(digits), self.max_page_size)
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+            # The position is an id (we order by id): any other text would reach the database as one.
+            position = cursor.position if cursor else None
+            if position is not None and not (position.isascii() and position.isdigit()):
+                raise NotFound
+        except NotFound:
+            message = "not a cursor of this list: follow the next and previous links"
+            raise serializers.ValidationError({self.cursor_query_param: [message]}) from None
+        return cursor
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["allowEmptyValue"] = True  # an empty one is the first page, of the default size
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 @dataclass(frozen=True)
@@ -80,10 +117,22 @@ def _moment(raw):
         raise ValueError(f"{raw!r} is not a date or date-time; use 2025-01-31 or 2025-01-31T14:00:00Z")
     if day is not None:
         moment = datetime.combine(day, time.min)
-    return (moment if timezone.is_aware(moment) else timezone.make_aware(moment)), day is not None
+    moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+    try:
+        # In UTC: PostgreSQL takes no offset past 15:59, which Python's can be. And `to` with a date adds a day:
+        # both must still be a datetime.
+        moment = moment.astimezone(UTC)
+        if day is not None:
+            moment + timedelta(days=1)
+    except OverflowError:
+        raise ValueError(f"{raw!r} is out of range") from None
+    return moment, day is not None
 
 
-DATE_SCHEMA = {"type": "string", "example": "2025-01-31"}
+DATE_SCHEMA = {
+    "oneOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+    "example": "2025-01-31",
+}
 
 
 def date_range(column):
@@ -113,6 +162,9 @@ class QueryFilters(BaseFilterBackend):
             raw = request.query_params.get(name, "").strip()
             if not raw:
                 continue
+            if "\x00" in raw:  # PostgreSQL takes no NUL in a query, and no stored value holds one
+                errors[name] = ["contains a NUL character"]
+                continue
             try:
                 queryset = queryset.filter(spec.to_q(raw))
             except ValueError as exc:
@@ -122,8 +174,16 @@ class QueryFilters(BaseFilterBackend):
         return queryset
 
     def get_schema_operation_parameters(self, view):
+        # allowEmptyValue: an empty filter is no filter, as a form with a blank field sends it.
         return [
-            {"name": name, "in": "query", "required": False, "description": spec.description, "schema": spec.schema}
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "allowEmptyValue": True,
+                "description": spec.description,
+                "schema": spec.schema,
+            }
             for name, spec in getattr(view, "query_filters", {}).items()
         ]
 
@@ -157,3 +217,43 @@ class ModelValidationMixin:
             raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
         # clean() may normalise a value (an offer's currency is upper-cased): save what it settled on.
         return {**attrs, **{name: getattr(candidate, name) for name in plain}}
+
+
+ERROR_SCHEMAS = {
+    "Error": {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]},
+    "ValidationErrors": {
+        "type": "object",
+        "description": "Each invalid field or query parameter, with what is wrong with it.",
+        "additionalProperties": {},
+    },
+}
+
+
+def document_errors(result, generator, request, public):
+    """drf-spectacular post-processing hook: the error answers DRF gives for every operation, in the schema.
+
+    401 without credentials, 403 for a user who is not staff, 400 for bad input where there is any (a body or
+    query parameters), 415 for a body DRF cannot parse as its declared type, 404 where the path names a row.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            errors = {"401": ("Not authenticated.", "Error"), "403": ("Not a staff user.", "Error")}
+            if operation.get("requestBody") or any(p["in"] == "query" for p in operation.get("parameters", [])):
+                errors["400"] = ("Invalid input.", "ValidationErrors")
+            if operation.get("requestBody"):
+                errors["415"] = ("A body that cannot be parsed as the content type it declares.", "Error")
+            if "{" in path:
+                errors["404"] = ("No such row.", "Error")
+            responses = operation.setdefault("responses", {})
+            for code, (description, name) in errors.items():
+                content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+                responses.setdefault(code, {"description": description, "content": content})
+    return result
+
+
+def not_found(request, exception):
+    """The project's 404: JSON under /api/ (a client parses it, and the schema says so), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -183,6 +183,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Conversions, events and partner filters share one status set: one name for it, not one per field.
     "ENUM_NAME_OVERRIDES": {"ConversionStatusEnum": "receiver.statuses.Status"},
+    # Error answers (400, 401, 403, 404) documented for every operation, as clients and schemathesis expect.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "postbacks_project.api.document_errors"],
 }
 
 # Celery: an embedded filesystem broker by default (no server needed), Redis by one variable.

@@ -26,5 +26,8 @@ urlpatterns = [
     path("", include("receiver.urls")),
 ]
 
+# An /api/ URL that matches no route (an id that is not a number, say) answers JSON like the rest of the API.
+handler404 = "postbacks_project.api.not_found"
+
 if settings.BENCHMARK_ENDPOINTS:
     urlpatterns.append(path("bench/", include("postbacks_project.bench_urls")))

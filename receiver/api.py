@@ -38,6 +38,9 @@ class NetworkSerializer(serializers.ModelSerializer):
 
 
 class OfferSerializer(ModelValidationMixin, serializers.ModelSerializer):
+    # A URL template: its {click_id} is no URI character, so not the URLField's schema (format: uri), which a
+    # client would validate against; the model's URL check still runs (ModelValidationMixin).
+    url = serializers.CharField(max_length=2000, help_text=Offer._meta.get_field("url").help_text)
     click_url = serializers.CharField(read_only=True, help_text="The URL users follow to reach the offer through us.")
 
     class Meta:

@@ -1,10 +1,11 @@
 """Capture a request as we store it: body capped, secrets masked, the sender's address resolved."""
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import QueryDict
 from django.http.multipartparser import MultiPartParserError
 
@@ -24,6 +25,7 @@ class Inbound:
     query: object = field(repr=False)
     form: object = field(default=None, repr=False)
     form_error: str = ""
+    query_error: str = ""
     path_key: str = ""
     key: str = ""
 
@@ -49,6 +51,23 @@ def client_address(request):
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# PostgreSQL stores no NUL character in text or JSON, and no encoder takes a lone surrogate (JSON's "\ud800"):
+# such a character in a name or value becomes U+FFFD, as undecodable bytes do. The raw query and body keep it.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text):
+    return UNSTORABLE.sub("\ufffd", text)
+
+
+def storable_params(query):
+    """A copy of a QueryDict with every name and value storable (the same object when nothing needs a change)."""
+    if not any(UNSTORABLE.search(text) for name, values in query.lists() for text in (name, *values)):
+        return query
+    clean = QueryDict(mutable=True)
+    for name, values in query.lists():
+        clean.setlist(storable(name), [storable(value) for value in values])
+    return clean
 
 
 def read_body(request, limit):
@@ -74,31 +93,46 @@ def read_body(request, limit):
         except UnicodeDecodeError:
             return body, False, None, "the form body is not valid UTF-8"
     try:
-        return body, False, request.POST, ""
+        return body, False, storable_params(request.POST), ""
     except MultiPartParserError as exc:
         return body, False, None, f"the multipart body cannot be parsed: {exc}"
+    # Django's own refusals (too many fields or files, a charset that does not decode the body) would answer
+    # a bare 400 before we store anything: they are bad input like any other.
+    except (SuspiciousOperation, BadRequest) as exc:
+        return body, False, None, f"the form body cannot be parsed: {exc}"
+
+
+def read_query(request):
+    """Return (query, query_error): the parsed query string, empty when Django refuses to parse it."""
+    try:
+        return storable_params(request.GET), ""
+    except TooManyFieldsSent:
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return QueryDict(), f"the query string has more than {limit} parameters"
 
 
 def capture(request, path_key=""):
     """Read what we need from the request once; the body beyond RECEIVER_BODY_LIMIT is cut off."""
     body, truncated, form, form_error = read_body(request, settings.RECEIVER_BODY_LIMIT)
+    query, query_error = read_query(request)
     path = request.path
     if path_key:
         path = path.replace(path_key, mask_secret(path_key), 1)
-    headers = {name.lower(): value for name, value in request.headers.items()}
+    headers = {storable(name.lower()): storable(value) for name, value in request.headers.items()}
     return Inbound(
-        method=request.method,
-        path=path[:500],
-        query_string=request.META.get("QUERY_STRING", ""),
-        content_type=request.content_type or "",
+        method=storable(request.method),
+        path=storable(path[:500]),
+        query_string=storable(request.META.get("QUERY_STRING", "")),
+        content_type=storable(request.content_type or ""),
         body=body,
         body_truncated=truncated,
         headers=headers,
         remote_addr=client_address(request),
-        query=request.GET,
+        query=query,
         form=form,
         form_error=form_error,
-        path_key=path_key,
+        query_error=query_error,
+        path_key=storable(path_key),
     )
 
 

@@ -4,6 +4,7 @@ import ipaddress
 import json
 from decimal import Decimal, InvalidOperation
 
+from .inbound import storable
 from .statuses import UnknownStatus, normalise_status
 
 # Our field -> the names networks commonly use for it (the first is ours).
@@ -26,6 +27,8 @@ FIELDS = {
 # Parameters that carry credentials, never data.
 RESERVED = {"key"}
 ID_MAX_LENGTH = 200
+# Parameters are flat; a little nesting is kept as custom data, a deep one is an attack or a bug on their side.
+JSON_MAX_DEPTH = 16
 PAYOUT_MAX = Decimal("999999999999")
 
 
@@ -38,6 +41,8 @@ class InvalidInput(ValueError):
 def raw_params(inbound):
     """Merge the query string with a form or JSON body (the body wins on a clash)."""
     params = {name: inbound.query.get(name) for name in inbound.query}
+    if inbound.query_error:
+        raise InvalidInput(inbound.query_error, "invalid_query")
     if inbound.form_error:
         raise InvalidInput(inbound.form_error, "invalid_form")
     if inbound.form is not None:
@@ -47,20 +52,39 @@ def raw_params(inbound):
     mime = inbound.content_type.lower()
     if body and (mime == "application/json" or (not mime and body.lstrip()[:1] == b"{")):
         try:
-            data = json.loads(body, parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError):
+            # NaN and Infinity (which Python's parser accepts) as Decimal: refused as a payout, kept as text elsewhere.
+            data = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise InvalidInput("the body is not valid JSON", "invalid_json") from None
         if not isinstance(data, dict):
             raise InvalidInput("a JSON body must be an object of parameters", "invalid_json")
-        params.update(data)
+        params.update(_storable_json(data))
     return params
+
+
+def _storable_json(data):
+    """The parsed body with every string storable, or InvalidInput when it nests deeper than JSON_MAX_DEPTH."""
+
+    def clean(value, depth):
+        if depth > JSON_MAX_DEPTH:
+            raise InvalidInput(f"the JSON body nests deeper than {JSON_MAX_DEPTH} levels", "invalid_json")
+        if isinstance(value, str):
+            return storable(value)
+        if isinstance(value, dict):
+            return {storable(k): clean(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v, depth + 1) for v in value]
+        return value
+
+    return clean(data, 0)
 
 
 def _text(value):
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
+        # A JSON body's fractions are Decimals (never floats), which json.dumps cannot write as numbers.
+        return json.dumps(value, sort_keys=True, default=str)
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value).strip()
@@ -107,7 +131,8 @@ def normalise(params, param_mapping=None, status_mapping=None):
 
     if not out["click_id"]:
         raise InvalidInput("click_id is required (also accepted as clickid)", "missing_click_id")
-    for name in ("click_id", "conversion_id", "transaction_id", "offer_id", "user_id"):
+    # Every id column holds 200 characters; PostgreSQL refuses a longer one (SQLite would store it).
+    for name in ("click_id", "conversion_id", "transaction_id", "offer_id", "user_id", "publisher_id", "advertiser_id"):
         if len(out[name]) > ID_MAX_LENGTH:
             raise InvalidInput(f"{name} is longer than {ID_MAX_LENGTH} characters", "invalid_input")
     out["payout"] = parse_payout(fields["payout"])

@@ -63,7 +63,7 @@ def stored(source):
 @stored(Source.POSTBACK)
 def postback(request, inbound, started, key=""):
     """Validate, store, answer. Every request is stored, whatever the answer; nothing is sent out."""
-    return _handle(request, inbound, key, started)
+    return _handle(request, inbound, started)
 
 
 @stored(Source.CLAIM)
@@ -103,7 +103,7 @@ def claim(request, inbound, started, offer_id):
     return JsonResponse(claims.answer(row, outcome, conversion), status=row.http_status)
 
 
-def _handle(request, inbound, path_key, started):
+def _handle(request, inbound, started):
     def refuse(status, reason, message, network=None, params=None):
         row = reject(inbound, network, status, reason, message, params=params, started=started)
         body = {"success": False, "message": message, "reason": reason, "postbackId": row.pk}
@@ -119,7 +119,7 @@ def _handle(request, inbound, path_key, started):
         params, parse_error = raw_params(inbound), None
     except InvalidInput as exc:
         params, parse_error = {name: inbound.query.get(name) for name in inbound.query}, exc
-    key = path_key or inbound.header("x-postback-key") or str(params.get("key") or "")
+    key = inbound.path_key or inbound.header("x-postback-key") or str(params.get("key") or "")
     inbound.key = key
     network = Network.objects.filter(key=key).first() if key else None
     if network is None or not network.is_active:

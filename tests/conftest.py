@@ -3,6 +3,7 @@
 import os
 from decimal import Decimal
 
+import hypothesis
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -15,6 +16,13 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # Slow tests (the fault tests: real processes, seconds to minutes each) run in CI; RUN_SLOW=1 runs them locally.
 RUN_SLOW = IN_CI or os.environ.get("RUN_SLOW", "").lower() in ("1", "true", "yes")
 SERVICE_MISSING = "service unavailable:"
+
+# Hypothesis (the receiver's property tests, the API's schema fuzzing): CI replays the same examples on every run,
+# so that a red CI is reproducible and never a matter of luck; a developer's run explores new examples each time
+# and keeps failing ones in .hypothesis/ to replay first. HYPOTHESIS_PROFILE=ci replays CI's run locally.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis.settings.register_profile("dev", print_blob=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev"))
 
 
 @pytest.hookimpl(hookwrapper=True)
