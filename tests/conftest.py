@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import hypothesis
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 from rest_framework.authtoken.models import Token
@@ -98,6 +99,14 @@ def member_client(client, django_user_model):
     """Logged in, but not staff: the API answers 403."""
     client.force_login(django_user_model.objects.create_user("member", password="x"))
     return client
+
+
+@pytest.fixture
+def app_server(db, django_user_model):
+    """Our app server: a non-staff user whose token may claim offers and do nothing else."""
+    user = django_user_model.objects.create_user("app-server")
+    user.user_permissions.add(Permission.objects.get(codename="claim_offer"))
+    return Client(headers={"authorization": f"Token {Token.objects.create(user=user).key}"})
 
 
 @pytest.fixture

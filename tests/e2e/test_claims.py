@@ -1,9 +1,6 @@
 """Offer claims end to end: our app server claims -> a real worker -> a local HTTP server as the network."""
 
 import pytest
-from django.contrib.auth.models import Permission, User
-from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from partners.models import FINAL_STATES, Delivery, Partner, State
 from receiver import ledger
@@ -11,13 +8,6 @@ from receiver.models import Conversion
 from tests.support.sink import Reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def app_server(db):
-    user = User.objects.create_user("app-server")
-    user.user_permissions.add(Permission.objects.get(codename="claim_offer"))
-    return Client(headers={"authorization": f"Token {Token.objects.create(user=user).key}"})
 
 
 def test_a_claim_is_reported_once_retried_on_500_and_reversed_by_the_network(

@@ -1,10 +1,8 @@
 """The admin side of offer claims: a network's outgoing postback on its page, unreported claims, the trace."""
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from partners.models import Partner
 from receiver.models import Conversion, Network
@@ -26,14 +24,10 @@ def network_form(**inline):
 
 
 @pytest.fixture
-def claim(offer, django_user_model, django_capture_on_commit_callbacks):
-    user = django_user_model.objects.create_user("app-server")
-    user.user_permissions.add(Permission.objects.get(codename="claim_offer"))
-    client = Client(headers={"authorization": f"Token {Token.objects.create(user=user).key}"})
-
+def claim(offer, app_server, django_capture_on_commit_callbacks):
     def send(**data):
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(f"/api/offers/{offer.pk}/claim", {"user_id": "alice", **data}).json()
+            return app_server.post(f"/api/offers/{offer.pk}/claim", {"user_id": "alice", **data}).json()
 
     return send
 

@@ -4,10 +4,7 @@ from decimal import Decimal
 
 import pytest
 import responses
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from partners import stats
 from partners.models import Delivery, DeliveryAttempt, Partner, State
@@ -25,15 +22,12 @@ def outgoing(network):
 
 
 @pytest.fixture
-def claim(offer, django_user_model, django_capture_on_commit_callbacks):
+def claim(offer, app_server, django_capture_on_commit_callbacks):
     """POST a claim as our app server and run what its commit hands over (sends, in-process)."""
-    user = django_user_model.objects.create_user("app-server")
-    user.user_permissions.add(Permission.objects.get(codename="claim_offer"))
-    client = Client(headers={"authorization": f"Token {Token.objects.create(user=user).key}"})
 
     def send(**data):
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(f"/api/offers/{offer.pk}/claim", {"user_id": "alice", **data})
+            return app_server.post(f"/api/offers/{offer.pk}/claim", {"user_id": "alice", **data})
 
     return send
 

@@ -3,20 +3,11 @@
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from receiver import ledger
 from receiver.models import Conversion, NetworkClick, Outcome, ReceivedPostback, Source
-
-
-@pytest.fixture
-def app_server(django_user_model):
-    """Our app server: a non-staff user whose token may claim offers and do nothing else."""
-    user = django_user_model.objects.create_user("app-server")
-    user.user_permissions.add(Permission.objects.get(codename="claim_offer"))
-    return Client(headers={"authorization": f"Token {Token.objects.create(user=user).key}"})
 
 
 @pytest.fixture
