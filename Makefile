@@ -41,6 +41,7 @@ bench: setup
 	@# Every benchmark runs even if one fails; the exit status says whether any did.
 	status=0; \
 	$(BIN)/python bench/receiver.py --out $(BENCH_OUT)/receiver.json $(BENCH_ARGS) || status=1; \
+	$(BIN)/python bench/receiver_profile.py --out $(BENCH_OUT)/receiver_profile.json $(BENCH_ARGS) || status=1; \
 	$(BIN)/python bench/forwarding.py --out $(BENCH_OUT)/forwarding.json $(BENCH_ARGS) || status=1; \
 	$(BIN)/python bench/scale_out.py --out $(BENCH_OUT)/scale_out.json $(BENCH_ARGS) || status=1; \
 	$(BIN)/python bench/report.py $(BENCH_OUT) --note "$(BENCH_NOTE)" > bench/results.md || status=1; \

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from common import DEFAULT_POSTGRES, REDIS, ROOT
 
-SECTIONS = [("receiver.json", "bench/receiver.py"), ("forwarding.json", "bench/forwarding.py"),
-            ("scale_out.json", "bench/scale_out.py")]  # fmt: skip
+SECTIONS = [("receiver.json", "bench/receiver.py"), ("receiver_profile.json", "bench/receiver_profile.py"),
+            ("forwarding.json", "bench/forwarding.py"), ("scale_out.json", "bench/scale_out.py")]  # fmt: skip
 
 
 def first_line(path, prefix):
