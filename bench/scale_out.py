@@ -131,16 +131,19 @@ def send_postbacks(ports, key, tag, count, senders):
         try:
             answer = session.get(url, timeout=30)
             good = answer.status_code == 200 and answer.json().get("success") and not answer.json().get("duplicate")
-        except (requests.RequestException, ValueError):
-            good = False
-        return port, good
+            why = "" if good else f"{answer.status_code} {answer.text[:200]}"
+        except (requests.RequestException, ValueError) as exc:
+            good, why = False, f"{type(exc).__name__}: {str(exc)[:200]}"
+        return port, good, why
 
     with ThreadPoolExecutor(senders) as pool:
         results = list(pool.map(one, range(count)))
     return {
         "sent": count,
-        "accepted": sum(good for _, good in results),
-        "per_node": [sum(port == p for port, _ in results) for p in ports],
+        "accepted": sum(good for _, good, _ in results),
+        "per_node": [sum(port == p for port, _, _ in results) for p in ports],
+        # A network would retry these; the check counts only accepted ones, so the report must say why.
+        "not_accepted": sorted({why for _, good, why in results if not good})[:10],
     }
 
 
@@ -322,6 +325,7 @@ def markdown(report):
         f"{p1['postbacks']['per_node']}); deliveries succeeded {c['succeeded']}, attempt rows {c['attempt_rows']}, "
         f"sink requests {c['sink_requests']}, unique webhook-ids {c['unique_webhook_ids']}, raw duplicates "
         f"{c['duplicates']}: **{'ok' if c['exactly_once'] else 'NOT exactly once'}**.",
+        *[f"- Not accepted (a network would retry): {why}" for why in p1["postbacks"].get("not_accepted", [])],
         f"- Beat once: sweep sent {beat['sent']} times by node A's beat and run {beat['ran']} times by the workers in "
         f"{beat['seconds']} s every {beat['every_s']:g} s (at most {beat['at_most']}): "
         f"**{'once' if beat['once'] else 'NOT once'}**.",
