@@ -9,16 +9,14 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum, TextFiel
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from receiver.breakdown import Breakdown
+from receiver.breakdown import APPROVED_IN_HOUSE, ZERO, Breakdown
 from receiver.breakdown import compute as compute_breakdown
-from receiver.models import Click, Conversion, NetworkClick, Outcome, PointsEntry, RateState, ReceivedPostback
+from receiver.models import Click, Conversion, NetworkClick, Outcome, PointsEntry, ReceivedPostback
 from receiver.statuses import Status
 
 from .models import Delivery, Partner, State
 
-ZERO = Decimal("0")
 FAILING_LIMIT = 50
-APPROVED_IN_HOUSE = Q(status=Status.APPROVED, rate_state=RateState.CONVERTED, house_payout__isnull=False)
 
 
 @dataclass

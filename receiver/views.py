@@ -69,7 +69,7 @@ def postback(request, inbound, started, key=""):
 @stored(Source.CLAIM)
 def claim(request, inbound, started, offer_id):
     """POST /api/offers/<id>/claim from our app server: record the claim once, credit points, report to the network."""
-    offer, network = None, None
+    network = None  # known once the offer is
 
     def refuse(status, reason, message, params=None):
         row = reject(inbound, network, status, reason, message, params=params, started=started, source=Source.CLAIM)

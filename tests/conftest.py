@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from postbacks_project.celery import app as celery_app
 from receiver.models import Click, Network, Offer
+from tests.support.sink import Sink
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # Slow tests (the fault tests: real processes, seconds to minutes each) run in CI; RUN_SLOW=1 runs them locally.
@@ -70,6 +71,13 @@ def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def sink():
+    """A local partner on 127.0.0.1 that records every request (tests/support/sink.py)."""
+    with Sink() as partner:
+        yield partner
 
 
 @pytest.fixture

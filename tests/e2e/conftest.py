@@ -4,19 +4,12 @@ import time
 
 import pytest
 
-from tests.support.sink import Sink
 from tests.support.workers import _celery_in_process as _celery_in_process
 from tests.support.workers import broker as broker
 from tests.support.workers import workers_fixture
 
 # Short retries; a test overrides what it is about.
 workers = workers_fixture("e2e", DELIVERY_RETRY_SCHEDULE="0,1,1,1", LOG_LEVEL="INFO")
-
-
-@pytest.fixture
-def sink():
-    with Sink() as partner:
-        yield partner
 
 
 @pytest.fixture

@@ -6,19 +6,12 @@ import time
 import pytest
 
 from tests.support.server import Server
-from tests.support.sink import Sink
 from tests.support.workers import _celery_in_process as _celery_in_process
 from tests.support.workers import broker as broker
 from tests.support.workers import database_url, workers_fixture
 
 # As `make run` starts them: one process, 8 threads. Short retries; a test overrides what it is about.
 workers = workers_fixture("faults", pool="threads", concurrency=8, DELIVERY_RETRY_SCHEDULE="0,1,1,1")
-
-
-@pytest.fixture
-def sink():
-    with Sink() as partner:
-        yield partner
 
 
 @pytest.fixture

@@ -23,15 +23,8 @@ from partners.models import Delivery, Partner
 from partners.signing import generate_secret
 from postbacks_project.masking import MaskSecretsFilter
 from receiver.models import Network
-from tests.support.sink import Sink
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def sink():
-    with Sink() as server:
-        yield server
 
 
 @pytest.fixture
