@@ -24,7 +24,7 @@ from forwarding_profile import profile_entry, top_functions
 PARTS = [
     ("the view, all of it", "receiver/views.py", "view", None),
     ("  capture(): read and mask the request", "receiver/inbound.py", "capture", None),
-    ("  network lookup: SELECT", "django/db/models/query.py", "first", ("receiver/views.py", "_handle")),
+    ("  network lookup: this process's copy (one token SELECT)", "receiver/services.py", "network_for_key", None),
     ("  rate limits (cache)", "receiver/security.py", "rate_limited", None),
     ("  raw_params() + normalise()", "receiver/params.py", "normalise", None),
     ("  find_click(): SELECT", "receiver/services.py", "find_click", None),
@@ -40,7 +40,7 @@ PARTS = [
     ("    open_event(): INSERT event, then the two below", "receiver/services.py", "open_event", None),
     ("      ledger.settle() (no user here: nothing to credit)", "receiver/ledger.py", "settle", None),
     (
-        "      forwarding: SELECT partners + 2 prefetches, INSERT deliveries",
+        "      forwarding: routing from the copy (one token SELECT), INSERT deliveries",
         "partners/delivery.py",
         "create_for_event",
         None,

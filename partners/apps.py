@@ -8,8 +8,17 @@ class PartnersConfig(AppConfig):
     verbose_name = "Partners (downstream forwarding)"
 
     def ready(self):
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from receiver import config
         from receiver.signals import conversion_event_created
 
         from .forwarding import create_deliveries
+        from .models import Partner
 
         conversion_event_created.connect(create_deliveries, dispatch_uid="partners.create_deliveries")
+        # Routing is read from each process's copy: every change to it must say so (receiver.config).
+        post_save.connect(config.changed, sender=Partner, dispatch_uid="config.save.Partner")
+        post_delete.connect(config.changed, sender=Partner, dispatch_uid="config.delete.Partner")
+        for through in (Partner.networks.through, Partner.offers.through):
+            m2m_changed.connect(config.changed, sender=through, dispatch_uid=f"config.m2m.{through.__name__}")

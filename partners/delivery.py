@@ -20,7 +20,7 @@ from .macros import event_share, event_values
 from .models import DUE_STATES, Delivery, DeliveryAttempt, Partner, State
 from .money import MONEY_PLACES
 from .outbound import attempt_fields, build_request
-from .routing import skip_reason
+from .routing import routed_partners, skip_reason
 
 logger = logging.getLogger(__name__)
 JITTER = 0.2
@@ -39,10 +39,9 @@ def create_for_event(event):
     A new claim also gets its report to the network. Returns how many deliveries are pending,
     i.e. whether there is anything to send.
     """
-    partners = Partner.objects.filter(is_active=True, disabled_at=None, network__isnull=True)
     now = timezone.now()
     rows = []
-    for partner in partners.prefetch_related("networks", "offers"):
+    for partner in routed_partners():
         why = skip_reason(partner, event)
         rows.append(_new_delivery(event, partner, now, why))
     if event.kind == EventKind.CREATED and event.conversion.source == Source.CLAIM:

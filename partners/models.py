@@ -8,7 +8,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from receiver.models import ConversionEvent, Network, Offer
+from receiver.models import ConfigQuerySet, ConversionEvent, Network, Offer
 
 
 class Method(models.TextChoices):
@@ -110,6 +110,8 @@ class Partner(models.Model):
         null=True, blank=True, help_text="First failed attempt since the last success; cleared by a success."
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ConfigQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -1,6 +1,21 @@
 """Which partners receive a conversion event, and why the others do not."""
 
-from .models import Scope
+from receiver import config
+
+from .models import Partner, Scope
+
+
+def routed_partners():
+    """The partners new events are routed to (not networks' own outgoing postbacks), filters loaded.
+
+    From this process's copy, reloaded after any change to partners, networks or offers.
+    """
+    return config.cached("partners.routed", _load_routed)
+
+
+def _load_routed():
+    partners = Partner.objects.filter(is_active=True, disabled_at=None, network__isnull=True)
+    return list(partners.prefetch_related("networks", "offers"))
 
 
 def skip_reason(partner, event):

@@ -39,6 +39,34 @@ def parse_networks(text):
     return networks
 
 
+class ConfigQuerySet(models.QuerySet):
+    """Writes that bypass save() and its signals still tell every process's copy (receiver.config) to reload."""
+
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        if rows:
+            _config_changed()
+        return rows
+
+    def bulk_create(self, *args, **kwargs):
+        created = super().bulk_create(*args, **kwargs)
+        if created:
+            _config_changed()
+        return created
+
+    def bulk_update(self, *args, **kwargs):
+        rows = super().bulk_update(*args, **kwargs)
+        if rows:
+            _config_changed()
+        return rows
+
+
+def _config_changed():
+    from . import config  # config reads ConfigVersion, defined below
+
+    config.changed()
+
+
 class Network(models.Model):
     name = models.CharField(max_length=120, unique=True)
     key = models.CharField(
@@ -78,6 +106,8 @@ class Network(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     key_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ConfigQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -426,3 +456,12 @@ class OfferMapping(models.Model):
 
     def __str__(self):
         return f"{self.network}: {self.parameter}={self.value} -> {self.offer.name}"
+
+
+class ConfigVersion(models.Model):
+    """One row whose token changes with every change to networks or partners' routing (receiver.config)."""
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self):
+        return self.token

@@ -9,12 +9,13 @@ from django.utils import timezone
 
 from postbacks_project.masking import mask_headers, mask_query, mask_secret
 
-from . import currency, ledger
+from . import config, currency, ledger
 from .models import (
     Click,
     Conversion,
     ConversionEvent,
     EventKind,
+    Network,
     Offer,
     OfferMapping,
     Outcome,
@@ -79,6 +80,13 @@ def reject(inbound, network, http_status, reason, message, params=None, started=
     )
     row.save()
     return row
+
+
+def network_for_key(key):
+    """The network whose postback key this is, or None; from this process's copy of the networks."""
+    return config.cached("networks.by_key", lambda: {network.key: network for network in Network.objects.all()}).get(
+        key
+    )
 
 
 def find_click(network, click_id):

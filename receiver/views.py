@@ -14,10 +14,10 @@ from django.views.decorators.http import require_GET
 from . import claims
 from . import health as health_checks
 from .inbound import capture, client_address
-from .models import Click, Network, Offer, Outcome, Source
+from .models import Click, Offer, Outcome, Source
 from .params import InvalidInput, normalise, normalise_claim, raw_params
 from .security import rate_limited, signature_valid, unsigned_parameters
-from .services import find_click, record_conversion, reject
+from .services import find_click, network_for_key, record_conversion, reject
 
 logger = logging.getLogger(__name__)
 STORAGE_DOWN = {"success": False, "message": "storage is unavailable; please retry later", "reason": "storage_down"}
@@ -121,7 +121,7 @@ def _handle(request, inbound, started):
         params, parse_error = {name: inbound.query.get(name) for name in inbound.query}, exc
     key = inbound.path_key or inbound.header("x-postback-key") or str(params.get("key") or "")
     inbound.key = key
-    network = Network.objects.filter(key=key).first() if key else None
+    network = network_for_key(key) if key else None
     if network is None or not network.is_active:
         reason = "inactive_network" if network else ("unknown_key" if key else "missing_key")
         return refuse(404, reason, "unknown or inactive postback key", network)

@@ -1,0 +1,119 @@
+"""Each process's copy of networks and routing: used while unchanged, reloaded after any change, wherever made."""
+
+import pytest
+from django.db import connection
+from django.db.models import QuerySet
+
+from partners.delivery import disable
+from partners.models import Delivery, Partner, State
+from receiver import config
+from receiver.models import ConfigVersion, Network, Offer
+
+
+@pytest.fixture
+def partner(db):
+    return Partner.objects.create(name="Wall", postback_url="https://wall.example/pb?c={click_id}")
+
+
+def _post(client, network, click_id):
+    return client.get(f"/postback/{network.key}/", {"click_id": click_id})
+
+
+def _deliveries(click_id):
+    return list(Delivery.objects.filter(event__conversion__click_id=click_id).values_list("state", "reason"))
+
+
+def _change_elsewhere(model, pk, **values):
+    """What another process does: its write and its new token, without this process's signals or queryset."""
+    QuerySet(model=model).filter(pk=pk).update(**values)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {ConfigVersion._meta.db_table} SET token = %s WHERE id = 1", ["elsewhere"])
+
+
+def test_an_unchanged_configuration_is_answered_from_the_copy(client, network, django_assert_num_queries):
+    _post(client, network, "warm-up")
+
+    with django_assert_num_queries(1):
+        assert config.cached("networks.by_key", lambda: pytest.fail("loaded again")) is not None
+
+
+def test_a_network_deactivated_by_another_process_is_refused_at_once(client, network):
+    assert _post(client, network, "c1").status_code == 200
+
+    _change_elsewhere(Network, network.pk, is_active=False)
+
+    assert _post(client, network, "c2").json()["reason"] == "inactive_network"
+
+
+def test_a_partner_activated_by_another_process_gets_the_next_conversion(client, network, partner):
+    second = Partner.objects.create(name="Second", postback_url=partner.postback_url, is_active=False)
+    _post(client, network, "c1")
+
+    _change_elsewhere(Partner, second.pk, is_active=True)
+    _post(client, network, "c2")
+
+    assert len(_deliveries("c1")) == 1
+    assert len(_deliveries("c2")) == 2
+
+
+def test_a_key_rotated_here_is_used_by_the_next_postback(client, network):
+    _post(client, network, "c1")
+    old_key = network.key
+
+    network.rotate_key()
+
+    assert client.get(f"/postback/{old_key}/", {"click_id": "c2"}).json()["reason"] == "unknown_key"
+    assert _post(client, network, "c3").status_code == 200
+
+
+def test_a_partner_switched_off_with_a_queryset_update_gets_nothing_more(client, network, partner):
+    _post(client, network, "c1")
+
+    Partner.objects.filter(pk=partner.pk).update(is_active=False)
+    _post(client, network, "c2")
+
+    assert len(_deliveries("c1")) == 1
+    assert _deliveries("c2") == []
+
+
+def test_an_auto_disabled_partner_gets_nothing_more(client, network, partner):
+    _post(client, network, "c1")
+
+    disable(partner, "answered 410 Gone")
+    _post(client, network, "c2")
+
+    assert _deliveries("c2") == []
+
+
+def test_a_network_filter_set_on_a_partner_applies_to_the_next_conversion(client, network, partner):
+    other = Network.objects.create(name="Other")
+    _post(client, network, "c1")
+
+    partner.networks.set([other])
+    _post(client, network, "c2")
+
+    [(state, reason)] = _deliveries("c2")
+    assert state == State.SKIPPED
+    assert "not one of this partner's networks" in reason
+
+
+def test_deleting_a_partners_only_offer_lifts_its_offer_filter(client, network, partner):
+    offer = Offer.objects.create(network=network, name="Gone", url="https://acme.example/?s={click_id}")
+    partner.offers.set([offer])
+    _post(client, network, "c1")
+    assert _deliveries("c1")[0][0] == State.SKIPPED
+
+    offer.delete()
+    _post(client, network, "c2")
+
+    assert _deliveries("c2")[0][0] != State.SKIPPED
+
+
+def test_without_a_token_row_nothing_is_cached(client, network):
+    ConfigVersion.objects.all().delete()
+    loads = []
+
+    for _ in range(2):
+        config.cached("probe", lambda: loads.append(1))
+
+    assert len(loads) == 2
