@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from postbacks_project.db import write_transaction
 from postbacks_project.masking import mask_url
 from receiver.models import Conversion, EventKind, Source
 
@@ -173,7 +174,7 @@ def _record(delivery, request, result, task_id, share):
         retry_in = next_delay(number, result.retry_after)
         state = State.RETRYING if retry_in is not None else State.FAILED
         reason = "" if retry_in is not None else f"gave up after {number} attempts: {result.error}"
-    with transaction.atomic():
+    with write_transaction():
         DeliveryAttempt.objects.create(
             delivery=delivery, number=number, task_id=task_id, created_at=now, **attempt_fields(request, result)
         )

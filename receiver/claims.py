@@ -1,7 +1,8 @@
 """Offer claims: our app server says a user completed an offer; we record it once and hand it to forwarding."""
 
-from django.db import transaction
 from rest_framework.authtoken.models import Token
+
+from postbacks_project.db import write_transaction
 
 from . import ledger
 from .models import Conversion, Network, NetworkClick, Outcome, Source
@@ -46,7 +47,7 @@ def record_claim(inbound, offer, fields, started=None):
     network = offer.network
     goal = fields["goal"] or offer.goal
     payout = offer.payout if fields["payout"] is None else fields["payout"]
-    with transaction.atomic():
+    with write_transaction():
         network_click, _created = NetworkClick.objects.get_or_create(
             network=network, click_id=fields["click_id"], defaults={"offer": offer, "user_id": fields["user_id"]}
         )

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from postbacks_project.db import write_transaction
 from postbacks_project.masking import mask_headers, mask_query, mask_secret
 
 from . import config, currency, ledger
@@ -129,7 +130,7 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
     offer = find_offer(network, click, fields["offer_id"], fields["custom_data"])
     claimed = claimed_dedupe_id(network, fields) if network.has_claims else None
     dedupe_id = claimed if claimed is not None else fields["transaction_id"] or fields["conversion_id"]
-    with transaction.atomic():
+    with write_transaction():
         conversion = None
         if claimed is None:
             conversion = insert_conversion(
