@@ -14,11 +14,13 @@ class PartnersConfig(AppConfig):
         from receiver.signals import conversion_event_created
 
         from .forwarding import create_deliveries
-        from .models import Partner
+        from .models import OfferShare, Partner
 
         conversion_event_created.connect(create_deliveries, dispatch_uid="partners.create_deliveries")
         # Routing is read from each process's copy: every change to it must say so (receiver.config).
-        post_save.connect(config.changed, sender=Partner, dispatch_uid="config.save.Partner")
-        post_delete.connect(config.changed, sender=Partner, dispatch_uid="config.delete.Partner")
+        # So are partners' settings and offer shares, when a delivery is attempted.
+        for model in (Partner, OfferShare):
+            post_save.connect(config.changed, sender=model, dispatch_uid=f"config.save.{model.__name__}")
+            post_delete.connect(config.changed, sender=model, dispatch_uid=f"config.delete.{model.__name__}")
         for through in (Partner.networks.through, Partner.offers.through):
             m2m_changed.connect(config.changed, sender=through, dispatch_uid=f"config.m2m.{through.__name__}")

@@ -21,7 +21,7 @@ from .macros import event_share, event_values
 from .models import DUE_STATES, Delivery, DeliveryAttempt, Partner, State
 from .money import MONEY_PLACES
 from .outbound import attempt_fields, build_request
-from .routing import routed_partners, skip_reason
+from .routing import routed_partners, sending_terms, skip_reason
 
 logger = logging.getLogger(__name__)
 JITTER = 0.2
@@ -109,16 +109,17 @@ def attempt(delivery_id, task_id=""):
     """Make one HTTP try of a delivery if this worker can claim it; None if it could not."""
     if not claim(delivery_id):
         return None
-    delivery = Delivery.objects.select_related("partner", "event__conversion__network", "event__conversion__offer").get(
-        pk=delivery_id
-    )
-    partner = delivery.partner
+    delivery = Delivery.objects.select_related("event__conversion__offer").get(pk=delivery_id)
+    terms = sending_terms()
+    partner = delivery.partner = terms.partners[delivery.partner_id]
+    conversion = delivery.event.conversion
+    conversion.network = terms.networks[conversion.network_id]
     if not partner.sendable:
         why = f"partner disabled: {partner.disabled_reason}" if partner.disabled_at else "partner is inactive"
         _close(delivery, State.CANCELLED, why)
         return Outcome(State.CANCELLED)
     # One share for both the rendered {payout} and the recorded amount, so stats match what partners were sent.
-    share = event_share(delivery.event, partner)
+    share = event_share(delivery.event, partner, terms.offer_shares)
     values = event_values(delivery.event, partner, share)
     request = build_request(partner, values, delivery.webhook_id, int(time.time()))
     result = transport.send(request)

@@ -90,10 +90,15 @@ class EventShare:
     amount: Decimal
 
 
-def event_share(event, partner):
+def event_share(event, partner, offer_shares=None):
+    """The partner's share of an event; `offer_shares` ({(partner id, offer id): OfferShare}) spares the query."""
     conversion = event.conversion
     gross, currency = event_amount(event, partner)
-    terms = partner.offer_shares.filter(offer_id=conversion.offer_id).first() if conversion.offer_id else None
+    terms = None
+    if conversion.offer_id and offer_shares is not None:
+        terms = offer_shares.get((partner.pk, conversion.offer_id))
+    elif conversion.offer_id:
+        terms = partner.offer_shares.filter(offer_id=conversion.offer_id).first()
     return EventShare(gross, currency, partner_share(partner, gross, terms))
 
 

@@ -150,6 +150,8 @@ class OfferShare(models.Model):
     share_type = models.CharField(max_length=8, choices=ShareType.choices, default=ShareType.PERCENT)
     share_value = models.DecimalField(max_digits=18, decimal_places=6, validators=[MinValueValidator(0)])
 
+    objects = ConfigQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["partner", "offer"], name="one_share_per_partner_offer")]
 

@@ -1,8 +1,11 @@
-"""Which partners receive a conversion event, and why the others do not."""
+"""Which partners receive a conversion event (and why the others do not), and the terms attempt() sends on."""
+
+from dataclasses import dataclass
 
 from receiver import config
+from receiver.models import Network
 
-from .models import Partner, Scope
+from .models import OfferShare, Partner, Scope
 
 
 def routed_partners():
@@ -11,6 +14,28 @@ def routed_partners():
     From this process's copy, reloaded after any change to partners, networks or offers.
     """
     return config.cached("partners.routed", _load_routed)
+
+
+@dataclass(frozen=True)
+class SendingTerms:
+    """What attempt() renders and pays from: partners, their offer shares, and networks (for {network})."""
+
+    partners: dict  # id -> Partner
+    offer_shares: dict  # (partner id, offer id) -> OfferShare
+    networks: dict  # id -> Network
+
+
+def sending_terms():
+    """From this process's copy, like routing: a change to a partner or a share is seen by the next attempt."""
+    return config.cached("partners.sending", _load_sending)
+
+
+def _load_sending():
+    return SendingTerms(
+        partners={partner.pk: partner for partner in Partner.objects.all()},
+        offer_shares={(share.partner_id, share.offer_id): share for share in OfferShare.objects.all()},
+        networks={network.pk: network for network in Network.objects.all()},
+    )
 
 
 def _load_routed():

@@ -85,9 +85,7 @@ def reject(inbound, network, http_status, reason, message, params=None, started=
 
 def network_for_key(key):
     """The network whose postback key this is, or None; from this process's copy of the networks."""
-    return config.cached("networks.by_key", lambda: {network.key: network for network in Network.objects.all()}).get(
-        key
-    )
+    return config.cached("networks", lambda: {network.key: network for network in Network.objects.all()}).get(key)
 
 
 def find_click(network, click_id):

@@ -34,7 +34,7 @@ def test_an_unchanged_configuration_is_answered_from_the_copy(client, network, d
     _post(client, network, "warm-up")
 
     with django_assert_num_queries(1):
-        assert config.cached("networks.by_key", lambda: pytest.fail("loaded again")) is not None
+        assert config.cached("networks", lambda: pytest.fail("loaded again")) is not None
 
 
 def test_a_network_deactivated_by_another_process_is_refused_at_once(client, network):
