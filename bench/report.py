@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import targets
 from common import DEFAULT_POSTGRES, REDIS, ROOT
 
 SECTIONS = [("receiver.json", "bench/receiver.py"), ("receiver_profile.json", "bench/receiver_profile.py"),
@@ -109,7 +110,8 @@ def main(argv=None):
         else:
             missing.append(f"## {script}\n\nNo results: the benchmark did not finish (see its output).\n")
     body = [report["markdown"] for report in reports.values()] + missing
-    print("\n".join(header(reports, args.note, args.postgres_url, args.redis_url) + body).rstrip())
+    lines = header(reports, args.note, args.postgres_url, args.redis_url) + targets.markdown(reports) + body
+    print("\n".join(lines).rstrip())
     return 0
 
 
