@@ -8,7 +8,9 @@ postbacks already stored, to show that the indexes keep the receiver flat. See b
 import argparse
 import json
 import secrets
+import statistics
 import sys
+from collections import Counter
 
 from common import (
     BIN,
@@ -31,7 +33,8 @@ from loadgen import WRK_INSTALL, run_load, targets, wrk_path
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections (default 32)")
-    parser.add_argument("--duration", type=float, help="measured seconds per target (default 20, quick 3)")
+    parser.add_argument("--duration", type=float, help="measured seconds per target (default 21, quick 3)")
+    parser.add_argument("--rounds", type=int, help="interleaved rounds the duration is split into (default 3, quick 1)")
     parser.add_argument("--warmup", type=float, help="unmeasured seconds per target first (default 3, quick 1)")
     parser.add_argument(
         "--preload", type=int, help="accepted postbacks stored before the second measurement (default 1000000, "
@@ -45,7 +48,8 @@ def parse_args(argv=None):
     )
     add_common_arguments(parser)
     args = parser.parse_args(argv)
-    args.duration = args.duration or (3.0 if args.quick else 20.0)
+    args.duration = args.duration or (3.0 if args.quick else 21.0)
+    args.rounds = max(1, args.rounds or (1 if args.quick else 3))
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
     args.preload = args.preload if args.preload is not None else (20_000 if args.quick else 1_000_000)
     if args.client is None:
@@ -95,23 +99,50 @@ def preload(env, count, token):
 
 
 def measure_all(label, env, key, port, args, stored):
-    """Each target in turn (warm-up, then measured); the receiver's conversions counted against its successes."""
+    """Each target warmed up, then measured in interleaved rounds (bare, insert, receiver, bare, ...).
+
+    A shared VM's speed drifts within minutes; interleaving puts each target through the same drift, and
+    the median round of each (rates, latencies) keeps one slow stretch from deciding a ratio.
+    """
     token = secrets.token_hex(3)  # keeps ids unique across phases and runs against the same database
-    rows = []
+    seconds = args.duration / args.rounds
     for target in targets(key):
-        progress(f"{label}, {stored:,} stored: {target.name}: {args.warmup:g} s warm-up, {args.duration:g} s measured")
+        progress(f"{label}, {stored:,} stored: {target.name}: {args.warmup:g} s warm-up")
         run_load(args.client, port, target, f"w{token}", args.warmup, args.concurrency)
-        rows.append(run_load(args.client, port, target, f"m{token}", args.duration, args.concurrency))
-    ok = rows[-1]["ok"]
-    counted = count_conversions(env, f"m{token}-")
+    rounds = {target.name: [] for target in targets(key)}
+    for number in range(args.rounds):
+        for target in targets(key):
+            progress(f"{label}, {stored:,} stored: round {number + 1}/{args.rounds}: {target.name}: {seconds:g} s")
+            rounds[target.name].append(
+                run_load(args.client, port, target, f"m{token}r{number}", seconds, args.concurrency)
+            )
+    rows = [combine(measured) for measured in rounds.values()]
+    ok = sum(row["ok"] for row in rounds["receiver"])
+    counted = count_conversions(env, f"m{token}")
     # wrk drops the requests in flight at its deadline unanswered; the server may still store them.
-    in_flight = args.concurrency if args.client == "wrk" else 0
+    in_flight = args.concurrency * args.rounds if args.client == "wrk" else 0
     return {
         "stored_before": stored,
         "targets": rows,
         "ratios": ratios(rows),
         "conversions": {"in_db": counted, "successful_requests": ok, "match": ok <= counted <= ok + in_flight},
     }
+
+
+def combine(measured):
+    """One row per target from its rounds: medians of rates, latencies and CPU; counts and errors summed."""
+    row = dict(measured[0])
+    for key in ("req_per_s", "ok_per_s", "p50_ms", "p99_ms", "client_cpu_pct", "machine_cpu_pct"):
+        values = [item[key] for item in measured if item[key] is not None]
+        row[key] = round(statistics.median(values), 1) if values else None
+    for key in ("requests", "ok", "errors"):
+        row[key] = sum(item[key] for item in measured)
+    kinds = Counter()
+    for item in measured:
+        kinds.update(item["error_kinds"])
+    row["error_kinds"] = dict(kinds.most_common())
+    row["rounds_ok_per_s"] = [item["ok_per_s"] for item in measured]
+    return row
 
 
 def bench_database(label, database, tmp, args):
@@ -162,7 +193,8 @@ COLUMNS = [
 def headline(run):
     return (
         f"gunicorn gthread {run['workers']}x{run['threads']}, {run['client']}, {run['concurrency']} connections, "
-        f"{run['duration_s']:g} s per target after {run['warmup_s']:g} s warm-up, unique click ids"
+        f"{run['duration_s']:g} s per target in {run.get('rounds', 1)} interleaved rounds (medians) after "
+        f"{run['warmup_s']:g} s warm-up, unique click ids"
     )
 
 
@@ -198,8 +230,9 @@ def markdown(report):
         "",
         headline(report["run"]) + ". Ratios use successful answers per second.",
         "",
-        "| database | stored before | target | ok/s | p50 ms | p99 ms | errors | / bare | / insert | conversions |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| database | stored before | target | ok/s | ok/s by round | p50 ms | p99 ms | errors | / bare | / insert "
+        "| conversions |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes = []
     for result in report["results"]:
@@ -213,7 +246,8 @@ def markdown(report):
                 check = ("ok" if phase["conversions"]["match"] else "MISMATCH") if receiver else ""
                 lines.append(
                     f"| {result['database']} | {phase['stored_before']:,} | {row['target']} | {row['ok_per_s']} | "
-                    f"{row['p50_ms']} | {row['p99_ms']} | {row['errors']} | {r.get('receiver_per_bare', '')} | "
+                    f"{', '.join(map(str, row.get('rounds_ok_per_s', [])))} | {row['p50_ms']} | {row['p99_ms']} | "
+                    f"{row['errors']} | {r.get('receiver_per_bare', '')} | "
                     f"{r.get('receiver_per_insert', '')} | {check} |"
                 )
         if "preload" in result:
@@ -236,6 +270,7 @@ def run(args, tmp):
             threads=args.threads,
             concurrency=args.concurrency,
             duration_s=args.duration,
+            rounds=args.rounds,
             warmup_s=args.warmup,
             preload=args.preload,
             client=args.client,

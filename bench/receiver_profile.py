@@ -45,7 +45,12 @@ PARTS = [
         "create_for_event",
         None,
     ),
-    ("    COMMIT", "django/db/transaction.py", "__exit__", ("receiver/services.py", "record_conversion")),
+    (
+        "    COMMIT, then queue the fan-out task",
+        "django/db/transaction.py",
+        "__exit__",
+        ("postbacks_project/db.py", "write_transaction"),
+    ),
     ("  JsonResponse", "django/http/response.py", "__init__", ("receiver/views.py", "_handle")),
     ("in all of the above: SQL, Django's execute()", "django/db/backends/utils.py", "_execute", None),
 ]
