@@ -50,7 +50,7 @@ PROFILE_PARTS = [
         "update",
         ("partners/delivery.py", "_record"),
     ),
-    ("      COMMIT", "django/db/transaction.py", "__exit__", ("partners/delivery.py", "_record")),
+    ("      COMMIT", "django/db/transaction.py", "__exit__", ("postbacks_project/db.py", "write_transaction")),
     ("    logger.info(): one log line", "logging/__init__.py", "info", ("partners/delivery.py", "attempt")),
     ("in all of the above: opening a DB connection", "django/db/backends/base/base.py", "connect", None),
     ("in all of the above: SQL, Django's execute()", "django/db/backends/utils.py", "_execute", None),
