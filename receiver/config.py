@@ -1,4 +1,4 @@
-"""A process's copy of the configuration every postback reads (networks, partners' routing), kept current.
+"""A process's copy of the configuration every postback and delivery reads (networks, partners, shares), kept current.
 
 Each lookup reads one token from the database (a one-row table, queried without the ORM); when it
 differs from the token the copy was loaded under, the copy is loaded again. Every change that can
