@@ -4,8 +4,13 @@ import logging
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+# A name is secret-looking when it contains one of the words in the first line, or has key or auth as one of
+# its parts (X-Auth-Key, partner_key; not "monkey"). Signature headers (X-Signature, webhook-signature) are
+# kept: they prove one message and cannot sign another, and partners debug verification with them.
 SECRET_NAME = re.compile(
-    r"authorization|cookie|token|secret|password|passwd|api[-_]?key|postback[-_]key|^key$|^sig(nature)?$|^auth", re.I
+    r"authorization|cookie|token|secret|password|passwd|credential|api[-_]?key|postback[-_]key|^auth|^sig(nature)?$"
+    r"|(?:^|[-_.])(?:key|auth)(?:[-_.]|$)",
+    re.I,
 )
 
 

@@ -14,6 +14,18 @@ def test_secret_headers_are_masked_and_others_kept():
     assert headers == {"authorization": "Bear…", "x-api-key": "k-12…", "accept": "*/*"}
 
 
+@pytest.mark.parametrize(
+    "name", ["X-Auth-Key", "X-Auth-Token", "X-Auth", "Partner-Key", "client_credentials", "key", "sig"]
+)
+def test_a_header_with_a_secret_part_in_its_name_is_masked(name):
+    assert mask_headers([(name, "s3cret-value-123")]) == {name.lower(): "s3cr…"}
+
+
+@pytest.mark.parametrize("name", ["Monkey", "Keyword", "X-Author", "X-Request-Id", "X-Signature", "webhook-signature"])
+def test_a_header_without_a_secret_part_in_its_name_is_kept(name):
+    assert mask_headers([(name, "visible-value-123")]) == {name.lower(): "visible-value-123"}
+
+
 def test_url_userinfo_and_token_parameters_are_masked():
     masked = mask_url("https://user:pass@p.example/pb?click=1&token=abcdefghij&api_key=zzzzzzzzzz")
 
