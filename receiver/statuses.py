@@ -64,13 +64,18 @@ class UnknownStatus(ValueError):
 def normalise_status(raw, mapping=None):
     """Return (status, is_test) for a status as a network sent it.
 
-    A network's own mapping wins over the common words; no status at all means approved,
+    A network's own mapping (its keys matched regardless of case) wins over the common words; no status means approved,
     because networks that post only approved conversions send none.
     """
     if raw is None or str(raw).strip() == "":
         return Status.APPROVED, False
     value = str(raw).strip()
-    mapped = (mapping or {}).get(value)
+    mapping = mapping or {}
+    mapped = mapping.get(value)
+    if mapped is None:
+        # Networks change case between releases ("Approved", "APPROVED"); an exact key still wins over a folded one.
+        folded = value.casefold()
+        mapped = next((target for key, target in mapping.items() if str(key).strip().casefold() == folded), None)
     if mapped is not None:
         return Status(mapped), False
     word = value.lower().replace("-", "_").replace(" ", "_")

@@ -51,3 +51,21 @@ def test_a_network_status_mapping_wins_over_the_common_words(client, network, po
     client.get(postback_url, {"click_id": "c1", "status": "1"})
 
     assert Conversion.objects.get().status == Status.PENDING
+
+
+def test_a_mapped_status_is_found_whatever_its_case(client, network, postback_url):
+    network.status_mapping = {"Done": "approved", "Hold": "pending"}
+    network.save()
+
+    client.get(postback_url, {"click_id": "c1", "status": "HOLD"})
+
+    assert Conversion.objects.get().status == Status.PENDING
+
+
+def test_an_exact_mapping_key_wins_over_one_that_differs_in_case(client, network, postback_url):
+    network.status_mapping = {"r": "rejected", "R": "reversed"}
+    network.save()
+
+    client.get(postback_url, {"click_id": "c1", "status": "R"})
+
+    assert Conversion.objects.get().status == Status.REVERSED
