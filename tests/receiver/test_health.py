@@ -1,5 +1,6 @@
 """GET /api/postback/health: database and broker checks, 503 when either is down."""
 
+import socket
 from datetime import datetime
 
 import pytest
@@ -55,6 +56,21 @@ def test_it_answers_503_naming_the_broker_when_the_broker_is_unreachable(client,
     assert body["checks"]["broker"]["ok"] is False
     assert "127.0.0.1:1" in body["checks"]["broker"]["error"]
     assert body["checks"]["database"]["ok"] is True
+
+
+def test_an_unreachable_broker_is_tried_once_so_the_answer_does_not_wait(client, broker_down, monkeypatch):
+    tries = []
+    connect = socket.socket.connect
+
+    def counting_connect(sock, address):
+        if address[1] == 1:
+            tries.append(address)
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", counting_connect)
+
+    assert client.get(HEALTH).status_code == 503
+    assert len(tries) == 1
 
 
 def test_it_answers_503_naming_the_database_when_the_database_fails(client):
