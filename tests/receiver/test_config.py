@@ -10,6 +10,12 @@ from receiver import config
 from receiver.models import ConfigVersion, Network, Offer
 
 
+@pytest.fixture(autouse=True)
+def _nothing_sent(monkeypatch):
+    # These tests look at which deliveries are created; none is sent.
+    monkeypatch.setattr("partners.forwarding.queue_fan_out", lambda event_id: None)
+
+
 @pytest.fixture
 def partner(db):
     return Partner.objects.create(name="Wall", postback_url="https://wall.example/pb?c={click_id}")
