@@ -10,7 +10,7 @@ copy once that transaction has committed, and each process pays one cheap query 
 import threading
 import uuid
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 
 from .models import ConfigVersion
 
@@ -36,13 +36,7 @@ def changed(**kwargs):
     token = uuid.uuid4().hex
     with _lock:
         _copies.clear()
-    if ConfigVersion.objects.filter(pk=1).update(token=token):
-        return
-    try:
-        with transaction.atomic():
-            ConfigVersion.objects.create(pk=1, token=token)
-    except IntegrityError:
-        ConfigVersion.objects.filter(pk=1).update(token=token)
+    ConfigVersion.objects.update_or_create(pk=1, defaults={"token": token})
 
 
 def _token():

@@ -4,12 +4,12 @@ from decimal import Decimal
 
 import pytest
 import responses
-from django.db import connection
 from django.db.models import QuerySet
 
 from partners.delivery import attempt
 from partners.models import Delivery, OfferShare, Partner, State
-from receiver.models import ConfigVersion, Offer
+from receiver.models import Offer
+from tests.support.config import token_changed_elsewhere
 
 URL = "https://p.example/pb"
 
@@ -36,18 +36,13 @@ def pending(client, network, offer, partner, monkeypatch):
     return create
 
 
-def _token_changed_elsewhere():
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {ConfigVersion._meta.db_table} SET token = %s WHERE id = 1", ["elsewhere"])
-
-
 @responses.activate
 def test_a_template_changed_by_another_process_is_used_by_the_next_attempt(partner, pending):
     responses.get(URL)
     attempt(pending("c1").pk)
 
     QuerySet(model=Partner).filter(pk=partner.pk).update(postback_url=URL + "?paid={payout}")
-    _token_changed_elsewhere()
+    token_changed_elsewhere()
     attempt(pending("c2").pk)
 
     assert [call.request.url for call in responses.calls] == [URL + "?amount=1.00", URL + "?paid=1.00"]
@@ -59,7 +54,7 @@ def test_an_offer_share_added_by_another_process_is_paid_by_the_next_attempt(par
     attempt(pending("c1").pk)
 
     QuerySet(model=OfferShare).bulk_create([OfferShare(partner=partner, offer=offer, share_value=Decimal("80"))])
-    _token_changed_elsewhere()
+    token_changed_elsewhere()
     attempt(pending("c2").pk)
 
     assert Delivery.objects.get(event__conversion__click_id="c2").amount == Decimal("1.60")

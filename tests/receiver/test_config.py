@@ -1,13 +1,13 @@
 """Each process's copy of networks and routing: used while unchanged, reloaded after any change, wherever made."""
 
 import pytest
-from django.db import connection
 from django.db.models import QuerySet
 
 from partners.delivery import disable
 from partners.models import Delivery, Partner, State
 from receiver import config
 from receiver.models import ConfigVersion, Network, Offer
+from tests.support.config import token_changed_elsewhere
 
 
 @pytest.fixture(autouse=True)
@@ -32,8 +32,7 @@ def _deliveries(click_id):
 def _change_elsewhere(model, pk, **values):
     """What another process does: its write and its new token, without this process's signals or queryset."""
     QuerySet(model=model).filter(pk=pk).update(**values)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {ConfigVersion._meta.db_table} SET token = %s WHERE id = 1", ["elsewhere"])
+    token_changed_elsewhere()
 
 
 def test_an_unchanged_configuration_is_answered_from_the_copy(client, network, django_assert_num_queries):
