@@ -20,7 +20,7 @@ from . import transport
 from .macros import event_share, event_values
 from .models import DUE_STATES, Delivery, DeliveryAttempt, Partner, State
 from .money import MONEY_PLACES
-from .outbound import attempt_fields, build_request
+from .outbound import OutboundRequest, attempt_fields, build_request
 from .routing import routed_partners, sending_terms, skip_reason
 
 logger = logging.getLogger(__name__)
@@ -106,24 +106,33 @@ def claim(delivery_id):
 
 
 def attempt(delivery_id, task_id=""):
-    """Make one HTTP try of a delivery if this worker can claim it; None if it could not."""
+    """Make one HTTP try of a delivery if this worker can claim it; None if it could not.
+
+    Whatever raises once it is claimed is recorded as a failed attempt on the retry schedule: a delivery
+    left in `sending` is sent again by every sweep, with no trace of why.
+    """
     if not claim(delivery_id):
         return None
-    delivery = Delivery.objects.select_related("event__conversion__offer").get(pk=delivery_id)
-    terms = sending_terms()
-    partner = delivery.partner = terms.partners[delivery.partner_id]
-    conversion = delivery.event.conversion
-    conversion.network = terms.networks[conversion.network_id]
-    if not partner.sendable:
-        why = f"partner disabled: {partner.disabled_reason}" if partner.disabled_at else "partner is inactive"
-        _close(delivery, State.CANCELLED, why)
-        return Outcome(State.CANCELLED)
-    # One share for both the rendered {payout} and the recorded amount, so stats match what partners were sent.
-    share = event_share(delivery.event, partner, terms.offer_shares)
-    values = event_values(delivery.event, partner, share)
-    request = build_request(partner, values, delivery.webhook_id, int(time.time()))
-    result = transport.send(request)
-    outcome = _record(delivery, request, result, task_id, share)
+    request = OutboundRequest(method="", url="")
+    try:
+        delivery = Delivery.objects.select_related("event__conversion__offer").get(pk=delivery_id)
+        terms = sending_terms()
+        partner = delivery.partner = terms.partners[delivery.partner_id]
+        conversion = delivery.event.conversion
+        conversion.network = terms.networks[conversion.network_id]
+        if not partner.sendable:
+            why = f"partner disabled: {partner.disabled_reason}" if partner.disabled_at else "partner is inactive"
+            _close(delivery, State.CANCELLED, why)
+            return Outcome(State.CANCELLED)
+        # One share for both the rendered {payout} and the recorded amount, so stats match what partners were sent.
+        share = event_share(delivery.event, partner, terms.offer_shares)
+        values = event_values(delivery.event, partner, share)
+        request = build_request(partner, values, delivery.webhook_id, int(time.time()))
+        result = transport.send(request)
+        outcome = _record(delivery, request, result, task_id, share)
+    except Exception as exc:
+        logger.exception("delivery %s: internal error, recorded as a failed attempt", delivery_id)
+        return _record_error(delivery_id, request, task_id, exc)
     logger.info(
         "delivery %s to %s: %s in %d ms (%s)",
         delivery.pk,
@@ -199,6 +208,18 @@ def _record(delivery, request, result, task_id, share):
         if result.status == 410:
             disable(partner, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC (delivery {delivery.pk})")
     return Outcome(state, retry_in)
+
+
+def _record_error(delivery_id, request, task_id, exc):
+    """Record an attempt our own code broke off, unless the delivery left `sending` first (then None).
+
+    A delivery whose attempt was recorded before the error keeps its state: a success is never sent again.
+    """
+    with write_transaction():
+        delivery = Delivery.objects.select_for_update().filter(pk=delivery_id, state=State.SENDING).first()
+        if delivery is None:
+            return None
+        return _record(delivery, request, transport.internal_error(exc), task_id, share=None)
 
 
 def _close(delivery, state, reason):

@@ -41,7 +41,7 @@ def attempt_fields(request, result):
         "request_headers": mask_headers(request.headers.items()),
         "request_body": request.body.decode("utf-8", errors="replace"),
         "response_status": result.status,
-        "response_headers": result.headers,
+        "response_headers": mask_headers(result.headers.items()),
         "response_body": result.body,
         "duration_ms": result.duration_ms,
         "error": result.error,

@@ -68,6 +68,9 @@ def _lookup(values, name):
     return "" if value is None else str(value)
 
 
+# The path of a URL template: after scheme://host, up to the query or the fragment.
+URL_PATH = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?(?://[^/?#]*)?([^?#]*)")
+
 ESCAPES = {
     "url": lambda text: quote(text, safe=""),
     "form": quote_plus,
@@ -77,11 +80,21 @@ ESCAPES = {
 
 
 def render(template, values, escape="url"):
-    """Fill each known placeholder with its value escaped for `escape` (url, form, json or raw)."""
+    """Fill each known placeholder with its value escaped for `escape` (url, form, json or raw).
+
+    In a URL, values in the path also have their dots encoded (`..` is `%2E%2E`); query values are as `url` makes them.
+    """
     escaper = ESCAPES[escape]
+    path_start, path_end = URL_PATH.match(template).span(1) if escape == "url" else (0, 0)
 
     def fill(match):
         name = match.group(1)
-        return escaper(_lookup(values, name)) if is_macro(name) else match.group(0)
+        if not is_macro(name):
+            return match.group(0)
+        value = _lookup(values, name)
+        if path_start <= match.start() < path_end:
+            # The HTTP client resolves "." and ".." segments away: a value in the path stays a literal segment.
+            return quote(value, safe="").replace(".", "%2E")
+        return escaper(value)
 
     return PLACEHOLDER.sub(fill, template)

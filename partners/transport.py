@@ -4,7 +4,9 @@ import ipaddress
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import parsedate_to_datetime
+from http.cookiejar import DefaultCookiePolicy
 
 import requests
 from django.conf import settings
@@ -62,6 +64,8 @@ def session():
                 user_agent_override=USER_AGENT,
             )
         )
+        # A cookie one partner sets would otherwise go to every later request to its host: other partners', tests'.
+        _session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         _session_key = key
     return _session
 
@@ -71,16 +75,20 @@ def truncate(text, limit=RESPONSE_LIMIT):
 
 
 def retry_after_seconds(value):
-    """Seconds from a Retry-After header (a number or an HTTP date); None if absent or unreadable."""
+    """Seconds from a Retry-After header (ASCII digits or an HTTP date, read as UTC); None if absent or unreadable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # str.isdigit() is true of "²" and "١٢", which float() refuses or reads as a number no partner meant.
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if moment.tzinfo is None:
+        # A date in "-0000" parses without a zone; HTTP dates are UTC.
+        moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - timezone.now()).total_seconds())
 
 
@@ -92,6 +100,11 @@ def describe(exc):
     if isinstance(exc, requests.ConnectionError):
         return f"connection failed: {_first_line(exc)}"
     return f"{type(exc).__name__}: {_first_line(exc)}"
+
+
+def internal_error(exc):
+    """The Result of a try that our own code broke off (a bug), recorded like any failure."""
+    return Result(error=f"internal error: {describe(exc)}")
 
 
 def _first_line(exc):
@@ -111,10 +124,14 @@ def send(request):
             raw = _read_capped(response)
         finally:
             response.close()
+        return _result(response, raw, started)
     except (requests.RequestException, ValueError) as exc:
         return Result(error=describe(exc), duration_ms=_ms(started))
+
+
+def _result(response, raw, started):
     status = response.status_code
-    body = raw.decode(response.encoding or "utf-8", errors="replace")
+    body = _decode(raw, response.encoding)
     result = Result(
         status=status,
         headers=dict(response.headers),
@@ -127,6 +144,14 @@ def send(request):
             result.error += f" (redirect to {response.headers.get('Location', '?')} not followed)"
         result.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     return result
+
+
+def _decode(raw, charset):
+    """The body as text; a charset Python does not know as a text encoding is read as UTF-8."""
+    try:
+        return raw.decode(charset or "utf-8", errors="replace")
+    except (LookupError, ValueError):
+        return raw.decode("utf-8", errors="replace")
 
 
 def _read_capped(response):

@@ -1,5 +1,6 @@
 """Schedule, send and cancel test postbacks through the same renderer and transport as real forwarding."""
 
+import logging
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -10,9 +11,11 @@ from django.utils import timezone
 
 from partners import transport
 from partners.macros import build_values
-from partners.outbound import attempt_fields, build_request
+from partners.outbound import OutboundRequest, attempt_fields, build_request
 
 from .models import FINAL_TEST_STATES, TestPostback, TestState
+
+logger = logging.getLogger(__name__)
 
 
 def schedule_batch(rows, user=None):
@@ -57,11 +60,32 @@ def schedule_batch(rows, user=None):
 
 
 def send(test_id):
-    """Send one test row if it is still scheduled; a cancelled row is never sent, whatever the queue holds."""
+    """Send one test row if it is still scheduled; a cancelled row is never sent, whatever the queue holds.
+
+    Whatever raises once the row is claimed marks it failed with the error: no sweep takes up a row in `sending`.
+    """
     now = timezone.now()
     if not TestPostback.objects.filter(pk=test_id, state=TestState.SCHEDULED).update(state=TestState.SENDING):
         return None
-    test = TestPostback.objects.select_related("partner").get(pk=test_id)
+    request = OutboundRequest(method="", url="")
+    try:
+        test = TestPostback.objects.select_related("partner").get(pk=test_id)
+        request = _request_for(test, now)
+        result = transport.send(request)
+        state = TestState.SUCCEEDED if result.ok else TestState.FAILED
+        TestPostback.objects.filter(pk=test_id).update(
+            state=state, sent_at=timezone.now(), **attempt_fields(request, result)
+        )
+    except Exception as exc:
+        logger.exception("test postback %s: internal error, marked failed", test_id)
+        state = TestState.FAILED
+        TestPostback.objects.filter(pk=test_id, state=TestState.SENDING).update(
+            state=state, sent_at=timezone.now(), **attempt_fields(request, transport.internal_error(exc))
+        )
+    return state
+
+
+def _request_for(test, now):
     partner = test.partner
     values = build_values(
         partner=partner,
@@ -78,13 +102,7 @@ def send(test_id):
         network="test",
         points_override=test.points,
     )
-    request = build_request(partner, values, f"test_{test.batch.hex}_{test.position}", int(now.timestamp()))
-    result = transport.send(request)
-    state = TestState.SUCCEEDED if result.ok else TestState.FAILED
-    TestPostback.objects.filter(pk=test_id).update(
-        state=state, sent_at=timezone.now(), **attempt_fields(request, result)
-    )
-    return state
+    return build_request(partner, values, f"test_{test.batch.hex}_{test.position}", int(now.timestamp()))
 
 
 def overdue(grace_seconds):

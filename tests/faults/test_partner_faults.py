@@ -71,7 +71,7 @@ def test_429_with_retry_after_waits_as_long_as_the_partner_asks(attempt_once):
 
     assert (delivery.state, delivery.last_status_code) == (State.RETRYING, 429)
     assert (record.response_status, record.response_body) == (429, "slow down")
-    assert record.response_headers["Retry-After"] == "900"
+    assert record.response_headers["retry-after"] == "900"
     assert record.error == "HTTP 429 Too Many Requests"
     # The schedule says about 60 s; the partner's 900 s wins.
     assert outcome.retry_in == 900

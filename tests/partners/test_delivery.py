@@ -58,6 +58,17 @@ def test_a_conversion_reaches_the_partner_rendered_and_logged(partner, convert):
 
 
 @responses.activate
+def test_the_partners_response_headers_are_stored_masked(partner, convert):
+    responses.get(URL, headers={"Set-Cookie": "session=partner-session-id", "X-Request-Id": "r-1"})
+
+    convert()
+
+    attempt = DeliveryAttempt.objects.get()
+    assert attempt.response_headers["set-cookie"] == "sess…"
+    assert attempt.response_headers["x-request-id"] == "r-1"
+
+
+@responses.activate
 def test_a_status_change_is_delivered_with_its_new_status(partner, convert):
     responses.get(URL)
 

@@ -17,6 +17,15 @@ def test_url_values_are_percent_encoded(value, encoded):
     assert render("https://p.example/pb?c={click_id}", {"click_id": value}) == f"https://p.example/pb?c={encoded}"
 
 
+@pytest.mark.parametrize(("value", "encoded"), [("..", "%2E%2E"), (".", "%2E"), ("v1.2", "v1%2E2")])
+def test_dots_in_a_url_path_value_are_percent_encoded_and_in_the_query_left_as_they_are(value, encoded):
+    template = "https://p.example/pb/{custom.p}/x?p={custom.p}#{custom.p}"
+
+    rendered = render(template, {"custom": {"p": value}})
+
+    assert rendered == f"https://p.example/pb/{encoded}/x?p={value}#{value}"
+
+
 def test_form_values_are_form_encoded():
     assert render("c={click_id}&p={payout}", VALUES, "form") == "c=a%26b+c%23d%2F%C3%A9&p=1.50"
 

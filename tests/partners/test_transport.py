@@ -1,11 +1,17 @@
 """The one HTTP door: what it sends, what it keeps of the answer, and what it refuses to reach."""
 
+from datetime import timedelta
+from email.utils import format_datetime
+
 import pytest
 import requests
 import responses
+from django.utils import timezone
 
 from partners import transport
-from partners.outbound import OutboundRequest
+from partners.models import Method, Partner
+from partners.outbound import OutboundRequest, build_request
+from tests.support.sink import Reply
 
 
 def get(url, **kwargs):
@@ -130,3 +136,54 @@ def test_private_addresses_stay_blocked_when_loopback_is_allowed(settings):
     settings.OUTBOUND_ALLOW_LOOPBACK = True
 
     assert get("http://10.1.2.3/pb").error.startswith("blocked address")
+
+
+@responses.activate
+def test_an_unknown_charset_is_read_as_utf8():
+    responses.get("https://p.example/pb", body="déjà".encode(), content_type="text/plain; charset=x-no-such-charset")
+
+    result = get("https://p.example/pb")
+
+    assert result.ok
+    assert result.body == "déjà"
+
+
+@responses.activate
+@pytest.mark.parametrize("header", ["²", "١٢٠", "-5", "1.5", "soon"])
+def test_a_retry_after_that_is_neither_ascii_digits_nor_a_date_is_ignored(header):
+    responses.get("https://p.example/pb", status=503, headers={"Retry-After": header})
+
+    result = get("https://p.example/pb")
+
+    assert result.error.startswith("HTTP 503")
+    assert result.retry_after is None
+
+
+@responses.activate
+def test_a_retry_after_date_without_a_zone_is_read_as_utc():
+    # format_datetime writes a naive time with "-0000", the RFC 5322 way of saying "no zone given".
+    header = format_datetime(timezone.now().replace(tzinfo=None) + timedelta(seconds=600))
+    assert header.endswith("-0000")
+    responses.get("https://p.example/pb", status=429, headers={"Retry-After": header})
+
+    assert 590 < get("https://p.example/pb").retry_after <= 600
+
+
+def test_a_cookie_one_answer_sets_is_not_sent_on_the_next_request(settings, sink):
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
+    sink.script(Reply(headers=(("Set-Cookie", "sid=from-partner-a; Path=/"),)))
+
+    get(sink.url("/a"))
+    get(sink.url("/b"))
+
+    assert [request.headers.get("cookie") for request in sink.received] == [None, None]
+
+
+def test_a_dot_segment_in_a_path_value_does_not_move_the_request(settings, sink):
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
+    partner = Partner(postback_url=sink.url("/inj/{custom.p}/x?q={custom.p}"), method=Method.GET)
+
+    transport.send(build_request(partner, {"custom": {"p": ".."}}, "msg_1", 0))
+
+    # requests writes %2E as "." again (an unreserved character, RFC 3986 6.2.2.2), but no longer drops the segment.
+    assert sink.paths == ["/inj/../x?q=.."]

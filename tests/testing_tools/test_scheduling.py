@@ -139,3 +139,19 @@ def test_the_sweep_queues_again_only_the_rows_whose_task_was_lost(partner, queue
     sweep_test_postbacks()
 
     assert [call["args"] for call in queued] == [(lost.pk,)]
+
+
+def test_an_error_while_sending_marks_the_test_failed_with_it(partner, queued, monkeypatch):
+    def send(request):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("partners.transport.send", send)
+    batch = services.schedule_batch([row(partner)])
+    test = TestPostback.objects.get(batch=batch)
+
+    assert services.send(test.pk) == "failed"
+
+    test.refresh_from_db()
+    assert (test.state, test.error, test.response_status) == ("failed", "internal error: RuntimeError: boom", None)
+    assert test.url.startswith(URL)
+    assert test.sent_at is not None
