@@ -40,11 +40,12 @@ class NetworkAdmin(admin.ModelAdmin):
         "is_active",
         "masked_key",
         "require_known_click",
+        "allow_reapproval",
         "has_signature",
         "has_claims",
         "created_at",
     ]
-    list_filter = ["is_active", "require_known_click", "has_claims"]
+    list_filter = ["is_active", "require_known_click", "allow_reapproval", "has_claims"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
     readonly_fields = ["postback_url", "key", "key_rotated_at", "has_claims", "created_at"]

@@ -29,6 +29,7 @@ class NetworkSerializer(serializers.ModelSerializer):
             "param_mapping",
             "status_mapping",
             "require_known_click",
+            "allow_reapproval",
             "created_at",
             "key_rotated_at",
         ]

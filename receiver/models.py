@@ -99,6 +99,12 @@ class Network(models.Model):
         default=False,
         help_text="Reject postbacks whose click id is not one of our generated clicks (reason unknown_click).",
     )
+    allow_reapproval = models.BooleanField(
+        default=False,
+        help_text="Let this network approve a conversion it rejected or reversed before. Off: rejected and reversed "
+        "are final, and a later approval is stored and answered as a duplicate (reason status_transition_refused), "
+        "never credited or forwarded.",
+    )
     has_claims = models.BooleanField(
         default=False,
         editable=False,
@@ -283,7 +289,9 @@ class ReceivedPostback(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.POSTBACK, db_index=True)
     network = models.ForeignKey(Network, null=True, blank=True, on_delete=models.SET_NULL, related_name="postbacks")
     outcome = models.CharField(max_length=20, choices=Outcome.choices, db_index=True)
-    reason = models.CharField(max_length=40, blank=True, db_index=True, help_text="Why it was rejected.")
+    reason = models.CharField(
+        max_length=40, blank=True, db_index=True, help_text="Why it was rejected, or why a status change was refused."
+    )
     message = models.TextField(blank=True)
     params = models.JSONField(default=dict, blank=True, help_text="Parameters after aliases and mapping.")
     click_id = models.CharField(max_length=200, blank=True, db_index=True)

@@ -25,6 +25,7 @@ from .models import (
 )
 from .params import click_id_of
 from .signals import conversion_event_created
+from .statuses import move_allowed
 
 
 def store(
@@ -96,6 +97,7 @@ def find_click(network, click_id):
     return None
 
 
+TRANSITION_REFUSED = "status_transition_refused"
 MAPPED_PARAMETERS_MAX = 20
 CLAIMS_PER_CLICK_MAX = 50
 
@@ -122,8 +124,9 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
     """Store the request and its effect in one transaction; return (row, outcome, event or None).
 
     The unique constraint on (network, click_id, dedupe_id) decides duplicates, so two
-    concurrent copies of one postback can never both create a conversion. A postback about a
-    click our app server claimed updates that claim's conversion instead.
+    concurrent copies of one postback can never both create a conversion. A repeat with another
+    status changes it when the network's status policy allows the move (statuses.move_allowed). A
+    postback about a click our app server claimed updates that claim's conversion instead.
     """
     offer = find_offer(network, click, fields["offer_id"], fields["custom_data"])
     claimed = claimed_dedupe_id(network, fields) if network.has_claims else None
@@ -156,19 +159,21 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
                 )
             )
         if conversion is not None:
-            outcome, previous = Outcome.ACCEPTED, ""
+            outcome, previous, reason, message = Outcome.ACCEPTED, "", "", ""
         else:
             conversion = Conversion.objects.select_for_update().get(
                 network=network, click_id=fields["click_id"], dedupe_id=dedupe_id
             )
             previous = conversion.status
-            outcome = Outcome.DUPLICATE if previous == fields["status"] else Outcome.STATUS_CHANGE
+            outcome, reason, message = _repeat(network, previous, fields["status"])
             if outcome == Outcome.STATUS_CHANGE:
                 _change_status(conversion, fields, payout_given)
         row = store(
             inbound,
             network=network,
             outcome=outcome,
+            reason=reason,
+            message=message,
             fields=fields,
             params=fields,
             conversion=conversion,
@@ -220,6 +225,24 @@ def claimed_dedupe_id(network, fields):
         ours = {fields["transaction_id"], fields["conversion_id"]}
         found = [(pk, dedupe_id) for pk, dedupe_id in found if str(pk) in ours]
     return found[0][1] if len(found) == 1 else None
+
+
+def _repeat(network, previous, status):
+    """(outcome, reason, message) of a postback about a conversion we have, now in status `previous`.
+
+    A move the network's policy refuses is stored and answered as a duplicate: the network stops
+    retrying a postback it cannot change, and nothing is credited or forwarded.
+    """
+    if previous == status:
+        return Outcome.DUPLICATE, "", ""
+    if not move_allowed(previous, status, network.allow_reapproval):
+        return (
+            Outcome.DUPLICATE,
+            TRANSITION_REFUSED,
+            f"a status change from {previous} to {status} is not allowed for this network; the conversion stays "
+            f"{previous}",
+        )
+    return Outcome.STATUS_CHANGE, "", ""
 
 
 def _change_status(conversion, fields, payout_given):

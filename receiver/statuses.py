@@ -57,6 +57,29 @@ SYNONYMS = {
 WORDS = {word: status for status, words in SYNONYMS.items() for word in words}
 
 
+# The moves a network's postbacks may make between statuses. Rejected and reversed are final, so a replayed approval
+# cannot credit a conversion again. Beyond pending -> approved/rejected and approved -> reversed, two moves are allowed
+# because refusing them would ignore a network's "no": pending -> reversed (nothing was paid, so it ends the conversion
+# like a rejection) and approved -> rejected (what several networks send for a chargeback; the points go back as for
+# a reversal).
+MOVES = {
+    Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED, Status.REVERSED}),
+    Status.APPROVED: frozenset({Status.REVERSED, Status.REJECTED}),
+    Status.REJECTED: frozenset(),
+    Status.REVERSED: frozenset(),
+}
+# What Network.allow_reapproval adds: a network that approves what it rejected or reversed before.
+REAPPROVALS = {Status.REJECTED: frozenset({Status.APPROVED}), Status.REVERSED: frozenset({Status.APPROVED})}
+
+
+def move_allowed(previous, new, allow_reapproval=False):
+    """Whether a conversion may go from status `previous` to `new` (a different one) on a network's postback."""
+    allowed = MOVES[previous]
+    if allow_reapproval:
+        allowed = allowed | REAPPROVALS.get(previous, frozenset())
+    return new in allowed
+
+
 class UnknownStatus(ValueError):
     pass
 

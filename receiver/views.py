@@ -151,11 +151,14 @@ def _handle(request, inbound, started):
     payout_given = any(name in params for name in ("payout", network.param_mapping.get("payout")))
     row, outcome, _event = record_conversion(inbound, network, fields, click, payout_given, started)
     if outcome == Outcome.DUPLICATE:
+        # A status change the network's policy refuses is answered as a duplicate too, so the network stops retrying.
+        refused = {"reason": row.reason} if row.reason else {}
         return JsonResponse(
             {
                 "success": True,
                 "duplicate": True,
-                "message": "Postback already processed (duplicate)",
+                **refused,
+                "message": row.message or "Postback already processed (duplicate)",
                 "postbackId": row.pk,
                 "conversionId": row.conversion_id,
             }

@@ -32,7 +32,9 @@ def test_a_pending_conversion_credits_nothing_until_approved(client, postback_ur
     assert entries() == [("alice", 150, "conversion approved")]
 
 
-def test_a_reversal_debits_once_and_a_reapproval_credits_again(client, postback_url):
+def test_a_reversal_debits_once_and_a_reapproval_credits_again(client, network, postback_url):
+    network.allow_reapproval = True
+    network.save()
     send(client, postback_url)
     send(client, postback_url, status="chargeback")
     send(client, postback_url, status="rejected")

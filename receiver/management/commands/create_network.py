@@ -21,6 +21,11 @@ class Command(BaseCommand):
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--require-click", dest="require_click", action="store_true", default=False)
         group.add_argument("--no-require-click", dest="require_click", action="store_false")
+        parser.add_argument(
+            "--allow-reapproval",
+            action="store_true",
+            help="let the network approve a conversion it rejected or reversed before (off: those are final)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **opts):
@@ -32,6 +37,7 @@ class Command(BaseCommand):
                 allowed_ips="\n".join(opts["allow_ip"] or []),
                 hmac_secret=opts["secret"],
                 require_known_click=opts["require_click"],
+                allow_reapproval=opts["allow_reapproval"],
             )
         )
         data = {"id": network.pk, "name": network.name, "key": network.key, "postback_url": network.postback_url()}
