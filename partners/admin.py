@@ -197,14 +197,17 @@ class PartnerAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description="Re-enable the selected auto-disabled partners")
+    def has_resend_permission(self, request):
+        return request.user.has_perm("partners.resend_delivery")
+
+    @admin.action(description="Re-enable the selected auto-disabled partners", permissions=["change"])
     def reenable(self, request, queryset):
         count = queryset.filter(disabled_at__isnull=False).update(
             disabled_at=None, disabled_reason="", failing_since=None
         )
         self.message_user(request, f"Re-enabled {count} partner(s); their new conversions are sent again.")
 
-    @admin.action(description="Replay failed deliveries since ... (date in the box)")
+    @admin.action(description="Replay failed deliveries since ... (date in the box)", permissions=["resend"])
     def replay_failed(self, request, queryset):
         raw = request.POST.get("since", "").strip()
         if not raw:

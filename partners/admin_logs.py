@@ -80,7 +80,10 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def paid(self, obj):
         return "" if obj.amount is None else f"{money_text(obj.amount)} {obj.amount_currency}"
 
-    @admin.action(description="Resend now")
+    def has_resend_permission(self, request):
+        return request.user.has_perm("partners.resend_delivery")
+
+    @admin.action(description="Resend now", permissions=["resend"])
     def resend_now(self, request, queryset):
         report = redeliver(queryset.order_by("id"))
         level = messages.SUCCESS if report.queued else messages.WARNING

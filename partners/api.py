@@ -174,6 +174,7 @@ class DeliveryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         "click_id": exact("event__conversion__click_id", "The conversion's click id, exactly."),
         "transaction_id": exact("event__conversion__transaction_id", "The conversion's transaction id, exactly."),
     }
+    action_permissions = {"resend": ["partners.view_delivery", "partners.resend_delivery"]}
 
     @extend_schema(
         request=None,

@@ -43,7 +43,7 @@ def default_period():
 
 
 def page(request):
-    """Staff only (wrapped by admin_view in the URLconf). Without parameters: the last 30 days, everything."""
+    """Staff with partners.view_dashboard (see the URLconf). Without parameters: the last 30 days, everything."""
     start, end = default_period()
     form = PeriodForm({"start": start, "end": end, **request.GET.dict()})
     figures = chart = None

@@ -217,6 +217,12 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         constraints = [models.UniqueConstraint(fields=["event", "partner"], name="one_delivery_per_event_partner")]
         indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due")]
+        # Resending is more than a change: it calls the partner. The dashboard has no model of its own; it sits
+        # with the deliveries it reports on.
+        permissions = [
+            ("resend_delivery", "Can resend deliveries"),
+            ("view_dashboard", "Can view the stats dashboard and /api/status/"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.partner} {self.state}"

@@ -7,9 +7,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from postbacks_project.permissions import requires
 from receiver import breakdown
 from receiver.models import Conversion, Outcome, ReceivedPostback
 from receiver.statuses import Status
@@ -97,6 +98,7 @@ SystemStatus = inline_serializer(
 
 @extend_schema(responses=SystemStatus, summary="System status")
 @api_view(["GET"])
+@permission_classes([requires("partners.view_dashboard")])
 def system_status(request):
     """The last hour: postbacks, conversions (test ones excluded), deliveries, and per network, offer and
     conversion type the clicks, conversions by type, payouts and conversion rates; the queue; failing partners."""

@@ -229,16 +229,20 @@ ERROR_SCHEMAS = {
 }
 
 
+FORBIDDEN = "Not a staff user, or one without the Django permission this operation needs (the detail names it)."
+
+
 def document_errors(result, generator, request, public):
     """drf-spectacular post-processing hook: the error answers DRF gives for every operation, in the schema.
 
-    401 without credentials, 403 for a user who is not staff, 400 for bad input where there is any (a body or
-    query parameters), 415 for a body DRF cannot parse as its declared type, 404 where the path names a row.
+    401 without credentials, 403 for a user who is not staff or lacks the operation's permission, 400 for bad input
+    where there is any (a body or query parameters), 415 for a body DRF cannot parse as its declared type, 404 where
+    the path names a row.
     """
     result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
     for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
-            errors = {"401": ("Not authenticated.", "Error"), "403": ("Not a staff user.", "Error")}
+            errors = {"401": ("Not authenticated.", "Error"), "403": (FORBIDDEN, "Error")}
             if operation.get("requestBody") or any(p["in"] == "query" for p in operation.get("parameters", [])):
                 errors["400"] = ("Invalid input.", "ValidationErrors")
             if operation.get("requestBody"):

@@ -169,12 +169,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Staff, and the Django permission for each operation: view, add, change, or a custom one (resend).
+    "DEFAULT_PERMISSION_CLASSES": ["postbacks_project.permissions.StaffPermissions"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Postback hub API",
-    "DESCRIPTION": "Admin and integrator API of the postback hub. Staff only: session or token authentication.",
+    "DESCRIPTION": "Admin and integrator API of the postback hub. Staff users holding the Django permission for each "
+    "operation: session or token authentication.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The docs pages' scripts come from drf-spectacular-sidecar's static files: no CDN at run time.

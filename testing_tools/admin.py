@@ -47,6 +47,11 @@ class TestPostbackAdmin(admin.ModelAdmin):
 @admin.action(description="Send test postback")
 def send_test_postback(modeladmin, request, queryset):
     """One test postback, sent now, to each selected partner; then the tool's page with its live log."""
+    if not request.user.has_perm("testing_tools.send_test_postback"):
+        # Listed for everyone who sees partners: the partners' admin has no hook to hide another app's action.
+        message = "Sending test postbacks needs the permission testing_tools.send_test_postback."
+        modeladmin.message_user(request, message, messages.ERROR)
+        return None
     rows = TestRowSerializer(data=[{"partner_id": partner.pk} for partner in queryset], many=True)
     if not rows.is_valid():
         modeladmin.message_user(request, f"Could not schedule: {rows.errors}", messages.ERROR)

@@ -49,6 +49,7 @@ class TestPostback(AttemptRecord):
     class Meta:
         ordering = ["-created_at", "position"]
         constraints = [models.UniqueConstraint(fields=["batch", "position"], name="one_row_per_batch_position")]
+        permissions = [("send_test_postback", "Can send test postbacks (the tool, its API, the partner action)")]
 
     def __str__(self):
         return f"test #{self.position} to {self.partner} ({self.state})"

@@ -15,7 +15,7 @@ ZERO = uuid.UUID(int=0)
 
 
 def page(request):
-    """Staff only (wrapped by admin_view in the URLconf); ?batch= shows that batch's log, ?partner= preselects."""
+    """Staff who may send test postbacks (see the URLconf); ?batch= shows that batch's log, ?partner= preselects."""
     partners = Partner.objects.order_by("-is_active", "name").only("id", "name", "is_active", "disabled_at")
     context = {
         **admin.site.each_context(request),

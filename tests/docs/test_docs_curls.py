@@ -21,7 +21,7 @@ Placeholders, explained at the top of each document, are replaced before anythin
   CLICK_ID (README: <click>)  a click of ours on that network's offer
   OFFER_ID                    that offer's id
   YOUR_SECRET                 an HMAC secret; the network has it while the block that names it runs, and only then
-  <token> (README)            the API token of a staff user
+  <token> (README)            the API token of a staff user in the support group
   APP_TOKEN                   the API token of an app server's user, allowed to claim offers and nothing else
 
 Each document runs top to bottom on a fresh database, so an example may rely on the ones before it (a duplicate
@@ -262,9 +262,16 @@ def world(db):
     return network, offer, click
 
 
+SUPPORT_APPS = ("receiver", "partners", "testing_tools")
+
+
 @pytest.fixture
 def api_token(db, django_user_model):
     staff = django_user_model.objects.create_user("docs-staff", password="unused-docs-password", is_staff=True)
+    # The support group's permissions, as the README's alice has; not the group, which the flush after each
+    # live-server test deletes with every other row.
+    views = Permission.objects.filter(content_type__app_label__in=SUPPORT_APPS, codename__startswith="view_")
+    staff.user_permissions.add(*views)
     return Token.objects.create(user=staff).key
 
 

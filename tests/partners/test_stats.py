@@ -11,6 +11,7 @@ from django.utils import timezone
 from partners import stats
 from partners.models import Delivery, Partner, State
 from receiver.models import Click, Conversion, ConversionEvent, Network, Offer, PointsEntry, ReceivedPostback
+from tests.support.permissions import staff_with
 
 START, END = date(2026, 3, 1), date(2026, 3, 31)
 DAY1, DAY2, DAY3, BEFORE = date(2026, 3, 2), date(2026, 3, 5), date(2026, 3, 9), date(2026, 2, 20)
@@ -211,7 +212,7 @@ def test_a_test_conversion_never_counts(world):
 
 @pytest.fixture
 def staff(db):
-    return User.objects.create_user("staff", password="pw", is_staff=True)
+    return staff_with("partners.view_dashboard")
 
 
 def test_the_page_shows_the_figures_in_a_bounded_number_of_queries(client, staff, world, django_assert_max_num_queries):

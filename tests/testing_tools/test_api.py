@@ -6,6 +6,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from testing_tools.models import TestPostback
+from tests.support.permissions import staff_with
 
 SEND = "/api/admin/test-postback/send"
 
@@ -83,9 +84,8 @@ def test_non_staff_users_get_403(client, partner, django_user_model):
     assert send(client, [{"partner_id": partner.pk}]).status_code == 403
 
 
-def test_a_staff_token_works(client, partner, django_user_model, queued):
-    admin = django_user_model.objects.create_user("ops", password="pw-ops-12345", is_staff=True)
-    token = Token.objects.create(user=admin)
+def test_a_staff_token_with_the_send_permission_works(client, partner, queued):
+    token = Token.objects.create(user=staff_with("testing_tools.send_test_postback"))
 
     response = send(client, [{"partner_id": partner.pk}], HTTP_AUTHORIZATION=f"Token {token.key}")
 
