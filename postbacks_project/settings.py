@@ -1,5 +1,6 @@
 """Settings, all read from the environment; every knob has a default that runs on a fresh machine."""
 
+import ipaddress
 import os
 import secrets
 from decimal import Decimal, InvalidOperation
@@ -48,6 +49,30 @@ def _decimal(name, default):
         return Decimal(raw)
     except InvalidOperation:
         raise ImproperlyConfigured(f"{name} must be a decimal number such as 100, not {raw!r}") from None
+
+
+def _trusted_proxies(name):
+    """The proxies in front of the hub: 0 (none), their number, or their addresses (CIDRs), outermost first."""
+    if env.str("RECEIVER_TRUST_X_FORWARDED_FOR", default=""):
+        raise ImproperlyConfigured(
+            "RECEIVER_TRUST_X_FORWARDED_FOR is replaced by RECEIVER_TRUSTED_PROXIES: the number of proxies in front "
+            "of the hub (1 for one nginx), or their addresses as CIDRs (see docs/operations.md)"
+        )
+    raw = env.str(name, default="").strip()
+    if raw.isascii() and raw.isdigit():
+        return int(raw)
+    if not raw:
+        return 0
+    proxies = [part.strip() for part in raw.split(",")]
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be a number of proxies or a comma-separated list of their CIDRs, not {raw!r} "
+                f"({proxy!r} is not an address or network)"
+            ) from None
+    return proxies
 
 
 SECRET_KEY = _secret_key()
@@ -230,7 +255,9 @@ RECEIVER_BODY_LIMIT = env.int("RECEIVER_BODY_LIMIT", default=64 * 1024)
 RECEIVER_RATE_LIMIT = env.str("RECEIVER_RATE_LIMIT", default="100/m") or None
 # Offer claims (POST /api/offers/<id>/claim) per user id: one user cannot claim offers in a loop.
 CLAIM_RATE_LIMIT = env.str("CLAIM_RATE_LIMIT", default="10/m") or None
-RECEIVER_TRUST_X_FORWARDED_FOR = _strict_bool("RECEIVER_TRUST_X_FORWARDED_FOR", False)
+RECEIVER_TRUSTED_PROXIES = _trusted_proxies("RECEIVER_TRUSTED_PROXIES")
+# Seconds a request's whole body may take to arrive under gunicorn (0: no limit); a stalled one is stored as such.
+WEB_BODY_TIMEOUT = env.float("WEB_BODY_TIMEOUT", default=10.0)
 RATELIMIT_USE_CACHE = "default"
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
     # The embedded default counts per process, which is right for one web process;

@@ -1,6 +1,8 @@
 """Capture a request as we store it: body capped, secrets masked, the sender's address resolved."""
 
+import codecs
 import ipaddress
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -8,8 +10,17 @@ from django.conf import settings
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import QueryDict
 from django.http.multipartparser import MultiPartParserError
+from python_ipware import IpWare
 
 from postbacks_project.masking import mask_secret
+
+logger = logging.getLogger(__name__)
+
+
+class Unreadable(Exception):
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason, self.message = reason, message
 
 
 @dataclass
@@ -26,6 +37,9 @@ class Inbound:
     form: object = field(default=None, repr=False)
     form_error: str = ""
     query_error: str = ""
+    # What made the request unreadable as sent (reason, message): an unreadable charset, a body cut off.
+    problem: tuple[str, str] | None = None
+    chunked: bool = False
     path_key: str = ""
     key: str = ""
 
@@ -39,13 +53,36 @@ class Inbound:
         return self.headers.get(name.lower(), "")
 
 
+HEADER = ("HTTP_X_FORWARDED_FOR",)
+
+
 def client_address(request):
-    """The sender's IP: REMOTE_ADDR, or the first X-Forwarded-For hop behind a trusted proxy."""
-    address = request.META.get("REMOTE_ADDR", "")
-    if settings.RECEIVER_TRUST_X_FORWARDED_FOR:
-        address = request.headers.get("X-Forwarded-For", "").split(",")[0].strip() or address
+    """The sender's IP: REMOTE_ADDR, or the X-Forwarded-For entry that the trusted proxies in front of us vouch for.
+
+    Each proxy appends the address of the peer it saw, and keeps whatever the client sent before it: counted from
+    the right, behind N proxies the sender is the Nth entry of the header followed by REMOTE_ADDR. Entries further
+    left are the client's own words. python-ipware counts only the proxies inside the header, so REMOTE_ADDR (the
+    nearest proxy) joins the chain it reads.
+    """
+    peer = _ip(request.META.get("REMOTE_ADDR", ""))
+    proxies = settings.RECEIVER_TRUSTED_PROXIES
+    if not proxies or peer is None:
+        return peer
+    chain = ", ".join(filter(None, (request.META.get(HEADER[0], ""), peer)))
+    if isinstance(proxies, int):
+        ware = IpWare(precedence=HEADER, proxy_count=proxies, algorithm="modern")
+    elif ipaddress.ip_address(peer) in ipaddress.ip_network(proxies[-1], strict=False):
+        ware = IpWare(precedence=HEADER, proxy_list=proxies, algorithm="modern")
+    else:
+        return peer  # not our nearest proxy: a direct connection, whose address is the sender's
+    ip, _trusted = ware.get_client_ip({HEADER[0]: chain}, strict=False)
+    # Fewer entries than proxies: the header cannot name the sender, and the proxy's own address is no one's.
+    return str(ip) if ip is not None else None
+
+
+def _ip(text):
     try:
-        return str(ipaddress.ip_address(address))
+        return str(ipaddress.ip_address(text))
     except ValueError:
         return None
 
@@ -83,8 +120,14 @@ def read_body(request, limit):
         body = request.body
     except RequestDataTooBig:
         return b"", True, None, ""
+    except OSError as exc:  # the client stopped sending mid-body (gunicorn's read timed out) or went away
+        message = f"the body could not be read to its end: {exc or type(exc).__name__}"
+        raise Unreadable("incomplete_body", message) from None
     if len(body) > limit:
         return body[:limit], True, None, ""
+    if len(body) < declared:  # the client closed early: the server hands over what came, and says nothing
+        message = f"the body ended after {len(body)} of the {declared} bytes its Content-Length promised"
+        raise Unreadable("incomplete_body", message)
     if request.content_type not in FORM_TYPES or not body:
         return body, False, None, ""
     if request.content_type == FORM_TYPES[0]:
@@ -100,6 +143,8 @@ def read_body(request, limit):
     # a bare 400 before we store anything: they are bad input like any other.
     except (SuspiciousOperation, BadRequest) as exc:
         return body, False, None, f"the form body cannot be parsed: {exc}"
+    except (LookupError, UnicodeError):
+        return body, False, None, f"the form body cannot be decoded as {request.encoding!r}; send UTF-8"
 
 
 def read_query(request):
@@ -111,10 +156,75 @@ def read_query(request):
         return QueryDict(), f"the query string has more than {limit} parameters"
 
 
+def readable_charset(request):
+    """'' when the Content-Type's charset decodes the request; else why not, with UTF-8 read in its place.
+
+    Django ignores a charset Python does not know, but takes rot13 (a codec, not a text encoding) and punycode
+    (which fails on most input), and then raises when it parses the query string or the form.
+    """
+    charset = request.content_params.get("charset", "")
+    if not charset:
+        return ""
+    try:
+        readable = codecs.lookup(charset)._is_text_encoding
+        if readable:
+            request.GET  # noqa: B018 (parsed here, with the charset, to learn whether it decodes)
+    except (LookupError, TooManyFieldsSent):  # a charset Django ignores, or a query read_query refuses
+        return ""
+    except UnicodeError:
+        readable = False
+    if readable:
+        return ""
+    request.encoding = "utf-8"
+    return f"the charset {storable(charset)[:40]!r} in the Content-Type cannot decode this request; send UTF-8"
+
+
 def capture(request, path_key=""):
-    """Read what we need from the request once; the body beyond RECEIVER_BODY_LIMIT is cut off."""
-    body, truncated, form, form_error = read_body(request, settings.RECEIVER_BODY_LIMIT)
-    query, query_error = read_query(request)
+    """Read what we need from the request once; the body beyond RECEIVER_BODY_LIMIT is cut off.
+
+    A request we cannot read as sent still comes back, with what could be read and the problem named, so that
+    it is stored and answered like any other; one that fails us in a way we did not foresee comes back bare.
+    """
+    try:
+        return _capture(request, path_key)
+    except Exception:
+        logger.exception("receiver could not read a request; storing what its first line says")
+        return _bare(request, path_key)
+
+
+def _bare(request, path_key):
+    meta = request.META
+    path = str(meta.get("PATH_INFO", ""))
+    return Inbound(
+        method=storable(str(meta.get("REQUEST_METHOD", ""))[:10]),
+        path=storable(path.replace(path_key, mask_secret(path_key), 1) if path_key else path)[:500],
+        query_string=storable(str(meta.get("QUERY_STRING", ""))),
+        content_type=storable(str(meta.get("CONTENT_TYPE", ""))[:200]),
+        body=b"",
+        body_truncated=False,
+        headers={},
+        remote_addr=_ip(str(meta.get("REMOTE_ADDR", ""))),
+        query=QueryDict(),
+        problem=("unreadable_request", "the request could not be read; it is stored as its first line gave it"),
+        path_key=storable(path_key),
+    )
+
+
+def _capture(request, path_key):
+    problem = None
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    try:
+        charset_error = readable_charset(request)
+        if charset_error:
+            problem = ("invalid_charset", charset_error)
+        if chunked:  # Django reads no body without a Content-Length: refused (411), never processed without it
+            body, truncated, form, form_error = b"", False, None, ""
+        else:
+            body, truncated, form, form_error = read_body(request, settings.RECEIVER_BODY_LIMIT)
+        query, query_error = read_query(request)
+    except Unreadable as exc:
+        body, truncated, form, form_error, problem = b"", False, None, "", (exc.reason, exc.message)
+        query, query_error = read_query(request)
     path = request.path
     if path_key:
         path = path.replace(path_key, mask_secret(path_key), 1)
@@ -132,6 +242,8 @@ def capture(request, path_key=""):
         form=form,
         form_error=form_error,
         query_error=query_error,
+        problem=problem,
+        chunked=chunked,
         path_key=storable(path_key),
     )
 

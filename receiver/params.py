@@ -2,6 +2,7 @@
 
 import ipaddress
 import json
+import re
 from decimal import Decimal, InvalidOperation
 
 from .inbound import storable
@@ -32,6 +33,17 @@ JSON_MAX_DEPTH = 16
 PAYOUT_MAX = Decimal("999999999999")
 
 
+# ASCII digits only: Decimal() also reads Arabic-Indic and fullwidth digits and "1_000", which no network means.
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+PK_MAX_DIGITS = 18  # a 64-bit id; a longer number would overflow the database's integer
+
+
+def as_pk(text):
+    """The row id written in `text` (ASCII digits only: "²".isdigit() is true), else None."""
+    text = str(text)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= PK_MAX_DIGITS else None
+
+
 class InvalidInput(ValueError):
     def __init__(self, message, reason="invalid_input"):
         super().__init__(message)
@@ -41,6 +53,8 @@ class InvalidInput(ValueError):
 def raw_params(inbound):
     """Merge the query string with a form or JSON body (the body wins on a clash)."""
     params = {name: inbound.query.get(name) for name in inbound.query}
+    if inbound.problem:
+        raise InvalidInput(inbound.problem[1], inbound.problem[0])
     if inbound.query_error:
         raise InvalidInput(inbound.query_error, "invalid_query")
     if inbound.form_error:
@@ -98,6 +112,14 @@ def _pick(params, field, mapping):
     return None, None
 
 
+def _scalar(name, value):
+    """A field's value must be one text or number: a JSON true, list or object names no click or payout."""
+    if isinstance(value, (bool, dict, list)):
+        kind = "true or false" if isinstance(value, bool) else ("a list" if isinstance(value, list) else "an object")
+        raise InvalidInput(f"{name} must be a single text or number, not {kind}", "invalid_input")
+    return value
+
+
 def click_id_of(params, param_mapping=None):
     """The click id as sent, for logging a request we reject before normalising it."""
     _name, value = _pick(params or {}, "click_id", param_mapping or {})
@@ -109,9 +131,11 @@ def parse_payout(raw):
     if text == "":
         return Decimal("0")
     try:
+        if not DECIMAL.fullmatch(text):
+            raise InvalidOperation
         value = Decimal(text)
     except InvalidOperation:
-        raise InvalidInput(f"payout {text!r} is not a decimal number such as 1.50", "invalid_payout") from None
+        raise InvalidInput(f"payout {text[:40]!r} is not a decimal number such as 1.50", "invalid_payout") from None
     if not value.is_finite() or value < 0 or value > PAYOUT_MAX:
         raise InvalidInput(f"payout {text!r} must be a number from 0 to {PAYOUT_MAX}", "invalid_payout")
     return value.quantize(Decimal("0.000001"))
@@ -125,7 +149,7 @@ def normalise(params, param_mapping=None, status_mapping=None):
         name, value = _pick(params, field, mapping)
         if name is not None:
             used.add(name)
-        fields[field] = value
+        fields[field] = _scalar(name, value)
     out = {name: _text(fields[name]) for name in FIELDS if name not in ("payout", "status")}
     out["custom_data"] = {name: value for name, value in params.items() if name not in used}
 
@@ -164,6 +188,8 @@ DEFAULT_CONVERSION_TYPE = "install"
 def normalise_claim(params):
     """A claim's fields (payout None when not sent: the offer's applies), or raise InvalidInput."""
     values = {field: _pick(params, field, {}) for field in CLAIM_FIELDS}
+    for name, value in values.values():
+        _scalar(name, value)
     out = {field: _text(value) for field, (_name, value) in values.items() if field != "payout"}
     if not out["click_id"]:
         raise InvalidInput(

@@ -24,10 +24,10 @@ def signature_valid(secret, inbound):
     given = inbound.header("x-signature").strip()
     if given.lower().startswith("sha256="):
         given = given[7:]
-    if not given:
+    if not given or not given.isascii():  # no digest has a non-ASCII character, and compare_digest raises on one
         return False
     expected = hmac.new(secret.encode(), signed_message(inbound), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given.lower())
+    return hmac.compare_digest(expected.encode(), given.lower().encode())
 
 
 def unsigned_parameters(network, inbound):

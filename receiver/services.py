@@ -23,7 +23,7 @@ from .models import (
     ReceivedPostback,
     Source,
 )
-from .params import click_id_of
+from .params import as_pk, click_id_of
 from .signals import conversion_event_created
 from .statuses import move_allowed
 
@@ -106,8 +106,8 @@ def find_offer(network, click, external_offer_id, custom):
     """Our offer: the click's, else our offer id, else one a mapped parameter names (e.g. survey_id)."""
     if click is not None:
         return click.offer
-    if external_offer_id.isdigit():
-        offer = Offer.objects.filter(pk=int(external_offer_id), network=network).first()
+    if as_pk(external_offer_id) is not None:
+        offer = Offer.objects.filter(pk=as_pk(external_offer_id), network=network).first()
         if offer is not None:
             return offer
     pairs = [(name, value) for name, value in custom.items() if isinstance(value, (str, int))][:MAPPED_PARAMETERS_MAX]

@@ -20,6 +20,7 @@ from .security import rate_limited, signature_valid, unsigned_parameters
 from .services import find_click, network_for_key, record_conversion, reject
 
 logger = logging.getLogger(__name__)
+CHUNKED = "a chunked body (Transfer-Encoding: chunked) is not accepted; send it with a Content-Length"
 STORAGE_DOWN = {"success": False, "message": "storage is unavailable; please retry later", "reason": "storage_down"}
 
 
@@ -79,6 +80,8 @@ def claim(request, inbound, started, offer_id):
 
     if inbound.method != "POST":
         return refuse(405, "method_not_allowed", f"{inbound.method} is not allowed; claims are POSTed")
+    if inbound.chunked:
+        return refuse(411, "length_required", CHUNKED)
     try:
         claims.claimant(inbound)
     except claims.Refused as exc:
@@ -113,6 +116,8 @@ def _handle(request, inbound, started):
 
     if inbound.method not in ("GET", "POST"):
         return refuse(405, "method_not_allowed", f"{inbound.method} is not allowed; use GET or POST")
+    if inbound.chunked:
+        return refuse(411, "length_required", CHUNKED)
     if rate_limited(request, "receiver.ip", inbound.remote_addr or "unknown"):
         return refuse(429, "rate_limited", "too many postbacks from this address; slow down and retry")
     try:

@@ -2,11 +2,12 @@
 
 import uuid
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.shortcuts import render
 from django.urls import reverse
 
 from partners.models import Partner
+from receiver.params import as_pk
 from receiver.statuses import Status
 
 from .serializers import MAX_DELAY_MINUTES, MAX_ROWS
@@ -26,10 +27,22 @@ def page(request):
         "config": {
             "sendUrl": reverse("test-postback-send"),
             "batchUrl": reverse("test-postback-batch", args=[ZERO]).replace(str(ZERO), ""),
-            "batch": request.GET.get("batch", ""),
-            "preselected": [int(pk) for pk in request.GET.getlist("partner") if pk.isdigit()],
+            "batch": _batch(request),
+            "preselected": [as_pk(pk) for pk in request.GET.getlist("partner") if as_pk(pk) is not None],
             "maxRows": MAX_ROWS,
             "pollSeconds": 3,
         },
     }
     return render(request, "admin/testing_tools/test_postback.html", context)
+
+
+def _batch(request):
+    """The batch whose log ?batch= asks for, as a UUID's text; anything else is said so and ignored."""
+    raw = request.GET.get("batch", "").strip()
+    if not raw:
+        return ""
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        messages.error(request, f"?batch={raw[:60]!r} is not a batch id (a UUID); showing no batch.")
+        return ""

@@ -8,11 +8,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from partners.models import Partner
+from receiver.params import as_pk
 
 
 def partner_by_ref(ref):
     """A partner by its numeric id, its slug or its exact name."""
-    partner = Partner.objects.filter(pk=int(ref)).first() if str(ref).isdigit() else None
+    partner = Partner.objects.filter(pk=as_pk(ref)).first() if as_pk(ref) is not None else None
     partner = partner or Partner.objects.filter(slug=ref).first() or Partner.objects.filter(name=ref).first()
     if partner is None:
         raise CommandError(f"no partner with id, slug or name {ref!r}")

@@ -4,11 +4,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from receiver.models import Network
+from receiver.params import as_pk
 
 
 def network_by_ref(ref):
     """A network by its numeric id or its key."""
-    network = Network.objects.filter(pk=int(ref)).first() if str(ref).isdigit() else None
+    network = Network.objects.filter(pk=as_pk(ref)).first() if as_pk(ref) is not None else None
     network = network or Network.objects.filter(key=ref).first()
     if network is None:
         raise CommandError(f"no network with id or key {ref!r}")

@@ -1,5 +1,7 @@
 """Inputs the property tests found that broke "every request is stored and answered": each is now bad input."""
 
+import json
+
 import pytest
 
 from receiver.models import Conversion, ReceivedPostback
@@ -65,14 +67,13 @@ def test_a_json_constant_elsewhere_is_kept_as_text(client, postback_url):
     assert Conversion.objects.get().custom_data == {"score": "NaN"}
 
 
-def test_a_fraction_inside_a_json_array_or_object_value_is_kept_as_text(client, postback_url):
-    body = '{"click_id": "c1", "advertiser_id": [0.0], "offer_id": {"n": 1.5}}'
+def test_a_fraction_inside_a_json_array_or_object_of_custom_data_is_kept_as_text(client, postback_url):
+    body = '{"click_id": "c1", "scores": [0.0], "extra": {"n": 1.5}}'
 
     answer = client.post(postback_url, body, content_type="application/json").json()
 
     assert answer["success"] is True
-    conversion = Conversion.objects.get()
-    assert (conversion.advertiser_id, conversion.external_offer_id) == ('["0.0"]', '{"n": "1.5"}')
+    assert Conversion.objects.get().custom_data == {"scores": ["0.0"], "extra": {"n": "1.5"}}
 
 
 @pytest.mark.parametrize("name", ["publisher_id", "advertiser_id"])
@@ -131,3 +132,46 @@ def test_a_nul_in_the_key_header_is_an_unknown_key(client, db):
 
     assert (response.status_code, response.json()["reason"]) == (404, "unknown_key")
     assert ReceivedPostback.objects.get().http_status == 404
+
+
+@pytest.mark.parametrize("offer_id", ["²", "١٢", "9" * 40])
+def test_an_offer_id_that_is_not_a_row_id_names_no_offer(client, postback_url, offer_id):
+    answer = client.get(postback_url, {"click_id": "c1", "offer_id": offer_id}).json()
+
+    assert answer["success"] is True
+    conversion = Conversion.objects.get()
+    assert (conversion.offer, conversion.external_offer_id) == (None, offer_id)
+
+
+def test_a_signature_with_non_ascii_characters_is_a_bad_signature(client, network, postback_url):
+    network.hmac_secret = "s3cret"
+    network.save()
+
+    response = client.get(postback_url, {"click_id": "c1"}, headers={"x-signature": "é" * 64})
+
+    assert (response.status_code, response.json()["reason"]) == (401, "bad_signature")
+
+
+@pytest.mark.parametrize("payout", ["١٢", "１５", "1_000", "²", "1.5.0", "0x10"])
+def test_a_payout_in_anything_but_ascii_decimal_digits_is_refused(client, postback_url, payout):
+    answer = client.get(postback_url, {"click_id": "c1", "payout": payout}).json()
+
+    assert (answer["success"], answer["reason"]) == (False, "invalid_payout")
+    stored_rejection()
+
+
+@pytest.mark.parametrize("value", [["c1"], True, {"id": "c1"}])
+def test_a_click_id_that_is_a_list_an_object_or_a_boolean_is_refused(client, postback_url, value):
+    body = json.dumps({"click_id": value})
+
+    answer = client.post(postback_url, body, content_type="application/json").json()
+
+    assert (answer["success"], answer["reason"]) == (False, "invalid_input")
+    assert "click_id must be a single text or number" in answer["message"]
+    stored_rejection()
+
+
+def test_a_json_number_as_click_id_is_read_as_its_text(client, postback_url):
+    client.post(postback_url, '{"click_id": 12345, "payout": 1.5}', content_type="application/json")
+
+    assert Conversion.objects.get().click_id == "12345"

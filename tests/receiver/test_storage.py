@@ -78,9 +78,9 @@ def test_a_click_of_another_networks_offer_is_unknown_here(client, click, db):
     assert body["reason"] == "unknown_click"
 
 
-@override_settings(RECEIVER_TRUST_X_FORWARDED_FOR=True)
+@override_settings(RECEIVER_TRUSTED_PROXIES=1)
 def test_behind_a_trusted_proxy_the_forwarded_address_is_the_sender(client, postback_url):
-    client.get(postback_url, {"click_id": "c1"}, HTTP_X_FORWARDED_FOR="198.51.100.7, 10.0.0.1")
+    client.get(postback_url, {"click_id": "c1"}, HTTP_X_FORWARDED_FOR="198.51.100.7", REMOTE_ADDR="10.0.0.1")
 
     assert ReceivedPostback.objects.get().remote_addr == "198.51.100.7"
 

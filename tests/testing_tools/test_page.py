@@ -47,10 +47,11 @@ def test_active_partners_are_listed_first(admin_client, partner, db):
 
 
 def test_the_page_config_carries_the_batch_and_preselected_partners(admin_client, partner):
-    response = admin_client.get(f"/admin/test-postback/?batch=abc&partner={partner.pk}")
+    batch = "0f5e3c2a-9b1d-4e8f-a6c7-1d2e3f4a5b6c"
+    response = admin_client.get(f"/admin/test-postback/?batch={batch}&partner={partner.pk}")
 
     config = json.loads(response.context["config"] and json.dumps(response.context["config"]))
-    assert config["batch"] == "abc"
+    assert config["batch"] == batch
     assert config["preselected"] == [partner.pk]
     assert config["pollSeconds"] == 3
     assert config["batchUrl"] == "/api/admin/test-postback/"
@@ -84,3 +85,19 @@ def test_each_partner_page_links_to_the_tool_for_that_partner(admin_client, part
     page = admin_client.get(f"/admin/partners/partner/{partner.pk}/change/").content.decode()
 
     assert f'href="/admin/test-postback/?partner={partner.pk}"' in page
+
+
+def test_a_batch_that_is_not_a_uuid_is_named_as_such_and_ignored(admin_client, partner):
+    response = admin_client.get('/admin/test-postback/?batch=abc"><script>')
+
+    assert response.status_code == 200
+    assert response.context["config"]["batch"] == ""
+    assert "is not a batch id (a UUID)" in response.content.decode()
+    assert "<script>" not in response.content.decode().split("is not a batch id")[0][-80:]
+
+
+def test_a_preselected_partner_that_is_not_an_id_is_ignored(admin_client, partner):
+    response = admin_client.get(f"/admin/test-postback/?partner=%C2%B2&partner={partner.pk}")
+
+    assert response.status_code == 200
+    assert response.context["config"]["preselected"] == [partner.pk]
