@@ -98,6 +98,7 @@ def find_click(network, click_id):
 
 
 TRANSITION_REFUSED = "status_transition_refused"
+TEST_ON_REAL = "test_on_real_conversion"
 MAPPED_PARAMETERS_MAX = 20
 CLAIMS_PER_CLICK_MAX = 50
 
@@ -165,7 +166,7 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
                 network=network, click_id=fields["click_id"], dedupe_id=dedupe_id
             )
             previous = conversion.status
-            outcome, reason, message = _repeat(network, previous, fields["status"])
+            outcome, reason, message = _repeat(network, conversion, fields)
             if outcome == Outcome.STATUS_CHANGE:
                 _change_status(conversion, fields, payout_given)
         row = store(
@@ -176,11 +177,12 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
             message=message,
             fields=fields,
             params=fields,
-            conversion=conversion,
+            conversion=None if outcome == Outcome.REJECTED else conversion,
             started=started,
         )
         row.save()
-        event = None if outcome == Outcome.DUPLICATE else open_event(conversion, outcome, previous, row)
+        changed = outcome in (Outcome.ACCEPTED, Outcome.STATUS_CHANGE)
+        event = open_event(conversion, outcome, previous, row) if changed else None
     return row, outcome, event
 
 
@@ -227,12 +229,20 @@ def claimed_dedupe_id(network, fields):
     return found[0][1] if len(found) == 1 else None
 
 
-def _repeat(network, previous, status):
-    """(outcome, reason, message) of a postback about a conversion we have, now in status `previous`.
+def _repeat(network, conversion, fields):
+    """(outcome, reason, message) of a postback about a conversion we have.
 
-    A move the network's policy refuses is stored and answered as a duplicate: the network stops
+    A test postback about a real conversion is refused: it would approve it for real, credit points and
+    forward it. A move the network's policy refuses is stored and answered as a duplicate: the network stops
     retrying a postback it cannot change, and nothing is credited or forwarded.
     """
+    previous, status = conversion.status, fields["status"]
+    if fields["is_test"] and not conversion.is_test:
+        message = (
+            f"a test postback cannot change conversion {conversion.pk}, which is real; send tests with a "
+            "transaction id of their own"
+        )
+        return Outcome.REJECTED, TEST_ON_REAL, message
     if previous == status:
         return Outcome.DUPLICATE, "", ""
     if not move_allowed(previous, status, network.allow_reapproval):

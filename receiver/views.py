@@ -155,6 +155,9 @@ def _handle(request, inbound, started):
         return refuse(200, "unknown_click", message, network, params)
     payout_given = any(name in params for name in ("payout", network.param_mapping.get("payout")))
     row, outcome, _event = record_conversion(inbound, network, fields, click, payout_given, started)
+    if outcome == Outcome.REJECTED:
+        body = {"success": False, "message": row.message, "reason": row.reason, "postbackId": row.pk}
+        return JsonResponse({**body, "received_params": sorted(params)})
     if outcome == Outcome.DUPLICATE:
         # A status change the network's policy refuses is answered as a duplicate too, so the network stops retrying.
         refused = {"reason": row.reason} if row.reason else {}
