@@ -1,4 +1,4 @@
-"""App config for the downstream side; connects forwarding to the receiver's hand-over signal."""
+"""App config for the downstream side; connects forwarding to the receiver's hand-over signals."""
 
 from django.apps import AppConfig
 
@@ -11,12 +11,13 @@ class PartnersConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from receiver import config
-        from receiver.signals import conversion_event_created
+        from receiver.signals import conversion_event_created, conversion_priced
 
-        from .forwarding import create_deliveries
+        from .forwarding import create_deliveries, release_deliveries
         from .models import OfferShare, Partner
 
         conversion_event_created.connect(create_deliveries, dispatch_uid="partners.create_deliveries")
+        conversion_priced.connect(release_deliveries, dispatch_uid="partners.release_deliveries")
         # Routing is read from each process's copy: every change to it must say so (receiver.config).
         # So are partners' settings and offer shares, when a delivery is attempted.
         for model in (Partner, OfferShare):

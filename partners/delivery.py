@@ -5,7 +5,6 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP
 
 from django.conf import settings
 from django.db import transaction
@@ -16,14 +15,14 @@ from postbacks_project.db import write_transaction
 from postbacks_project.masking import mask_url
 from receiver.models import Conversion, EventKind, Source
 
-from . import transport
-from .macros import event_share, event_values
+from . import amounts, transport
+from .macros import event_values
 from .models import DUE_STATES, Delivery, DeliveryAttempt, Partner, State
-from .money import MONEY_PLACES
 from .outbound import OutboundRequest, attempt_fields, build_request
 from .routing import routed_partners, sending_terms, skip_reason
 
 logger = logging.getLogger(__name__)
+AMOUNT_FIELDS = ["effect", "amount", "amount_currency", "house_amount", "gross", "previous_amount", "points"]
 JITTER = 0.2
 RETRY_AFTER_MAX = 3600
 
@@ -51,8 +50,38 @@ def create_for_event(event):
             rows.append(report)
     if not rows:
         return 0
+    # A new conversion has no earlier deliveries: nothing held, and no query to learn it.
+    held = {} if event.kind == EventKind.CREATED else amounts.held_by_partner(event.conversion)
+    shares = sending_terms().offer_shares
+    for row in rows:
+        if row.state == State.PENDING:
+            offer_share = shares.get((row.partner.pk, event.conversion.offer_id))
+            amounts.fix(row, event, row.partner, offer_share, held.get(row.partner.pk, amounts.Held()))
     Delivery.objects.bulk_create(rows)
     return sum(1 for row in rows if row.state == State.PENDING)
+
+
+def release_waiting(conversion):
+    """Once the conversion has its rate: fix the amounts of its deliveries that waited, oldest first, and queue them.
+
+    Deliveries that already had their amount get the house amount they lacked. Returns the events to send.
+    """
+    shares = sending_terms().offer_shares
+    events = set()
+    waiting = Delivery.objects.filter(event__conversion=conversion, state=State.WAITING_RATE).order_by("id")
+    for row in waiting.select_related("event__conversion", "partner"):
+        row.event.conversion = conversion
+        row.state = State.PENDING
+        held = amounts.held_by_partner(conversion, before=row.pk).get(row.partner_id, amounts.Held())
+        amounts.fix(row, row.event, row.partner, shares.get((row.partner_id, conversion.offer_id)), held)
+        row.next_attempt_at = row.updated_at = timezone.now()
+        row.save(update_fields=[*AMOUNT_FIELDS, "state", "next_attempt_at", "updated_at"])
+        events.add(row.event_id)
+    unpriced = Delivery.objects.filter(event__conversion=conversion, house_amount__isnull=True, amount__isnull=False)
+    for row in unpriced.filter(amount_currency=conversion.currency):
+        row.house_amount = amounts.in_house(row.amount, row.amount_currency, conversion)
+        row.save(update_fields=["house_amount"])
+    return sorted(events)
 
 
 def _new_delivery(event, partner, now, skipped_because=None):
@@ -124,12 +153,12 @@ def attempt(delivery_id, task_id=""):
             why = f"partner disabled: {partner.disabled_reason}" if partner.disabled_at else "partner is inactive"
             _close(delivery, State.CANCELLED, why)
             return Outcome(State.CANCELLED)
-        # One share for both the rendered {payout} and the recorded amount, so stats match what partners were sent.
-        share = event_share(delivery.event, partner, terms.offer_shares)
-        values = event_values(delivery.event, partner, share)
+        if delivery.amount is None and not _fix_late(delivery, terms):
+            return Outcome(State.WAITING_RATE)
+        values = event_values(delivery, partner)
         request = build_request(partner, values, delivery.webhook_id, int(time.time()))
         result = transport.send(request)
-        outcome = _record(delivery, request, result, task_id, share)
+        outcome = _record(delivery, request, result, task_id)
     except Exception as exc:
         logger.exception("delivery %s: internal error, recorded as a failed attempt", delivery_id)
         return _record_error(delivery_id, request, task_id, exc)
@@ -145,6 +174,25 @@ def attempt(delivery_id, task_id=""):
     return outcome
 
 
+def _fix_late(delivery, terms):
+    """Amounts for a delivery made without them (before they were fixed at the event); False if it must wait."""
+    conversion = delivery.event.conversion
+    held = amounts.held_by_partner(conversion, before=delivery.pk).get(delivery.partner_id, amounts.Held())
+    amounts.fix(
+        delivery,
+        delivery.event,
+        delivery.partner,
+        terms.offer_shares.get((delivery.partner_id, conversion.offer_id)),
+        held,
+    )
+    waiting = delivery.state == State.WAITING_RATE
+    Delivery.objects.filter(pk=delivery.pk).update(
+        **{name: getattr(delivery, name) for name in AMOUNT_FIELDS},
+        **({"state": State.WAITING_RATE, "locked_until": None} if waiting else {}),
+    )
+    return not waiting
+
+
 def next_delay(attempts_made, retry_after=None):
     """Seconds until the next try, from DELIVERY_RETRY_SCHEDULE with jitter; None when attempts are used up."""
     schedule = settings.DELIVERY_RETRY_SCHEDULE
@@ -156,28 +204,13 @@ def next_delay(attempts_made, retry_after=None):
     return delay
 
 
-def house_amount(share, conversion):
-    """The share in the house currency: as is, or at the conversion's rate; None while that rate is missing."""
-    if share.currency == settings.HOUSE_CURRENCY:
-        return share.amount
-    if conversion.exchange_rate is None or share.currency != conversion.currency:
-        return None
-    return (share.amount * conversion.exchange_rate).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
-
-
-def _record(delivery, request, result, task_id, share):
+def _record(delivery, request, result, task_id):
     now = timezone.now()
     number = delivery.attempts + 1
     partner = delivery.partner
     retry_in = None
-    paid = {}
     if result.ok:
         state, reason = State.SUCCEEDED, ""
-        paid = {
-            "amount": share.amount,
-            "amount_currency": share.currency,
-            "house_amount": house_amount(share, delivery.event.conversion),
-        }
     elif result.status == 410:
         state, reason = State.FAILED, "the partner answered 410 Gone; partner disabled"
     else:
@@ -198,7 +231,6 @@ def _record(delivery, request, result, task_id, share):
             updated_at=now,
             next_attempt_at=now + timedelta(seconds=retry_in or 0),
             finished_at=None if state == State.RETRYING else now,
-            **paid,
         )
         if result.ok:
             if partner.failing_since is not None:
@@ -219,7 +251,7 @@ def _record_error(delivery_id, request, task_id, exc):
         delivery = Delivery.objects.select_for_update().filter(pk=delivery_id, state=State.SENDING).first()
         if delivery is None:
             return None
-        return _record(delivery, request, transport.internal_error(exc), task_id, share=None)
+        return _record(delivery, request, transport.internal_error(exc), task_id)
 
 
 def _close(delivery, state, reason):

@@ -18,6 +18,12 @@ def create_deliveries(sender, event, **kwargs):
         transaction.on_commit(lambda: queue_fan_out(event_id))
 
 
+def release_deliveries(sender, conversion, **kwargs):
+    """Inside reconvert's transaction: deliveries that waited for the conversion's rate get it, then go out."""
+    for event_id in delivery.release_waiting(conversion):
+        transaction.on_commit(lambda event_id=event_id: queue_fan_out(event_id))
+
+
 def queue_fan_out(event_id):
     """After commit. A broker that is down loses nothing: the sweep sends the deliveries later."""
     try:

@@ -1,16 +1,15 @@
 """The values behind each macro, for a real conversion event or for a test postback."""
 
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from django.conf import settings
 from django.utils import timezone
 
 from postbacks_project.cli import money_text
 from receiver.models import EventKind
 
-from .models import PayoutBasis
-from .money import MONEY_PLACES, partner_share, points
+from .amounts import ZERO, macro_amounts
+from .models import Effect
+from .money import partner_share, points, round_payout
 
 
 def build_values(
@@ -35,17 +34,28 @@ def build_values(
     points_override=None,
     terms=None,
     share=None,
+    previous=ZERO,
+    delta=None,
+    effect=Effect.CREDIT,
 ):
     """Every macro's value; the share follows the partner's terms, or an offer's (`terms`), and points follow it.
 
-    `share` is the share already computed by the caller (a delivery records what it sent).
+    `share` is the amount already fixed by the caller (a delivery sends what it recorded), with `previous`, the
+    signed `delta` and the `effect` it has on the partner's books; without one, it is an approval's.
     """
     if share is None:
-        share = partner_share(partner, gross, terms)
+        share = round_payout(partner_share(partner, gross, terms), currency, partner.payout_places)
+
+    def sent(amount):
+        return f"{round_payout(amount, currency, partner.payout_places):f}"
+
     return {
         "click_id": click_id,
         "status": status,
-        "payout": money_text(share),
+        "payout": sent(share),
+        "previous_payout": sent(previous),
+        "payout_delta": sent(share if delta is None else delta),
+        "effect": effect,
         "gross_payout": money_text(gross),
         "currency": currency,
         "offer_id": offer_id,
@@ -66,52 +76,27 @@ def build_values(
 
 
 def event_name(event):
-    """What partners see in {event}: conversion, status_change, or test for a network's test conversion."""
+    """What partners see in {event}: conversion, status_change, adjustment, or test for a network's test conversion."""
     if event.conversion.is_test:
         return "test"
-    return "conversion" if event.kind == EventKind.CREATED else "status_change"
+    return {EventKind.CREATED: "conversion", EventKind.ADJUSTMENT: "adjustment"}.get(event.kind, "status_change")
 
 
-def event_amount(event, partner):
-    """(gross, currency) on the partner's payout basis; the original while a house rate is missing."""
-    conversion = event.conversion
-    if partner.payout_basis == PayoutBasis.HOUSE and conversion.exchange_rate is not None:
-        gross = (event.payout * conversion.exchange_rate).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
-        return gross, settings.HOUSE_CURRENCY
-    return event.payout, conversion.currency
-
-
-@dataclass(frozen=True)
-class EventShare:
-    """The gross on the partner's payout basis, its currency, and the partner's share of it."""
-
-    gross: Decimal
-    currency: str
-    amount: Decimal
-
-
-def event_share(event, partner, offer_shares=None):
-    """The partner's share of an event; `offer_shares` ({(partner id, offer id): OfferShare}) spares the query."""
-    conversion = event.conversion
-    gross, currency = event_amount(event, partner)
-    terms = None
-    if conversion.offer_id and offer_shares is not None:
-        terms = offer_shares.get((partner.pk, conversion.offer_id))
-    elif conversion.offer_id:
-        terms = partner.offer_shares.filter(offer_id=conversion.offer_id).first()
-    return EventShare(gross, currency, partner_share(partner, gross, terms))
-
-
-def event_values(event, partner, share=None):
-    """The macro values of a real event; pass `share` (from event_share) to render exactly what is recorded."""
+def event_values(delivery, partner):
+    """The macro values of a real event's delivery: exactly the amounts fixed when the delivery was made."""
+    event = delivery.event
+    payout, previous, delta = macro_amounts(delivery)
     conversion = event.conversion
     custom = conversion.custom_data or {}
-    share = share or event_share(event, partner)
     return build_values(
         partner=partner,
-        gross=share.gross,
-        currency=share.currency,
-        share=share.amount,
+        gross=delivery.gross,
+        currency=delivery.amount_currency,
+        share=payout,
+        previous=previous,
+        delta=delta,
+        effect=delivery.effect,
+        points_override=delivery.points,
         status=event.to_status,
         event=event_name(event),
         moment=event.created_at,

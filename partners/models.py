@@ -94,6 +94,17 @@ class Partner(models.Model):
         help_text="What {payout} and {gross_payout} are computed from. House: while a conversion's exchange rate "
         "is missing, the original amount and currency are sent.",
     )
+    payout_places = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Decimal places of {payout} (rounded half up); empty: the currency's minor unit (2 for USD, 0 "
+        "for JPY).",
+    )
+    send_adjustments = models.BooleanField(
+        default=False,
+        help_text="Also send payout changes of a conversion (same status, new payout): {payout} is the difference, "
+        "{previous_payout} what was held, {effect} credit or debit.",
+    )
     points_mode = models.CharField(max_length=8, choices=PointsMode.choices, default=PointsMode.RATE)
     points_value = models.DecimalField(
         max_digits=18, decimal_places=6, default=Decimal("0"), validators=[MinValueValidator(0)]
@@ -164,6 +175,7 @@ class OfferShare(models.Model):
 
 
 class State(models.TextChoices):
+    WAITING_RATE = "waiting_rate", "waiting for an exchange rate"
     PENDING = "pending"
     SENDING = "sending"
     RETRYING = "retrying"
@@ -177,6 +189,14 @@ FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED, State.SKIPPED)
 DUE_STATES = (State.PENDING, State.RETRYING)
 
 
+class Effect(models.TextChoices):
+    """What a delivery does to the partner's books: what the partner is owed for the conversion goes up or down."""
+
+    CREDIT = "credit", "credit (an approval, or a higher payout)"
+    DEBIT = "debit", "debit (a take-back: reversal, rejection after approval, or a lower payout)"
+    NONE = "none", "none (pending, or nothing to take back)"
+
+
 def new_webhook_id():
     return f"msg_{uuid.uuid4().hex}"
 
@@ -187,7 +207,7 @@ class Delivery(models.Model):
     event = models.ForeignKey(ConversionEvent, on_delete=models.CASCADE, related_name="deliveries")
     # PROTECT: a partner with history is deactivated, not deleted, so that every attempt stays on record.
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deliveries")
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
     reason = models.TextField(blank=True, help_text="Why it was skipped, cancelled or failed.")
     webhook_id = models.CharField(
         max_length=40, unique=True, default=new_webhook_id, help_text="Stable across retries: partners dedupe on it."
@@ -197,8 +217,15 @@ class Delivery(models.Model):
     locked_until = models.DateTimeField(null=True, blank=True, help_text="An attempt is in flight until then.")
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The money is fixed when the delivery is made, from the terms in force then; every try sends exactly this.
+    effect = models.CharField(max_length=6, choices=Effect.choices, default=Effect.NONE)
     amount = models.DecimalField(
-        max_digits=18, decimal_places=6, null=True, blank=True, help_text="The partner's share sent, once it succeeded."
+        max_digits=18,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="{payout}: the partner's share this event credits or takes back (always positive), rounded as "
+        "sent; empty while waiting for a rate.",
     )
     amount_currency = models.CharField(max_length=3, blank=True)
     house_amount = models.DecimalField(
@@ -206,8 +233,19 @@ class Delivery(models.Model):
         decimal_places=6,
         null=True,
         blank=True,
-        help_text="The share in the house currency; empty while the conversion's exchange rate is missing.",
+        help_text="The amount in the house currency; empty while the conversion's exchange rate is missing.",
     )
+    gross = models.DecimalField(
+        max_digits=18, decimal_places=6, null=True, blank=True, help_text="{gross_payout}, on the partner's basis."
+    )
+    previous_amount = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="{previous_payout}: what the partner held from the conversion before this event.",
+    )
+    points = models.IntegerField(null=True, blank=True, help_text="{points}: credited, or taken back.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -6,6 +6,22 @@ from .models import PointsMode, ShareType
 
 MONEY_PLACES = Decimal("0.000001")
 HUNDRED = Decimal(100)
+# ISO 4217 currencies whose minor unit is not the cent; every other code has two decimals.
+MINOR_UNITS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX"), 0),
+    **dict.fromkeys(("VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+
+
+def minor_unit(currency):
+    return MINOR_UNITS.get(currency.upper(), 2)
+
+
+def round_payout(amount, currency, places=None):
+    """Money as it leaves the hub: half up, to `places` or the currency's minor unit (1.005 USD -> 1.01)."""
+    digits = minor_unit(currency) if places is None else min(places, 6)
+    return amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
 def partner_share(partner, gross, terms=None):

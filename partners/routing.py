@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 
 from receiver import config
-from receiver.models import Network
+from receiver.models import EventKind, Network
 
+from .amounts import basis_gross
 from .models import OfferShare, Partner, Scope
 
 
@@ -58,6 +59,11 @@ def skip_reason(partner, event):
         return f"offer {conversion.offer_id or '(none)'} is not one of this partner's offers"
     if partner.statuses and event.to_status not in partner.statuses:
         return f"status {event.to_status} is not one of {', '.join(partner.statuses)}"
-    if partner.min_payout is not None and event.payout < partner.min_payout:
-        return f"payout {event.payout.normalize():f} is below the minimum {partner.min_payout.normalize():f}"
+    if event.kind == EventKind.ADJUSTMENT and not partner.send_adjustments:
+        return "payout changes are not sent to this partner (send adjustments is off)"
+    basis = basis_gross(event, partner) if partner.min_payout is not None else None
+    if basis is not None and basis[0] < partner.min_payout:
+        # On the partner's own basis: a house-basis minimum is in the house currency.
+        gross, currency = basis
+        return f"payout {gross.normalize():f} {currency} is below the minimum {partner.min_payout.normalize():f}"
     return None

@@ -12,8 +12,12 @@ from urllib.parse import quote, quote_plus
 MACROS = {
     "click_id": "the click id the network sent",
     "status": "approved, pending, rejected or reversed",
-    "payout": "the partner's share, in the conversion's currency",
-    "gross_payout": "what the network paid us",
+    "payout": "the partner's share this event credits or takes back (always positive), rounded to the currency's "
+    "minor unit; an adjustment's: the new share",
+    "previous_payout": "what the partner held from the conversion before this event",
+    "payout_delta": "the signed change to what the partner holds: +credit, -take-back, 0",
+    "effect": "credit, debit (a take-back) or none (pending)",
+    "gross_payout": "what the network paid us, on the partner's payout basis",
     "currency": "three-letter currency code",
     "offer_id": "our offer id",
     "offer_name": "our offer name",
@@ -25,7 +29,7 @@ MACROS = {
     "username": "the user's name (custom data username, else the user id)",
     "points": "points for the user at the partner's rate",
     "network": "the network's name",
-    "event": "conversion, status_change or test",
+    "event": "conversion, status_change, adjustment or test",
     "timestamp": "unix time of the event",
     "iso_time": "ISO 8601 time of the event",
 }

@@ -19,6 +19,16 @@ def rate_on(currency, day):
     return found.first()
 
 
+def reprice(conversion):
+    """The house payout of a new payout, at the rate the conversion was converted at (not saved).
+
+    A conversion's rate is fixed when it is made: only `manage.py reconvert` looks the rate up again.
+    """
+    rate = conversion.exchange_rate
+    conversion.house_payout = None if rate is None else (conversion.payout * rate).quantize(PLACES, ROUND_HALF_UP)
+    return conversion
+
+
 def convert(conversion):
     """Fill the conversion's house payout, rate and rate state (not saved)."""
     rate = rate_on(conversion.currency, conversion.created_at.date())

@@ -271,6 +271,7 @@ class Outcome(models.TextChoices):
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     STATUS_CHANGE = "status_change"
+    ADJUSTMENT = "adjustment", "adjustment (a new payout, same status)"
     REJECTED = "rejected"
 
 
@@ -391,6 +392,7 @@ class Conversion(models.Model):
 class EventKind(models.TextChoices):
     CREATED = "created"
     STATUS_CHANGE = "status_change"
+    ADJUSTMENT = "adjustment", "adjustment (a new payout, same status)"
 
 
 class ConversionEvent(models.Model):
@@ -400,7 +402,12 @@ class ConversionEvent(models.Model):
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     from_status = models.CharField(max_length=20, blank=True, choices=Status.choices)
     to_status = models.CharField(max_length=20, choices=Status.choices)
-    payout = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("0"))
+    payout = models.DecimalField(
+        max_digits=18, decimal_places=6, default=Decimal("0"), help_text="The conversion's payout after this event."
+    )
+    previous_payout = models.DecimalField(
+        max_digits=18, decimal_places=6, null=True, blank=True, help_text="Adjustments: the payout before."
+    )
     postback = models.ForeignKey(
         ReceivedPostback, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )

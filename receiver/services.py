@@ -25,7 +25,7 @@ from .models import (
 )
 from .params import as_pk, click_id_of
 from .signals import conversion_event_created
-from .statuses import move_allowed
+from .statuses import Status, move_allowed
 
 
 def store(
@@ -99,6 +99,8 @@ def find_click(network, click_id):
 
 TRANSITION_REFUSED = "status_transition_refused"
 TEST_ON_REAL = "test_on_real_conversion"
+# The statuses whose payout a network may change: a rejected or reversed conversion is worth nothing.
+ADJUSTABLE = (Status.APPROVED, Status.PENDING)
 MAPPED_PARAMETERS_MAX = 20
 CLAIMS_PER_CLICK_MAX = 50
 
@@ -160,15 +162,15 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
                 )
             )
         if conversion is not None:
-            outcome, previous, reason, message = Outcome.ACCEPTED, "", "", ""
+            outcome, previous, previous_payout, reason, message = Outcome.ACCEPTED, "", None, "", ""
         else:
             conversion = Conversion.objects.select_for_update().get(
                 network=network, click_id=fields["click_id"], dedupe_id=dedupe_id
             )
-            previous = conversion.status
-            outcome, reason, message = _repeat(network, conversion, fields)
-            if outcome == Outcome.STATUS_CHANGE:
-                _change_status(conversion, fields, payout_given)
+            previous, previous_payout = conversion.status, conversion.payout
+            outcome, reason, message = _repeat(network, conversion, fields, payout_given)
+            if outcome in (Outcome.STATUS_CHANGE, Outcome.ADJUSTMENT):
+                _change(conversion, fields, payout_given)
         row = store(
             inbound,
             network=network,
@@ -181,8 +183,8 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
             started=started,
         )
         row.save()
-        changed = outcome in (Outcome.ACCEPTED, Outcome.STATUS_CHANGE)
-        event = open_event(conversion, outcome, previous, row) if changed else None
+        changed = outcome in (Outcome.ACCEPTED, Outcome.STATUS_CHANGE, Outcome.ADJUSTMENT)
+        event = open_event(conversion, outcome, previous, row, previous_payout) if changed else None
     return row, outcome, event
 
 
@@ -196,15 +198,24 @@ def insert_conversion(conversion):
     return conversion
 
 
-def open_event(conversion, outcome, previous, row):
-    """The event of a new conversion or a status change: points settled, handed to forwarding in this transaction."""
+EVENT_KINDS = {
+    Outcome.ACCEPTED: EventKind.CREATED,
+    Outcome.STATUS_CHANGE: EventKind.STATUS_CHANGE,
+    Outcome.ADJUSTMENT: EventKind.ADJUSTMENT,
+}
+
+
+def open_event(conversion, outcome, previous, row, previous_payout=None):
+    """The event of a new conversion, a status change or a payout change: points settled, handed to forwarding
+    in this transaction."""
     accepted = outcome == Outcome.ACCEPTED
     event = ConversionEvent.objects.create(
         conversion=conversion,
-        kind=EventKind.CREATED if accepted else EventKind.STATUS_CHANGE,
+        kind=EVENT_KINDS[outcome],
         from_status=previous,
         to_status=conversion.status,
         payout=conversion.payout,
+        previous_payout=previous_payout if outcome == Outcome.ADJUSTMENT else None,
         postback=row,
     )
     ledger.settle(conversion, event, fresh=accepted)
@@ -229,7 +240,7 @@ def claimed_dedupe_id(network, fields):
     return found[0][1] if len(found) == 1 else None
 
 
-def _repeat(network, conversion, fields):
+def _repeat(network, conversion, fields, payout_given):
     """(outcome, reason, message) of a postback about a conversion we have.
 
     A test postback about a real conversion is refused: it would approve it for real, credit points and
@@ -244,6 +255,9 @@ def _repeat(network, conversion, fields):
         )
         return Outcome.REJECTED, TEST_ON_REAL, message
     if previous == status:
+        # A new payout under approval or pending changes what the conversion is worth; a final one is worth 0.
+        if payout_given and fields["payout"] != conversion.payout and status in ADJUSTABLE:
+            return Outcome.ADJUSTMENT, "", f"payout changed from {conversion.payout:f} to {fields['payout']:f}"
         return Outcome.DUPLICATE, "", ""
     if not move_allowed(previous, status, network.allow_reapproval):
         return (
@@ -255,14 +269,19 @@ def _repeat(network, conversion, fields):
     return Outcome.STATUS_CHANGE, "", ""
 
 
-def _change_status(conversion, fields, payout_given):
+def _change(conversion, fields, payout_given):
+    """A new status, or a new payout under the same one; the rate stays the one the conversion was made at.
+
+    A take-back keeps the payout it takes back: the amount a network sends with a reversal is stored on the
+    postback's row, never on the conversion.
+    """
     conversion.status = fields["status"]
     conversion.updated_at = timezone.now()
     update = ["status", "updated_at"]
-    if payout_given:
+    if payout_given and fields["status"] in ADJUSTABLE:
         conversion.payout = fields["payout"]
-        currency.convert(conversion)
-        update += ["payout", "house_payout", "exchange_rate", "rate_state"]
+        currency.reprice(conversion)
+        update += ["payout", "house_payout"]
     conversion.save(update_fields=update)
 
 

@@ -7,3 +7,7 @@ from django.dispatch import Signal
 # to that transaction and queue their work with transaction.on_commit, so nothing is sent for a
 # transaction that rolls back.
 conversion_event_created = Signal()
+
+# Sent with conversion=<Conversion> inside the transaction of `manage.py reconvert`, once the conversion has an
+# exchange rate it lacked: deliveries that waited for it can get their amounts and go out.
+conversion_priced = Signal()

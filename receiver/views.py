@@ -174,9 +174,10 @@ def _handle(request, inbound, started):
     return JsonResponse(
         {
             "success": True,
-            "message": "Postback received and processed successfully"
-            if outcome == Outcome.ACCEPTED
-            else f"Status changed to {fields['status']}",
+            "message": {
+                Outcome.ACCEPTED: "Postback received and processed successfully",
+                Outcome.ADJUSTMENT: row.message.capitalize(),
+            }.get(outcome, f"Status changed to {fields['status']}"),
             "postbackId": row.pk,
             "clickId": fields["click_id"],
             "conversionId": row.conversion_id,

@@ -584,13 +584,13 @@ def test_the_partner_endpoint_example_verifies_real_signed_deliveries(live_serve
             # A retry of something the endpoint already has: same webhook-id, fresh timestamp and signature.
             delivery = deliveries.get(partner=partners[0])
             again = build_request(
-                partners[0], event_values(delivery.event, partners[0]), delivery.webhook_id, int(time.time())
+                partners[0], event_values(delivery, partners[0]), delivery.webhook_id, int(time.time())
             )
             repeat = transport.send(again)
             assert (repeat.status, repeat.body.strip()) == (200, "duplicate")
 
             # Signed with another secret: refused.
-            forged = build_request(partners[0], event_values(delivery.event, partners[0]), "msg_x", int(time.time()))
+            forged = build_request(partners[0], event_values(delivery, partners[0]), "msg_x", int(time.time()))
             forged.headers.update(signing.headers(signing.generate_secret(), "msg_x", int(time.time()), forged.body))
             assert transport.send(forged).status == 401
         finally:

@@ -370,6 +370,6 @@ def test_a_house_basis_partner_is_paid_from_the_converted_amount(partner, conver
     convert(currency="GBP", payout="10", click_id="c2")
 
     urls = [call.request.url for call in responses.calls]
-    assert urls[0] == URL + "?amount=7.70&gross=11.00&cur=USD"
-    # no GBP rate yet: the original amount and currency go out, labelled as such
-    assert urls[1] == URL + "?amount=7.00&gross=10.00&cur=GBP"
+    # no GBP rate yet: the partner is paid in the house currency or not yet, never in pounds
+    assert urls == [URL + "?amount=7.70&gross=11.00&cur=USD"]
+    assert Delivery.objects.get(event__conversion__click_id="c2").state == "waiting_rate"

@@ -1,4 +1,4 @@
-"""A succeeded delivery records the share it sent: in its currency and in the house currency when a rate is known."""
+"""A delivery records the share it sends when it is made: in its currency and in the house currency when a rate is known."""
 
 from datetime import date
 from decimal import Decimal
@@ -101,10 +101,10 @@ def test_an_offer_share_is_what_is_recorded(partner, convert, offer, click):
 
 
 @responses.activate
-def test_a_failed_attempt_records_no_amount(partner, convert):
+def test_a_failed_attempt_keeps_the_amount_fixed_when_the_delivery_was_made(partner, convert):
     responses.get(URL, status=500)
 
     delivery = convert(transaction_id="t1")
 
     assert delivery.state == "retrying"
-    assert (delivery.amount, delivery.amount_currency, delivery.house_amount) == (None, "", None)
+    assert (delivery.effect, delivery.amount, delivery.amount_currency) == ("credit", Decimal("1.40"), "USD")

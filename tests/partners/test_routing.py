@@ -85,7 +85,7 @@ def test_a_minimum_payout_skips_smaller_conversions(client, network, partner, dj
 
     delivery = send(client, network, django_capture_on_commit_callbacks, payout="0.5")
 
-    assert delivery.reason == "payout 0.5 is below the minimum 1"
+    assert delivery.reason == "payout 0.5 USD is below the minimum 1"
 
 
 def test_a_status_change_is_a_second_delivery_and_a_duplicate_is_none(

@@ -6,6 +6,7 @@ from django.db import transaction
 from postbacks_project.cli import emit
 from receiver import currency, ledger
 from receiver.models import Conversion, RateState
+from receiver.signals import conversion_priced
 
 
 class Command(BaseCommand):
@@ -29,5 +30,6 @@ class Command(BaseCommand):
                     continue
                 converted += 1
                 points_entries += ledger.settle(conversion, reason="reconverted") is not None
+                conversion_priced.send(sender=Conversion, conversion=conversion)
         data = {"converted": converted, "still_missing": still_missing, "points_entries": points_entries}
         emit(self, data, opts["json"])

@@ -1,0 +1,133 @@
+"""What each delivery of a conversion event pays, fixed when it is made: credits, take-backs, waits for a rate.
+
+A partner holds, from one conversion, the net of what its deliveries credited and debited. An approval credits
+the share of the event's payout on the partner's terms in force then; a payout change under approval credits or
+debits the difference; a reversal or a rejection takes back exactly what is held, in the currency it was given;
+a pending event moves nothing (its {payout} shows what approval would pay). Retries and resends send the stored
+amounts, so later edits of shares, rates or payouts never change what an old event pays.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+
+from receiver.models import EventKind
+from receiver.statuses import Status
+
+from .models import Effect, PayoutBasis, State
+from .money import MONEY_PLACES, partner_share, points, round_payout
+
+ZERO = Decimal(0)
+TAKE_BACK = (Status.REVERSED, Status.REJECTED)
+# Deliveries never meant to reach the partner hold nothing; a failed one still does, for the operator to resend.
+NOT_HELD = (State.SKIPPED, State.CANCELLED)
+
+
+@dataclass
+class Held:
+    """What a partner holds from a conversion: its earlier deliveries' credits minus their debits."""
+
+    amount: Decimal = ZERO
+    house: Decimal | None = ZERO
+    points: int = 0
+    currency: str = ""
+    gross: Decimal | None = None  # of the latest credit: the {gross_payout} of a take-back
+    waiting: bool = False  # an earlier delivery still waits for a rate: so does this one
+
+    def add(self, delivery):
+        if delivery.state == State.WAITING_RATE:
+            self.waiting = True
+            return
+        if delivery.effect == Effect.NONE:
+            return
+        sign = 1 if delivery.effect == Effect.CREDIT else -1
+        self.amount += sign * delivery.amount
+        self.points += sign * (delivery.points or 0)
+        self.house = (
+            None if self.house is None or delivery.house_amount is None else self.house + sign * delivery.house_amount
+        )
+        self.currency = self.currency or delivery.amount_currency
+        if sign > 0:
+            self.gross = delivery.gross
+
+
+def held_by_partner(conversion, before=None):
+    """{partner id: Held} from the conversion's deliveries (those made before delivery id `before`, if given)."""
+    from .models import Delivery
+
+    rows = Delivery.objects.filter(event__conversion=conversion).exclude(state__in=NOT_HELD).order_by("id")
+    if before is not None:
+        rows = rows.filter(id__lt=before)
+    held = {}
+    for row in rows.only(
+        "partner_id", "state", "effect", "amount", "house_amount", "points", "amount_currency", "gross"
+    ):
+        held.setdefault(row.partner_id, Held()).add(row)
+    return held
+
+
+def basis_gross(event, partner):
+    """(gross, currency) on the partner's payout basis; None when that needs a rate the conversion lacks."""
+    conversion = event.conversion
+    if partner.payout_basis == PayoutBasis.ORIGINAL:
+        return event.payout, conversion.currency
+    gross = in_house(event.payout, conversion.currency, conversion)
+    return None if gross is None else (gross, settings.HOUSE_CURRENCY)
+
+
+def in_house(amount, currency, conversion):
+    """`amount` in the house currency, at the conversion's own rate; None while that rate is missing."""
+    if currency == settings.HOUSE_CURRENCY:
+        return amount
+    if conversion.exchange_rate is None or currency != conversion.currency:
+        return None
+    return (amount * conversion.exchange_rate).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+
+
+def fix(delivery, event, partner, offer_share, held):
+    """Set the delivery's effect and amounts (not saved); a delivery that needs a missing rate waits for it."""
+    conversion = event.conversion
+    delivery.previous_amount = held.amount
+    if held.waiting:
+        return _wait(delivery)
+    if event.to_status in TAKE_BACK:
+        delivery.effect = Effect.DEBIT if held.amount > 0 else Effect.NONE
+        delivery.amount, delivery.points, delivery.gross = held.amount, held.points, held.gross
+        delivery.amount_currency = held.currency or conversion.currency
+        delivery.house_amount = held.house if held.amount > 0 else ZERO
+        return delivery
+    basis = basis_gross(event, partner)
+    if basis is None:
+        return _wait(delivery)
+    gross, currency = basis
+    share = round_payout(partner_share(partner, gross, offer_share), currency, partner.payout_places)
+    worth = int(points(partner, share))
+    delivery.gross, delivery.amount_currency = gross, currency
+    if event.to_status != Status.APPROVED:
+        delivery.effect, delivery.amount, delivery.points = Effect.NONE, share, worth
+    else:
+        delta = share - held.amount
+        delivery.effect = Effect.CREDIT if delta > 0 else Effect.DEBIT if delta < 0 else Effect.NONE
+        delivery.amount, delivery.points = abs(delta), abs(worth - held.points)
+    delivery.house_amount = in_house(delivery.amount, currency, conversion)
+    return delivery
+
+
+def _wait(delivery):
+    delivery.state = State.WAITING_RATE
+    delivery.effect, delivery.amount, delivery.house_amount, delivery.points = Effect.NONE, None, None, None
+    return delivery
+
+
+def macro_amounts(delivery):
+    """{payout}, {previous_payout} and {payout_delta} of a delivery, as signed Decimals.
+
+    An adjustment's {payout} is the partner's new share (what it held plus the difference); every other event's
+    is the amount it credits or takes back (a pending one: what approval would pay).
+    """
+    sign = {Effect.CREDIT: 1, Effect.DEBIT: -1}.get(delivery.effect, 0)
+    delta = sign * delivery.amount
+    previous = delivery.previous_amount or ZERO
+    payout = previous + delta if delivery.event.kind == EventKind.ADJUSTMENT and sign else delivery.amount
+    return payout, previous, delta
