@@ -1,4 +1,4 @@
-"""A delivery records the share it sends when it is made: in its currency and in the house currency when a rate is known."""
+"""A delivery records the share it sends when it is made: in its currency, and in the house currency given a rate."""
 
 from datetime import date
 from decimal import Decimal
