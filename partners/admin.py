@@ -16,6 +16,7 @@ from receiver.models import Conversion
 
 from . import admin_claims
 from .admin_logs import ConversionTraceAdmin, DeliveryAdmin, DeliveryAttemptAdmin
+from .allocation import over_allocated
 from .macros import sample_values
 from .models import Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType
 from .outbound import build_request
@@ -173,7 +174,22 @@ class PartnerAdmin(admin.ModelAdmin):
         # GET only: after a POSTed action the redirect's GET shows it, so it never appears twice.
         if request.method == "GET":
             self._warn_auto_disabled(request)
+            self._warn_over_allocated(request, over_allocated())
         return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            self._warn_over_allocated(
+                request, [row for row in over_allocated() if any(str(p.pk) == object_id for p, _ in row.shares)]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _warn_over_allocated(self, request, rows):
+        if not rows:
+            return
+        named = "; ".join(f"{row.offer}: {row.summary}" for row in rows[:BANNER_NAMES])
+        more = f" and {len(rows) - BANNER_NAMES} more (see Stats)" if len(rows) > BANNER_NAMES else ""
+        messages.warning(request, f"Shares exceed the offer's payout, each such conversion loses money: {named}{more}.")
 
     def _warn_auto_disabled(self, request):
         disabled = list(Partner.objects.filter(disabled_at__isnull=False).order_by("name")[: BANNER_NAMES + 1])

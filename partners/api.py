@@ -100,6 +100,9 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
         ]
 
 
+MONEY_FIELDS = ["effect", "amount", "amount_currency", "house_amount", "gross", "previous_amount", "points"]
+
+
 class DeliverySerializer(serializers.ModelSerializer):
     conversion = serializers.IntegerField(source="event.conversion_id", read_only=True)
     partner_name = serializers.CharField(source="partner.name", read_only=True)
@@ -122,11 +125,45 @@ class DeliverySerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "last_status_code",
             "last_error",
+            "effect",
+            "amount",
+            "amount_currency",
+            "house_amount",
+            "gross",
+            "previous_amount",
+            "points",
             "created_at",
             "updated_at",
             "finished_at",
             "attempt_log",
         ]
+        read_only_fields = MONEY_FIELDS
+        # Fixed when the delivery is made; decimals are strings with six places, as everywhere in the API.
+        extra_kwargs = {
+            "effect": {
+                "help_text": "What this delivery does to what the partner holds from the conversion: credit (an "
+                "approval, or a higher payout), debit (a take-back: reversal, rejection after approval, or a lower "
+                "payout) or none (pending, nothing to take back). The partner's net for a conversion is its "
+                "credits' amounts minus its debits'."
+            },
+            "amount": {
+                "help_text": "What this delivery credits or takes back (a pending one: what approval would pay), "
+                "always positive, rounded as sent, in amount_currency; null while waiting for an exchange rate."
+            },
+            "amount_currency": {"help_text": "ISO 4217 code of amount; empty while waiting for an exchange rate."},
+            "house_amount": {
+                "help_text": "amount in the house currency (HOUSE_CURRENCY); null while the conversion's exchange "
+                "rate is missing."
+            },
+            "gross": {
+                "help_text": "{gross_payout}: the conversion's payout on the partner's basis, in amount_currency."
+            },
+            "previous_amount": {
+                "help_text": "{previous_payout}: what the partner held from the conversion before this event, in "
+                "amount_currency."
+            },
+            "points": {"help_text": "{points}: the user's points this delivery credits or takes back."},
+        }
 
 
 ResendResult = inline_serializer(

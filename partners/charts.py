@@ -5,6 +5,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from .money import round_payout
+
 WIDTH, HEIGHT = 900, 260
 LEFT, RIGHT, TOP, BOTTOM = 50, 70, 20, 40
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -47,7 +49,7 @@ def daily_chart(days, currency):
                 BAR_COLOR,
                 day.day.isoformat(),
                 day.conversions,
-                day.gross,
+                round_payout(day.gross, currency),
                 currency,
             )
             for i, day in enumerate(days)
@@ -89,7 +91,7 @@ def daily_chart(days, currency):
         cx=LEFT + PLOT_W // 2,
         dl=HEIGHT - 4,
         max_n=max_n,
-        max_gross=max_gross.quantize(Decimal("0.01")),
+        max_gross=round_payout(max_gross, currency),
         cur=currency,
         bc=BAR_COLOR,
         lc=LINE_COLOR,

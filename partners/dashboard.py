@@ -11,6 +11,7 @@ from receiver.models import Network, Offer
 from receiver.statuses import Status
 
 from . import stats
+from .allocation import over_allocated
 from .charts import daily_chart
 from .models import Partner, State
 
@@ -67,5 +68,7 @@ def page(request):
         "breakdown_tables": tables,
         "statuses": Status.values,
         "states": State.values,
+        # Terms, not traffic: every offer whose partners' shares exceed its payout, whatever the filters.
+        "over_allocated": over_allocated(),
     }
     return render(request, "admin/partners/dashboard.html", context)

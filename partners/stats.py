@@ -14,7 +14,8 @@ from receiver.breakdown import compute as compute_breakdown
 from receiver.models import Click, Conversion, NetworkClick, Outcome, PointsEntry, ReceivedPostback
 from receiver.statuses import Status
 
-from .models import Delivery, Partner, State
+from .models import Delivery, Effect, Partner, State
+from .money import minor_unit, round_payout
 
 FAILING_LIMIT = 50
 
@@ -36,7 +37,7 @@ class Stats:
     conversion_rate: Decimal | None  # percent of clicks; None when there were no clicks
     gross: Decimal
     gross_missing_rate: int  # approved conversions left out of `gross`: no exchange rate yet
-    partner_payouts: Decimal
+    partner_payouts: Decimal  # what partners hold from the conversions in `gross`: credits minus take-backs
     payouts_missing_rate: int  # succeeded deliveries left out of `partner_payouts`: no house amount
     margin: Decimal
     points_issued: int
@@ -47,6 +48,26 @@ class Stats:
     failing_partners: list = field(default_factory=list)
     daily: list = field(default_factory=list)  # [Day] for every day of the period
     breakdown: Breakdown | None = None  # per network, offer and conversion type (no partner filter)
+
+    @property
+    def places(self):
+        """Decimal places the house currency's money is shown with."""
+        return minor_unit(self.currency)
+
+    @property
+    def shown(self):
+        """Gross, payouts and margin as displayed: each exact sum rounded once, the margin what is left of them."""
+        gross = round_payout(self.gross, self.currency)
+        payouts = round_payout(self.partner_payouts, self.currency)
+        # Rounding the exact margin instead could differ by a cent from gross - payouts as displayed.
+        return Shown(gross=gross, partner_payouts=payouts, margin=gross - payouts)
+
+
+@dataclass(frozen=True)
+class Shown:
+    gross: Decimal
+    partner_payouts: Decimal
+    margin: Decimal
 
 
 def period_bounds(start, end):
@@ -106,19 +127,23 @@ def compute(start, end, network=None, offer=None, partner=None):
     gross = conv.pop("gross") or ZERO
     missing = conv.pop("missing")
 
-    # What partners were paid for the conversions counted in `gross`: succeeded sends of an approval of a
-    # conversion still approved (a reversal was forwarded too, so the partner's payout went with it).
-    # A claim's report to its network is not a payout: the network pays us.
+    # What partners hold from the conversions counted in `gross`: the credits minus the take-backs their succeeded
+    # deliveries sent, so an approval taken back and given again, or a payout change, counts each partner's share
+    # once. A claim's report to its network is not a payout: the network pays us.
     payouts = Delivery.objects.filter(
         state=State.SUCCEEDED,
-        event__to_status=Status.APPROVED,
-        event__conversion__in=conversions.filter(status=Status.APPROVED).values("pk"),
+        effect__in=(Effect.CREDIT, Effect.DEBIT),
+        event__conversion__in=conversions.filter(APPROVED_IN_HOUSE).values("pk"),
         partner__network__isnull=True,
     )
     if partner:
         payouts = payouts.filter(partner=partner)
-    paid = payouts.aggregate(total=Sum("house_amount"), missing=Count("id", filter=Q(house_amount__isnull=True)))
-    partner_payouts = paid["total"] or ZERO
+    paid = payouts.aggregate(
+        credits=Sum("house_amount", filter=Q(effect=Effect.CREDIT)),
+        debits=Sum("house_amount", filter=Q(effect=Effect.DEBIT)),
+        missing=Count("id", filter=Q(house_amount__isnull=True)),
+    )
+    partner_payouts = (paid["credits"] or ZERO) - (paid["debits"] or ZERO)
 
     points = PointsEntry.objects.filter(created_at__gte=since, created_at__lt=until, conversion__is_test=False)
     if network or offer or partner:

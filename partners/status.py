@@ -18,7 +18,8 @@ from receiver.statuses import Status
 from .models import DUE_STATES, Delivery, Partner, State
 
 WINDOW = timedelta(hours=1)
-QUEUED_STATES = (State.PENDING.value, State.RETRYING.value, State.SENDING.value)
+# Unfinished deliveries; one waiting for a rate is sent once manage.py reconvert supplies it.
+QUEUED_STATES = (State.PENDING.value, State.RETRYING.value, State.SENDING.value, State.WAITING_RATE.value)
 FAILING_LIMIT = 100
 
 

@@ -1,6 +1,7 @@
 """The partners' API, the status summary, the docs page and the schema: staff only, filters, secrets, writes, resend."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import responses
@@ -17,6 +18,7 @@ from postbacks_project.masking import mask_secret
 from receiver.models import Conversion, ConversionEvent, Network, ReceivedPostback
 
 URL = "https://p.example/pb"
+MONEY = ("effect", "amount", "amount_currency", "house_amount", "gross", "previous_amount", "points")
 JAN, FEB = datetime(2025, 1, 10, 12, tzinfo=UTC), datetime(2025, 2, 10, 12, tzinfo=UTC)
 
 
@@ -210,6 +212,55 @@ def test_deliveries_come_with_their_attempts_in_order(admin_client, partner, net
     assert (row["conversion"], row["partner_name"], row["attempts"]) == (delivery.event.conversion_id, "Pub", 2)
 
 
+def test_a_delivery_shows_its_effect_and_amounts_as_strings(admin_client, partner, network):
+    delivery = make_delivery(
+        partner,
+        network,
+        state="succeeded",
+        effect="debit",
+        amount=Decimal("1.40"),
+        amount_currency="EUR",
+        house_amount=Decimal("1.54"),
+        gross=Decimal("2.00"),
+        previous_amount=Decimal("1.40"),
+        points=140,
+    )
+
+    row = admin_client.get(f"/api/v1/deliveries/{delivery.pk}/").json()
+
+    assert {name: row[name] for name in MONEY} == {
+        "effect": "debit",
+        "amount": "1.400000",
+        "amount_currency": "EUR",
+        "house_amount": "1.540000",
+        "gross": "2.000000",
+        "previous_amount": "1.400000",
+        "points": 140,
+    }
+
+
+def test_a_delivery_waiting_for_a_rate_shows_no_amounts(admin_client, partner, network):
+    delivery = make_delivery(partner, network, state="waiting_rate", gross=Decimal("2.00"), previous_amount=0)
+
+    row = admin_client.get(f"/api/v1/deliveries/{delivery.pk}/").json()
+
+    assert (row["state"], row["effect"], row["amount"], row["house_amount"]) == ("waiting_rate", "none", None, None)
+
+
+def test_the_schema_documents_a_deliverys_amounts_as_read_only(db):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    fields = schema["components"]["schemas"]["Delivery"]["properties"]
+    for name in MONEY:
+        assert fields[name].get("readOnly"), name
+        assert fields[name].get("description"), name
+    assert (fields["amount"]["type"], fields["amount"]["format"], fields["amount"]["nullable"]) == (
+        "string",
+        "decimal",
+        True,
+    )
+
+
 def test_delivery_pages_follow_the_cursor(admin_client, partner, network):
     made = [make_delivery(partner, network, click_id=f"c{i}", transaction_id=f"t{i}").pk for i in range(3)]
 
@@ -274,6 +325,15 @@ def test_resend_is_for_staff_only(member_client, partner, network):
     assert delivery.state == "failed"
 
 
+def test_status_counts_deliveries_waiting_for_a_rate_in_the_queue(admin_client, partner, network):
+    make_delivery(partner, network, "c1", state="waiting_rate")
+    make_delivery(partner, network, "c2", state="pending")
+
+    queue = admin_client.get("/api/status/").json()["queue"]
+
+    assert (queue["total"], queue["waiting_rate"], queue["pending"], queue["due_now"]) == (2, 1, 1, 1)
+
+
 def test_status_counts_the_last_hour_the_queue_and_the_failing_partners(admin_client, network):
     now = timezone.now()
     old = now - timedelta(hours=2)
@@ -297,10 +357,18 @@ def test_status_counts_the_last_hour_the_queue_and_the_failing_partners(admin_cl
     body = admin_client.get("/api/status/").json()
 
     last_hour = body["last_hour"]
-    assert last_hour["postbacks"] == {"total": 4, "accepted": 2, "duplicate": 1, "status_change": 0, "rejected": 1}
+    assert last_hour["postbacks"] == {
+        "total": 4,
+        "accepted": 2,
+        "duplicate": 1,
+        "status_change": 0,
+        "adjustment": 0,
+        "rejected": 1,
+    }
     assert last_hour["conversions"] == {"total": 7, "approved": 6, "pending": 1, "rejected": 0, "reversed": 0}
     assert last_hour["deliveries"] == {
         "total": 5,
+        "waiting_rate": 0,
         "pending": 1,
         "sending": 1,
         "retrying": 1,

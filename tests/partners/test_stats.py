@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import override_settings
 from django.utils import timezone
 
 from partners import stats
-from partners.models import Delivery, Partner, State
+from partners.models import Delivery, Effect, Partner, State
 from receiver.models import Click, Conversion, ConversionEvent, Network, Offer, PointsEntry, ReceivedPostback
 from tests.support.permissions import staff_with
 
@@ -63,11 +64,12 @@ def world(db):
             conversion=conv, kind=kind, to_status=to_status, payout=conv.payout, created_at=at(day)
         )
 
-    def deliver(ev, partner, state=State.SUCCEEDED, amount=None, currency="USD", house=None):
+    def deliver(ev, partner, state=State.SUCCEEDED, amount=None, currency="USD", house=None, effect=Effect.CREDIT):
         return Delivery.objects.create(
             event=ev,
             partner=partner,
             state=state,
+            effect=effect if amount else Effect.NONE,
             amount=amount and Decimal(amount),
             amount_currency=currency if amount else "",
             house_amount=house and Decimal(house),
@@ -88,7 +90,7 @@ def world(db):
     deliver(event(gbp, "approved", DAY2), wall, amount="3.50", currency="GBP")
     deliver(event(gbp, "approved", DAY2, "status_change"), pub, state=State.SKIPPED)
     deliver(event(reversed_, "approved", DAY2), pub, amount="2.80", house="2.80")
-    deliver(event(reversed_, "reversed", DAY3, "status_change"), pub, amount="2.80", house="2.80")
+    deliver(event(reversed_, "reversed", DAY3, "status_change"), pub, amount="2.80", house="2.80", effect=Effect.DEBIT)
     deliver(event(pending, "pending", DAY3), pub, state=State.FAILED)
     deliver(event(test, "approved", DAY1), pub, amount="70.00", house="70.00")
     deliver(event(old, "approved", BEFORE), pub, amount="6.30", house="6.30")
@@ -126,14 +128,22 @@ def test_the_figures_of_a_known_month_are_exact(world, django_assert_max_num_que
     assert figures.conversions == {"total": 5, "approved": 3, "pending": 1, "rejected": 0, "reversed": 1}
     assert figures.conversion_rate == Decimal("100.00")
     assert (figures.gross, figures.gross_missing_rate) == (Decimal("5.30"), 1)
-    # 1.40 + 0.50 + 2.31: the reversed conversion's payout and the GBP one without a rate are left out.
-    assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("4.21"), 1)
+    # 1.40 + 0.50 + 2.31: the reversed conversion's payout and the GBP one without a rate (not in gross) are left out.
+    assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("4.21"), 0)
     assert figures.margin == Decimal("1.09")
     assert (figures.points_issued, figures.points_net) == (930, 530)
-    assert figures.postbacks == {"total": 11, "accepted": 5, "duplicate": 1, "status_change": 1, "rejected": 4}
+    assert figures.postbacks == {
+        "total": 11,
+        "accepted": 5,
+        "duplicate": 1,
+        "status_change": 1,
+        "adjustment": 0,
+        "rejected": 4,
+    }
     assert figures.rejected_by_reason == [("unknown_click", 2), ("invalid_input", 1), ("missing_key", 1)]
     assert figures.deliveries == {
         "total": 8,
+        "waiting_rate": 0,
         "pending": 0,
         "sending": 0,
         "retrying": 0,
@@ -175,7 +185,7 @@ def test_a_partner_narrows_to_what_was_delivered_to_it(world):
     assert figures.clicks == 1
     assert figures.conversions["total"] == 2
     assert (figures.gross, figures.gross_missing_rate) == (Decimal("2.00"), 1)
-    assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("0.50"), 1)
+    assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("0.50"), 0)
     assert figures.margin == Decimal("1.50")
     assert figures.points_issued == 200
     assert figures.deliveries["total"] == 2
@@ -211,6 +221,103 @@ def test_a_test_conversion_never_counts(world):
 
 
 @pytest.fixture
+def sale(db):
+    """One approved conversion of 10.00 USD on DAY1 and a partner; `send` adds a succeeded delivery of an event."""
+    acme = Network.objects.create(name="Acme")
+    offer = Offer.objects.create(network=acme, name="Survey", url="https://a.example/?s={click_id}")
+    pub = Partner.objects.create(name="Pub", slug="pub", postback_url="https://p.example/?c={click_id}")
+    conv = Conversion.objects.create(
+        network=acme,
+        offer=offer,
+        click_id="c1",
+        status="approved",
+        payout=Decimal("10.00"),
+        currency="USD",
+        house_payout=Decimal("10.00"),
+        exchange_rate=Decimal("1"),
+        rate_state="converted",
+        created_at=at(DAY1),
+    )
+
+    def send(to_status, effect, amount, partner=pub, kind="status_change", state=State.SUCCEEDED, house="same"):
+        ev = ConversionEvent.objects.create(
+            conversion=conv, kind=kind, to_status=to_status, payout=conv.payout, created_at=at(DAY1)
+        )
+        return Delivery.objects.create(
+            event=ev,
+            partner=partner,
+            state=state,
+            effect=effect,
+            amount=Decimal(amount),
+            amount_currency="USD",
+            house_amount=Decimal(amount) if house == "same" else house,
+            created_at=at(DAY1),
+        )
+
+    return {"conversion": conv, "pub": pub, "send": send}
+
+
+def test_a_re_approved_conversion_counts_the_partners_share_once(sale):
+    send = sale["send"]
+    send("approved", Effect.CREDIT, "7.00", kind="created")
+    send("reversed", Effect.DEBIT, "7.00")
+    send("approved", Effect.CREDIT, "7.00")
+
+    figures = stats.compute(START, END)
+
+    assert (figures.gross, figures.partner_payouts, figures.margin) == (
+        Decimal("10.00"),
+        Decimal("7.00"),
+        Decimal("3.00"),
+    )
+
+
+def test_a_payout_change_counts_the_partners_new_share(sale):
+    send = sale["send"]
+    send("approved", Effect.CREDIT, "7.00", kind="created")
+    send("approved", Effect.DEBIT, "1.40", kind="adjustment")
+    send("approved", Effect.CREDIT, "0.35", kind="adjustment")
+
+    figures = stats.compute(START, END)
+
+    assert figures.partner_payouts == Decimal("5.95")
+
+
+def test_only_succeeded_credits_and_take_backs_count(sale):
+    send = sale["send"]
+    send("pending", Effect.NONE, "7.00", kind="created")
+    send("approved", Effect.CREDIT, "7.00")
+    send("reversed", Effect.DEBIT, "7.00", state=State.FAILED)
+    send("approved", Effect.CREDIT, "7.00", partner=Partner.objects.create(name="Wall", postback_url="https://w/"))
+    send("approved", Effect.CREDIT, "3.00", state=State.WAITING_RATE, house=None)
+
+    figures = stats.compute(START, END)
+
+    assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("14.00"), 0)
+    assert stats.compute(START, END, partner=sale["pub"]).partner_payouts == Decimal("7.00")
+
+
+def test_a_payout_without_a_house_amount_is_counted_apart(sale):
+    send = sale["send"]
+    send("approved", Effect.CREDIT, "7.00", kind="created")
+    send("approved", Effect.CREDIT, "1.00", partner=Partner.objects.create(name="Wall", postback_url="https://w/"))
+    Delivery.objects.filter(partner__name="Wall").update(amount_currency="EUR", house_amount=None)
+
+    figures = stats.compute(START, END)
+
+    assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("7.00"), 1)
+
+
+def test_a_networks_report_of_a_claim_is_not_a_payout(sale):
+    network_postback = Partner.objects.create(
+        name="Acme postback", postback_url="https://a/", network=sale["conversion"].network
+    )
+    sale["send"]("approved", Effect.CREDIT, "10.00", partner=network_postback, kind="created")
+
+    assert stats.compute(START, END).partner_payouts == Decimal("0")
+
+
+@pytest.fixture
 def staff(db):
     return staff_with("partners.view_dashboard")
 
@@ -218,7 +325,8 @@ def staff(db):
 def test_the_page_shows_the_figures_in_a_bounded_number_of_queries(client, staff, world, django_assert_max_num_queries):
     client.force_login(staff)
 
-    with django_assert_max_num_queries(22):
+    # The figures' 16, the session and user, and 5 for the offers whose partners' shares exceed their payout.
+    with django_assert_max_num_queries(27):
         response = client.get(URL, {"start": "2026-03-01", "end": "2026-03-31"})
 
     assert response.status_code == 200
@@ -241,6 +349,7 @@ def test_the_chart_has_one_bar_per_day_with_conversions(client, staff, world):
     assert re.findall(r'<rect class="bar" data-day="([\d-]+)"', svg) == ["2026-03-02", "2026-03-05", "2026-03-09"]
     assert '<polyline class="gross"' in svg
     assert "gross payout (USD)" in svg
+    assert "2026-03-05: 3 conversion(s), 3.30 USD</title>" in svg
     assert "<script" not in html[html.index("content-main") :]
 
 
@@ -292,3 +401,30 @@ def test_the_admin_index_links_the_dashboard(client, staff):
     client.force_login(staff)
 
     assert 'href="/admin/stats/"' in client.get("/admin/").content.decode()
+
+
+def test_payouts_and_margin_add_up_to_the_gross_as_shown(client, staff, sale):
+    Conversion.objects.filter(pk=sale["conversion"].pk).update(house_payout=Decimal("1.004"))
+    # Two shares of half a cent: summed before rounding they show as a cent, not as nothing.
+    sale["send"]("approved", Effect.CREDIT, "0.0025", kind="created")
+    sale["send"](
+        "approved", Effect.CREDIT, "0.0025", partner=Partner.objects.create(name="W", postback_url="https://w/")
+    )
+    client.force_login(staff)
+
+    html = client.get(URL, {"start": "2026-03-01", "end": "2026-03-31"}).content.decode()
+
+    # Exact: 1.004 - 0.005 = 0.999, which alone would round to 1.00; shown, 1.00 - 0.01 = 0.99.
+    assert re.search(r'id="stats-gross">1\.00<', html)
+    assert re.search(r'id="stats-payouts">0\.01<', html)
+    assert re.search(r'id="stats-margin"><strong>0\.99<', html)
+
+
+@override_settings(HOUSE_CURRENCY="JPY")
+def test_money_is_shown_to_the_house_currencys_minor_unit(sale):
+    Conversion.objects.filter(pk=sale["conversion"].pk).update(house_payout=Decimal("1500.50"))
+    sale["send"]("approved", Effect.CREDIT, "700.40", kind="created")
+
+    shown = stats.compute(START, END).shown
+
+    assert (shown.gross, shown.partner_payouts, shown.margin) == (Decimal("1501"), Decimal("700"), Decimal("801"))
