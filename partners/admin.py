@@ -142,7 +142,20 @@ class PartnerAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "slug", "is_active", "network"]}),
         ("Template", {"fields": ["postback_url", "method", "body_template", "body_type", "headers"]}),
         ("Who receives", {"fields": ["scope", "networks", "offers", "statuses", "min_payout"]}),
-        ("Money", {"fields": ["payout_basis", "share_type", "share_value", "points_mode", "points_value"]}),
+        (
+            "Money",
+            {
+                "fields": [
+                    "payout_basis",
+                    "share_type",
+                    "share_value",
+                    "payout_places",
+                    "send_adjustments",
+                    "points_mode",
+                    "points_value",
+                ]
+            },
+        ),
         ("Signing", {"fields": ["signing_secret", "generate_secret"]}),
         ("State", {"fields": ["disabled_at", "disabled_reason", "failing_since", "created_at"]}),
     ]

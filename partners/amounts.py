@@ -89,19 +89,24 @@ def fix(delivery, event, partner, offer_share, held):
     """Set the delivery's effect and amounts (not saved); a delivery that needs a missing rate waits for it."""
     conversion = event.conversion
     delivery.previous_amount = held.amount
+    if delivery.share_value is None:  # first pricing: the terms in force at the event, kept for a later one
+        source = offer_share or partner
+        delivery.share_type, delivery.share_value = source.share_type, source.share_value
     if held.waiting:
         return _wait(delivery)
+    basis = basis_gross(event, partner)
     if event.to_status in TAKE_BACK:
         delivery.effect = Effect.DEBIT if held.amount > 0 else Effect.NONE
-        delivery.amount, delivery.points, delivery.gross = held.amount, held.points, held.gross
-        delivery.amount_currency = held.currency or conversion.currency
+        delivery.amount, delivery.points = held.amount, held.points
+        # Nothing held (never approved): the amounts of this event on the partner's basis, as far as known.
+        delivery.gross = held.gross if held.gross is not None else basis[0] if basis else event.payout
+        delivery.amount_currency = held.currency or (basis[1] if basis else conversion.currency)
         delivery.house_amount = held.house if held.amount > 0 else ZERO
         return delivery
-    basis = basis_gross(event, partner)
     if basis is None:
         return _wait(delivery)
     gross, currency = basis
-    share = round_payout(partner_share(partner, gross, offer_share), currency, partner.payout_places)
+    share = round_payout(partner_share(partner, gross, delivery), currency, partner.payout_places)
     worth = int(points(partner, share))
     delivery.gross, delivery.amount_currency = gross, currency
     if event.to_status != Status.APPROVED:

@@ -48,6 +48,8 @@ class PartnerSerializer(ModelValidationMixin, serializers.ModelSerializer):
             "share_type",
             "share_value",
             "payout_basis",
+            "payout_places",
+            "send_adjustments",
             "points_mode",
             "points_value",
             "signing_secret",

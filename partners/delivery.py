@@ -22,7 +22,10 @@ from .outbound import OutboundRequest, attempt_fields, build_request
 from .routing import routed_partners, sending_terms, skip_reason
 
 logger = logging.getLogger(__name__)
-AMOUNT_FIELDS = ["effect", "amount", "amount_currency", "house_amount", "gross", "previous_amount", "points"]
+AMOUNT_FIELDS = [
+    *("effect", "amount", "amount_currency", "house_amount", "gross", "previous_amount", "points"),
+    *("share_type", "share_value"),
+]
 JITTER = 0.2
 RETRY_AFTER_MAX = 3600
 
@@ -287,13 +290,13 @@ def disable_failing_partners():
 def resend(delivery):
     """Queue a delivery again now (admin or command). True if queued.
 
-    A succeeded one is never sent twice, one in flight is left alone, and a skipped one stays
-    skipped: the partner's filters ruled it out.
+    A succeeded one is never sent twice, one in flight is left alone, a skipped one stays skipped: the
+    partner's filters ruled it out, and one waiting for an exchange rate has no amount to send yet.
     """
     now = timezone.now()
     return (
         Delivery.objects.filter(pk=delivery.pk)
-        .exclude(state__in=[State.SUCCEEDED, State.SENDING, State.SKIPPED])
+        .exclude(state__in=[State.SUCCEEDED, State.SENDING, State.SKIPPED, State.WAITING_RATE])
         .update(state=State.PENDING, reason="", next_attempt_at=now, updated_at=now, finished_at=None)
         == 1
     )

@@ -4,7 +4,7 @@ import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -97,6 +97,7 @@ class Partner(models.Model):
     payout_places = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
+        validators=[MaxValueValidator(6)],
         help_text="Decimal places of {payout} (rounded half up); empty: the currency's minor unit (2 for USD, 0 "
         "for JPY).",
     )
@@ -246,6 +247,15 @@ class Delivery(models.Model):
         help_text="{previous_payout}: what the partner held from the conversion before this event.",
     )
     points = models.IntegerField(null=True, blank=True, help_text="{points}: credited, or taken back.")
+    share_type = models.CharField(max_length=8, choices=ShareType.choices, blank=True)
+    share_value = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="The share terms in force when the event happened (the partner's, or its offer share): a delivery "
+        "that waits for a rate is priced on them, not on later ones.",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

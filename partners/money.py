@@ -20,12 +20,13 @@ def minor_unit(currency):
 
 def round_payout(amount, currency, places=None):
     """Money as it leaves the hub: half up, to `places` or the currency's minor unit (1.005 USD -> 1.01)."""
-    digits = minor_unit(currency) if places is None else min(places, 6)
+    digits = minor_unit(currency) if places is None else places
     return amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
 def partner_share(partner, gross, terms=None):
-    """What the partner is paid for a conversion that paid us `gross`, on its own terms or an offer's (`terms`)."""
+    """What the partner is paid for a conversion that paid us `gross`, on its own terms or `terms` (anything with a
+    share_type and share_value: an offer share, or the terms a delivery kept from its event)."""
     terms = terms or partner
     if terms.share_type == ShareType.FIXED:
         return terms.share_value.quantize(MONEY_PLACES)

@@ -17,6 +17,7 @@ NOT_RESENT = {
     State.SUCCEEDED: "already succeeded",
     State.SENDING: "in flight",
     State.SKIPPED: "skipped by the partner's filters",
+    State.WAITING_RATE: "waiting for an exchange rate (manage.py reconvert sends it once the rate is in)",
 }
 REPLAYABLE = (State.FAILED, State.CANCELLED)
 

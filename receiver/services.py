@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from postbacks_project.cli import money_text
 from postbacks_project.db import write_transaction
 from postbacks_project.masking import mask_headers, mask_query, mask_secret
 
@@ -257,7 +258,8 @@ def _repeat(network, conversion, fields, payout_given):
     if previous == status:
         # A new payout under approval or pending changes what the conversion is worth; a final one is worth 0.
         if payout_given and fields["payout"] != conversion.payout and status in ADJUSTABLE:
-            return Outcome.ADJUSTMENT, "", f"payout changed from {conversion.payout:f} to {fields['payout']:f}"
+            message = f"payout changed from {money_text(conversion.payout)} to {money_text(fields['payout'])}"
+            return Outcome.ADJUSTMENT, "", message
         return Outcome.DUPLICATE, "", ""
     if not move_allowed(previous, status, network.allow_reapproval):
         return (

@@ -114,7 +114,7 @@ def test_a_new_payout_under_approval_is_an_adjustment_sent_to_partners_who_take_
 
     answer = send("approved", "2.50")
 
-    assert (answer["success"], answer["message"]) == (True, "Payout changed from 2.000000 to 2.500000")
+    assert (answer["success"], answer["message"]) == (True, "Payout changed from 2.00 to 2.50")
     event = ConversionEvent.objects.order_by("-id").first()
     assert (event.kind, event.previous_payout, event.payout) == ("adjustment", Decimal("2.00"), Decimal("2.50"))
     adjustment = responses.calls[-1].request.url

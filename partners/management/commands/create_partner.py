@@ -29,6 +29,12 @@ class Command(BaseCommand):
         secret = parser.add_mutually_exclusive_group()
         secret.add_argument("--signing-secret", default="", metavar="S", help="a Standard Webhooks whsec_ secret")
         secret.add_argument("--generate-secret", action="store_true", help="generate a secret and print it once")
+        parser.add_argument(
+            "--payout-places", type=int, metavar="N", help="decimal places of {payout} (default: the currency's)"
+        )
+        parser.add_argument(
+            "--send-adjustments", action="store_true", help="also send payout changes under the same status"
+        )
         parser.add_argument("--only-own-clicks", action="store_true", help="only conversions of clicks it sent")
         parser.add_argument("--slug", help="identifies its clicks: /click/<offer>/?partner=<slug>")
         parser.add_argument("--header", action="append", metavar="NAME=VALUE", help="an extra request header")
@@ -64,6 +70,8 @@ class Command(BaseCommand):
                 share_value=share_value,
                 points_mode=points_mode,
                 points_value=points_value,
+                payout_places=opts["payout_places"],
+                send_adjustments=opts["send_adjustments"],
                 signing_secret=secret,
             )
         )
