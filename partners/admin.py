@@ -149,6 +149,7 @@ class PartnerAdmin(admin.ModelAdmin):
                     "payout_basis",
                     "share_type",
                     "share_value",
+                    "share_currency",
                     "payout_places",
                     "send_adjustments",
                     "points_mode",

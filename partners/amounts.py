@@ -12,10 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from receiver.currency import rate_on
 from receiver.models import EventKind
 from receiver.statuses import Status
 
-from .models import Effect, PayoutBasis, State
+from .models import Effect, PayoutBasis, ShareType, State
 from .money import MONEY_PLACES, partner_share, points, round_payout
 
 ZERO = Decimal(0)
@@ -76,13 +77,35 @@ def basis_gross(event, partner):
     return None if gross is None else (gross, settings.HOUSE_CURRENCY)
 
 
-def in_house(amount, currency, conversion):
-    """`amount` in the house currency, at the conversion's own rate; None while that rate is missing."""
+def rate_of(currency, conversion):
+    """House units per unit of `currency` for this conversion: its own rate, else that currency's on its date."""
     if currency == settings.HOUSE_CURRENCY:
-        return amount
-    if conversion.exchange_rate is None or currency != conversion.currency:
-        return None
-    return (amount * conversion.exchange_rate).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+        return Decimal(1)
+    if currency == conversion.currency:
+        return conversion.exchange_rate
+    return rate_on(currency, conversion.created_at.date())
+
+
+def in_house(amount, currency, conversion):
+    """`amount` in the house currency, at the conversion's rates; None while a rate is missing."""
+    rate = rate_of(currency, conversion)
+    return None if rate is None else (amount * rate).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+
+
+def fixed_share(delivery, event):
+    """(amount, currency) of a fixed share: its value in its own currency, never more than the event pays.
+
+    None while a rate the comparison needs is missing.
+    """
+    currency = delivery.share_currency or settings.HOUSE_CURRENCY
+    conversion = event.conversion
+    gross = event.payout
+    if currency != conversion.currency:
+        gross_house, rate = in_house(event.payout, conversion.currency, conversion), rate_of(currency, conversion)
+        if gross_house is None or rate is None:
+            return None
+        gross = (gross_house / rate).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
+    return min(delivery.share_value, gross), currency
 
 
 def fix(delivery, event, partner, offer_share, held):
@@ -92,6 +115,7 @@ def fix(delivery, event, partner, offer_share, held):
     if delivery.share_value is None:  # first pricing: the terms in force at the event, kept for a later one
         source = offer_share or partner
         delivery.share_type, delivery.share_value = source.share_type, source.share_value
+        delivery.share_currency = source.share_currency if source.share_type == ShareType.FIXED else ""
     if held.waiting:
         return _wait(delivery)
     basis = basis_gross(event, partner)
@@ -103,10 +127,15 @@ def fix(delivery, event, partner, offer_share, held):
         delivery.amount_currency = held.currency or (basis[1] if basis else conversion.currency)
         delivery.house_amount = held.house if held.amount > 0 else ZERO
         return delivery
-    if basis is None:
+    priced = fixed_share(delivery, event) if delivery.share_type == ShareType.FIXED else basis
+    if basis is None or priced is None:
         return _wait(delivery)
-    gross, currency = basis
-    share = round_payout(partner_share(partner, gross, delivery), currency, partner.payout_places)
+    gross = basis[0]
+    if delivery.share_type == ShareType.FIXED:
+        share, currency = priced
+    else:
+        share, currency = partner_share(partner, gross, delivery), basis[1]
+    share = round_payout(share, currency, partner.payout_places)
     worth = int(points(partner, share))
     delivery.gross, delivery.amount_currency = gross, currency
     if event.to_status != Status.APPROVED:

@@ -47,6 +47,7 @@ class PartnerSerializer(ModelValidationMixin, serializers.ModelSerializer):
             "min_payout",
             "share_type",
             "share_value",
+            "share_currency",
             "payout_basis",
             "payout_places",
             "send_adjustments",

@@ -24,7 +24,7 @@ from .routing import routed_partners, sending_terms, skip_reason
 logger = logging.getLogger(__name__)
 AMOUNT_FIELDS = [
     *("effect", "amount", "amount_currency", "house_amount", "gross", "previous_amount", "points"),
-    *("share_type", "share_value"),
+    *("share_type", "share_value", "share_currency"),
 ]
 JITTER = 0.2
 RETRY_AFTER_MAX = 3600

@@ -85,14 +85,18 @@ class Partner(models.Model):
         decimal_places=6,
         default=Decimal("100"),
         validators=[MinValueValidator(0)],
-        help_text="Percent (0-100) or a fixed amount in the conversion's currency.",
+        help_text="Percent (0-100), or a fixed amount per conversion in the share currency, never more than the "
+        "conversion pays.",
+    )
+    share_currency = models.CharField(
+        max_length=3, blank=True, help_text="Fixed shares: the currency of the amount (empty: the house currency)."
     )
     payout_basis = models.CharField(
         max_length=8,
         choices=PayoutBasis.choices,
         default=PayoutBasis.ORIGINAL,
-        help_text="What {payout} and {gross_payout} are computed from. House: while a conversion's exchange rate "
-        "is missing, the original amount and currency are sent.",
+        help_text="What a percentage share, {payout} and {gross_payout} are computed from. House: a delivery "
+        "whose conversion lacks its exchange rate waits for it (waiting_rate) and goes out once reconvert has it.",
     )
     payout_places = models.PositiveSmallIntegerField(
         null=True,
@@ -161,6 +165,9 @@ class OfferShare(models.Model):
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="partner_shares")
     share_type = models.CharField(max_length=8, choices=ShareType.choices, default=ShareType.PERCENT)
     share_value = models.DecimalField(max_digits=18, decimal_places=6, validators=[MinValueValidator(0)])
+    share_currency = models.CharField(
+        max_length=3, blank=True, help_text="Fixed shares: the currency of the amount (empty: the house currency)."
+    )
 
     objects = ConfigQuerySet.as_manager()
 
@@ -171,8 +178,11 @@ class OfferShare(models.Model):
         return f"{self.partner} on {self.offer.name}: {self.share_value} {self.share_type}"
 
     def clean(self):
-        if self.share_type == ShareType.PERCENT and self.share_value is not None and self.share_value > 100:
-            raise ValidationError({"share_value": "a percentage share is between 0 and 100"})
+        from .validation import check_share_terms
+
+        errors = check_share_terms(self)
+        if errors:
+            raise ValidationError(errors)
 
 
 class State(models.TextChoices):
@@ -256,6 +266,7 @@ class Delivery(models.Model):
         help_text="The share terms in force when the event happened (the partner's, or its offer share): a delivery "
         "that waits for a rate is priced on them, not on later ones.",
     )
+    share_currency = models.CharField(max_length=3, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

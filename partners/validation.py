@@ -86,9 +86,24 @@ def _check_statuses(partner):
         raise ValueError(f"statuses must be a list of {', '.join(Status.values)} (empty: all)")
 
 
-def _check_share(partner):
-    if partner.share_type == ShareType.PERCENT and partner.share_value is not None and partner.share_value > 100:
+def _check_share(terms):
+    """A partner's or an offer share's terms: a percentage up to 100, a currency only for a fixed amount."""
+    if terms.share_type == ShareType.PERCENT and terms.share_value is not None and terms.share_value > 100:
         raise ValueError("a percentage share is between 0 and 100")
+    currency = terms.share_currency
+    if currency and not (len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()):
+        raise ValueError(f"the share currency {currency!r} is not a three-letter code such as USD")
+    if currency and terms.share_type != ShareType.FIXED:
+        raise ValueError("only a fixed share has a currency: a percentage is paid in the payout's")
+
+
+def check_share_terms(terms):
+    """The same check for an offer share: {field: message}, empty when the terms are sound."""
+    try:
+        _check_share(terms)
+    except ValueError as exc:
+        return {"share_value": str(exc)}
+    return {}
 
 
 def _check_secret(partner):

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from partners.models import Delivery, Partner, PayoutBasis, ShareType
@@ -222,3 +223,64 @@ def test_a_house_basis_minimum_payout_compares_the_house_amount(send, told, db):
     send("approved", "2.00", currency="EUR")  # 3.00 USD: above the minimum, though 2.00 is not
 
     assert told() == [("approved", "credit", "3.00", "USD")]
+
+
+@pytest.mark.parametrize(
+    ("share_currency", "conversion_currency", "payout", "sent"),
+    [
+        ("", "EUR", "2.00", ("approved", "credit", "0.50", "USD")),  # the house currency, whatever the payout's
+        ("EUR", "EUR", "2.00", ("approved", "credit", "0.50", "EUR")),
+        ("GBP", "EUR", "2.00", ("approved", "credit", "0.50", "GBP")),
+        ("", "USD", "0.01", ("approved", "credit", "0.01", "USD")),  # never more than the conversion pays
+        ("USD", "EUR", "0.20", ("approved", "credit", "0.22", "USD")),  # 0.20 EUR is 0.22 USD: the cap
+    ],
+)
+def test_a_fixed_share_is_paid_in_its_own_currency_and_never_more_than_the_conversion(
+    send, told, db, share_currency, conversion_currency, payout, sent
+):
+    ExchangeRate.objects.create(currency="EUR", date=date(2000, 1, 1), rate=Decimal("1.10"))
+    ExchangeRate.objects.create(currency="GBP", date=date(2000, 1, 1), rate=Decimal("1.25"))
+    Partner.objects.create(
+        name="Fixed",
+        postback_url=TEMPLATE,
+        share_type=ShareType.FIXED,
+        share_value=Decimal("0.50"),
+        share_currency=share_currency,
+    )
+
+    send("approved", payout, currency=conversion_currency)
+
+    assert told() == [sent]
+    delivery = Delivery.objects.get()
+    assert delivery.house_amount == {"USD": Decimal(sent[2]), "EUR": Decimal("0.55"), "GBP": Decimal("0.625")}[sent[3]]
+
+
+def test_a_fixed_share_in_a_currency_without_a_rate_waits_for_it(send, told, db):
+    Partner.objects.create(
+        name="Fixed",
+        postback_url=TEMPLATE,
+        share_type=ShareType.FIXED,
+        share_value=Decimal("0.50"),
+        share_currency="CHF",
+    )
+
+    send("approved", "2.00")
+
+    assert told() == []
+    assert Delivery.objects.get().state == "waiting_rate"
+
+
+@pytest.mark.parametrize(
+    ("share_type", "value", "currency", "message"),
+    [
+        (ShareType.PERCENT, "70", "EUR", "only a fixed share has a currency"),
+        (ShareType.FIXED, "0.50", "euro", "is not a three-letter code"),
+    ],
+)
+def test_a_share_currency_is_a_code_and_only_for_fixed_shares(db, share_type, value, currency, message):
+    partner = Partner(
+        name="Bad", postback_url=URL, share_type=share_type, share_value=Decimal(value), share_currency=currency
+    )
+
+    with pytest.raises(ValidationError, match=message):
+        partner.full_clean()

@@ -6,7 +6,7 @@ amount, and the user's points net to what the final status earns.
 """
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,10 +29,14 @@ URL = "https://p.example/pb"
 TEMPLATE = URL + "?e={effect}&p={payout}&d={payout_delta}&c={currency}"
 RATES = {"USD": Decimal(1), "EUR": Decimal("1.10")}
 GBP_RATE = Decimal("1.25")  # arrives mid-way, or never
+SIX = Decimal("0.000001")
 
 percent = st.decimals(min_value=0, max_value=100, places=4)
 fixed = st.decimals(min_value=0, max_value=5, places=2)
-terms = st.one_of(st.tuples(st.just(ShareType.PERCENT), percent), st.tuples(st.just(ShareType.FIXED), fixed))
+terms = st.one_of(
+    st.tuples(st.just(ShareType.PERCENT), percent, st.just("")),
+    st.tuples(st.just(ShareType.FIXED), fixed, st.sampled_from(["", "EUR"])),
+)
 partner_specs = st.fixed_dictionaries(
     {
         "terms": terms,
@@ -59,10 +63,17 @@ class Books:
         self.status, self.payout = None, None
 
     def expected(self, partner, payout):
+        if partner.share_type == ShareType.FIXED:
+            # In its own currency (the house's by default), capped at what the conversion pays in it.
+            currency = partner.share_currency or "USD"
+            rates = {**RATES, "GBP": GBP_RATE}
+            in_house = (payout * rates[self.currency]).quantize(SIX, rounding=ROUND_HALF_UP)
+            gross = payout if currency == self.currency else (in_house / rates[currency]).quantize(SIX, ROUND_HALF_UP)
+            return round_payout(min(partner.share_value, gross), currency, partner.payout_places)
         if partner.payout_basis == PayoutBasis.HOUSE and self.currency != "USD":
             # A pound conversion is priced once its rate is in (until then the check leaves it out).
             rate = RATES.get(self.currency, GBP_RATE)
-            gross, currency = (payout * rate).quantize(Decimal("0.000001")), "USD"
+            gross, currency = (payout * rate).quantize(SIX, rounding=ROUND_HALF_UP), "USD"
         else:
             gross, currency = payout, self.currency
         return round_payout(partner_share(partner, gross), currency, partner.payout_places)
@@ -79,13 +90,14 @@ class Books:
 def make_partners(specs):
     partners = []
     for number, spec in enumerate(specs):
-        share_type, share_value = spec["terms"]
+        share_type, share_value, share_currency = spec["terms"]
         partners.append(
             Partner.objects.create(
                 name=f"P{number}",
                 postback_url=TEMPLATE,
                 share_type=share_type,
                 share_value=share_value,
+                share_currency=share_currency,
                 payout_basis=spec["basis"],
                 payout_places=spec["places"],
                 send_adjustments=spec["adjustments"],
@@ -134,9 +146,9 @@ def run(client, network, capture, specs, currency, plan):
                     adjustment = before is not None and before.status == status
                     books.event(status, Conversion.objects.get().payout, adjustment)
             elif step[0] == "share":
-                _kind, index, (share_type, share_value) = step
+                _kind, index, (share_type, share_value, share_currency) = step
                 Partner.objects.filter(pk=partners[index % len(partners)].pk).update(
-                    share_type=share_type, share_value=share_value
+                    share_type=share_type, share_value=share_value, share_currency=share_currency
                 )
             elif step[0] == "resend":
                 rows = list(Delivery.objects.order_by("id"))

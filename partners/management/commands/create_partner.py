@@ -30,6 +30,9 @@ class Command(BaseCommand):
         secret.add_argument("--signing-secret", default="", metavar="S", help="a Standard Webhooks whsec_ secret")
         secret.add_argument("--generate-secret", action="store_true", help="generate a secret and print it once")
         parser.add_argument(
+            "--share-currency", default="", type=str.upper, metavar="CUR", help="the currency of a fixed share"
+        )
+        parser.add_argument(
             "--payout-places", type=int, metavar="N", help="decimal places of {payout} (default: the currency's)"
         )
         parser.add_argument(
@@ -68,6 +71,7 @@ class Command(BaseCommand):
                 scope=Scope.OWN_CLICKS if opts["only_own_clicks"] else Scope.ALL,
                 share_type=share_type,
                 share_value=share_value,
+                share_currency=opts["share_currency"],
                 points_mode=points_mode,
                 points_value=points_value,
                 payout_places=opts["payout_places"],
