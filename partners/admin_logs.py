@@ -10,7 +10,7 @@ from postbacks_project.cli import money_text
 from receiver.admin import ConversionAdmin, ReadOnlyAdmin
 
 from .admin_claims import NotReportedFilter, report_to_network
-from .models import Delivery, DeliveryAttempt
+from .models import Delivery, DeliveryAttempt, Effect
 from .redelivery import redeliver
 
 SHORT = 60
@@ -76,9 +76,13 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def last_error_short(self, obj):
         return _short(obj.last_error)
 
-    @admin.display(description="share sent", ordering="amount")
+    @admin.display(description="partner's books", ordering="amount")
     def paid(self, obj):
-        return "" if obj.amount is None else f"{money_text(obj.amount)} {obj.amount_currency}"
+        """+ a credit, - a take-back, or the amount a pending event shows in brackets; empty while waiting."""
+        if obj.amount is None:
+            return ""
+        text = f"{money_text(obj.amount)} {obj.amount_currency}"
+        return {Effect.CREDIT: f"+{text}", Effect.DEBIT: f"-{text}"}.get(obj.effect, f"({text})")
 
     def has_resend_permission(self, request):
         return request.user.has_perm("partners.resend_delivery")

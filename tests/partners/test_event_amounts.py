@@ -284,3 +284,15 @@ def test_a_share_currency_is_a_code_and_only_for_fixed_shares(db, share_type, va
 
     with pytest.raises(ValidationError, match=message):
         partner.full_clean()
+
+
+def test_the_delivery_list_shows_each_deliverys_effect_on_the_partners_books(send, told, seventy, admin_client):
+    send("pending")
+    send("approved")
+    send("reversed")
+
+    page = admin_client.get("/admin/partners/delivery/").content.decode()
+
+    assert "(1.40 USD)" in page
+    assert "+1.40 USD" in page
+    assert "-1.40 USD" in page

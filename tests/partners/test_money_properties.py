@@ -1,8 +1,9 @@
 """Property test of a conversion's money over any life: statuses, payouts, share edits, rates arriving, resends.
 
-Whatever the sequence, each partner's deliveries (and the requests it received, each delivery counted once by its
-webhook-id) net to what the conversion is worth to it at its final status, every try of a delivery sends the same
-amount, and the user's points net to what the final status earns.
+Whatever the sequence, each partner's deliveries (and the requests a local partner received, each delivery counted
+once by its webhook-id) net to what the conversion is worth to it at its final status, every try of a delivery
+sends the same amount, the user's points net to what the final status earns, and the dashboard's payouts and the
+API's amounts are those of the rows.
 """
 
 from datetime import date
@@ -11,22 +12,23 @@ from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import transaction
+from django.test import override_settings
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from partners import signing
 from partners.models import Delivery, Effect, Partner, PayoutBasis, ShareType, State
 from partners.money import partner_share, round_payout
+from partners.stats import compute as compute_stats
 from receiver.ledger import balance, points_for
 from receiver.models import Conversion, ExchangeRate, Network
 from receiver.statuses import Status
+from tests.support.sink import Reply
 
-URL = "https://p.example/pb"
-TEMPLATE = URL + "?e={effect}&p={payout}&d={payout_delta}&c={currency}"
+QUERY = "?e={effect}&p={payout}&d={payout_delta}&c={currency}"
 RATES = {"USD": Decimal(1), "EUR": Decimal("1.10")}
 GBP_RATE = Decimal("1.25")  # arrives mid-way, or never
 SIX = Decimal("0.000001")
@@ -87,14 +89,14 @@ class Books:
                 self.held[partner.pk] = self.expected(partner, payout)
 
 
-def make_partners(specs):
+def make_partners(specs, sink):
     partners = []
     for number, spec in enumerate(specs):
         share_type, share_value, share_currency = spec["terms"]
         partners.append(
             Partner.objects.create(
                 name=f"P{number}",
-                postback_url=TEMPLATE,
+                postback_url=sink.url("/pb") + QUERY,
                 share_type=share_type,
                 share_value=share_value,
                 share_currency=share_currency,
@@ -107,14 +109,14 @@ def make_partners(specs):
     return partners
 
 
-def sent_by_partner(calls, partners):
-    """{partner id: [(effect, payout)]} per webhook-id, and every try of one webhook-id said the same."""
+def sent_by_partner(received, partners):
+    """{partner id: what it holds}, from what it was told once per webhook-id; every try of one said the same."""
     names = {p.name: p.pk for p in partners}
     by_webhook = {}
-    for call in calls:
-        query = {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query, keep_blank_values=True).items()}
+    for request in received:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(request.path).query, keep_blank_values=True).items()}
         said = (query["e"], Decimal(query["p"]), Decimal(query["d"]), query["c"])
-        webhook = call.request.headers["webhook-id"]
+        webhook = request.headers["webhook-id"]
         assert by_webhook.setdefault(webhook, said) == said, "a retry or resend sent another amount"
     delivered = {d.webhook_id: d.partner_id for d in Delivery.objects.all()}
     net = {pk: Decimal(0) for pk in names.values()}
@@ -126,53 +128,52 @@ def sent_by_partner(calls, partners):
     return net
 
 
-def run(client, network, capture, specs, currency, plan):
-    partners = make_partners(specs)
+def run(client, network, capture, sink, specs, currency, plan):
+    partners = make_partners(specs, sink)
     books = Books(partners, currency)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        # One partner in three answers 500 on its first try: retries and resends must repeat the amounts.
-        failures = iter([500, 200] * 50)
-        mock.add_callback(responses.GET, URL, callback=lambda request: (next(failures), {}, "ok"))
-        for step in plan:
-            if step[0] == "postback":
-                _kind, status, payout = step
-                before = Conversion.objects.first()
-                query = {"click_id": "c1", "transaction_id": "t1", "user_id": "u1", "currency": currency}
-                with capture(execute=True):
-                    answer = client.get(
-                        f"/postback/{network.key}/", {**query, "status": status, "payout": f"{payout:f}"}
-                    ).json()
-                if answer.get("success") and not answer.get("duplicate"):
-                    adjustment = before is not None and before.status == status
-                    books.event(status, Conversion.objects.get().payout, adjustment)
-            elif step[0] == "share":
-                _kind, index, (share_type, share_value, share_currency) = step
-                Partner.objects.filter(pk=partners[index % len(partners)].pk).update(
-                    share_type=share_type, share_value=share_value, share_currency=share_currency
-                )
-            elif step[0] == "resend":
-                rows = list(Delivery.objects.order_by("id"))
-                if rows:
-                    with capture(execute=True):
-                        call_command("redeliver", "--delivery", str(rows[step[1] % len(rows)].pk), stdout=StringIO())
-            elif currency == "GBP" and not ExchangeRate.objects.filter(currency="GBP").exists():
-                ExchangeRate.objects.create(currency="GBP", date=date(2000, 1, 1), rate=GBP_RATE)
-                with capture(execute=True):
-                    call_command("reconvert", stdout=StringIO())
-        # Every delivery goes out in the end: the failed first tries are resent until each succeeded.
-        for _ in range(5):
-            due = Delivery.objects.exclude(state__in=[State.SUCCEEDED, State.SKIPPED, State.WAITING_RATE])
+    # Every other request fails: retries and resends must repeat the amounts.
+    sink.script(*[Reply(500), Reply(200)] * 50)
+    first = len(sink.received)
+    for step in plan:
+        if step[0] == "postback":
+            _kind, status, payout = step
+            before = Conversion.objects.first()
+            query = {"click_id": "c1", "transaction_id": "t1", "user_id": "u1", "currency": currency}
             with capture(execute=True):
-                for pk in due.values_list("pk", flat=True):
-                    call_command("redeliver", "--delivery", str(pk), stdout=StringIO())
-        calls = list(mock.calls)
-    return partners, books, calls
+                answer = client.get(
+                    f"/postback/{network.key}/", {**query, "status": status, "payout": f"{payout:f}"}
+                ).json()
+            if answer.get("success") and not answer.get("duplicate"):
+                adjustment = before is not None and before.status == status
+                books.event(status, Conversion.objects.get().payout, adjustment)
+        elif step[0] == "share":
+            _kind, index, (share_type, share_value, share_currency) = step
+            Partner.objects.filter(pk=partners[index % len(partners)].pk).update(
+                share_type=share_type, share_value=share_value, share_currency=share_currency
+            )
+        elif step[0] == "resend":
+            rows = list(Delivery.objects.order_by("id"))
+            if rows:
+                with capture(execute=True):
+                    call_command("redeliver", "--delivery", str(rows[step[1] % len(rows)].pk), stdout=StringIO())
+        elif currency == "GBP" and not ExchangeRate.objects.filter(currency="GBP").exists():
+            ExchangeRate.objects.create(currency="GBP", date=date(2000, 1, 1), rate=GBP_RATE)
+            with capture(execute=True):
+                call_command("reconvert", stdout=StringIO())
+    # Every delivery goes out in the end: the failed first tries are resent until each succeeded.
+    for _ in range(5):
+        due = Delivery.objects.exclude(state__in=[State.SUCCEEDED, State.SKIPPED, State.WAITING_RATE])
+        with capture(execute=True):
+            for pk in due.values_list("pk", flat=True):
+                call_command("redeliver", "--delivery", str(pk), stdout=StringIO())
+    return partners, books, sink.received[first:]
 
 
-def check(partners, books, calls):
+def check(partners, books, calls, api):
     conversion = Conversion.objects.first()
     if conversion is None:
         return
+    check_reports(conversion, api)
     waiting = Delivery.objects.filter(state=State.WAITING_RATE).exists()
     effects = sorted(set(Delivery.objects.values_list("effect", flat=True)))
     event(f"final {conversion.status}, effects {'+'.join(effects)}{', waiting' if waiting else ''}")
@@ -191,7 +192,27 @@ def check(partners, books, calls):
     assert not Delivery.objects.filter(effect=Effect.DEBIT, amount__lte=0).exists()
 
 
+def check_reports(conversion, api):
+    """The dashboard's payouts and gross, and the API's amounts, are those of the rows."""
+    rows = Delivery.objects.filter(event__conversion=conversion)
+    counted = conversion.status == Status.APPROVED and conversion.house_payout is not None
+    paid = sum(
+        ({"credit": 1, "debit": -1}.get(d.effect, 0) * d.house_amount for d in rows.filter(state=State.SUCCEEDED)),
+        Decimal(0),
+    )
+    today = conversion.created_at.date()
+    stats = compute_stats(today, today)
+    assert stats.gross == (conversion.house_payout if counted else 0)
+    if counted and not rows.filter(state=State.SUCCEEDED, house_amount__isnull=True).exclude(effect="none").exists():
+        assert stats.partner_payouts == paid
+    listed = api.get("/api/v1/deliveries/", {"conversion": conversion.pk, "page_size": 500}).json()["results"]
+    assert {(row["id"], row["effect"], row["amount"]) for row in listed} == {
+        (d.pk, d.effect, None if d.amount is None else f"{d.amount:.6f}") for d in rows
+    }
+
+
 @pytest.mark.django_db
+@override_settings(OUTBOUND_ALLOW_LOOPBACK=True)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     specs=st.lists(partner_specs, min_size=1, max_size=3),
@@ -199,12 +220,12 @@ def check(partners, books, calls):
     plan=st.lists(steps, min_size=1, max_size=10),
 )
 def test_any_life_of_a_conversion_nets_to_what_it_is_worth(
-    client, django_capture_on_commit_callbacks, specs, currency, plan
+    client, admin_client, django_capture_on_commit_callbacks, sink, specs, currency, plan
 ):
     with transaction.atomic():
         cache.clear()  # the rate limits count per example
         network = Network.objects.create(name="Net", allow_reapproval=True)
         ExchangeRate.objects.create(currency="EUR", date=date(2000, 1, 1), rate=RATES["EUR"])
-        partners, books, calls = run(client, network, django_capture_on_commit_callbacks, specs, currency, plan)
-        check(partners, books, calls)
+        partners, books, calls = run(client, network, django_capture_on_commit_callbacks, sink, specs, currency, plan)
+        check(partners, books, calls, admin_client)
         transaction.set_rollback(True)
