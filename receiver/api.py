@@ -87,7 +87,7 @@ class ClickSerializer(serializers.ModelSerializer):
 class ConversionEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = ConversionEvent
-        fields = ["id", "kind", "from_status", "to_status", "payout", "postback", "created_at"]
+        fields = ["id", "kind", "from_status", "to_status", "payout", "previous_payout", "postback", "created_at"]
 
 
 class ConversionSerializer(serializers.ModelSerializer):

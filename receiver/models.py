@@ -393,6 +393,8 @@ class EventKind(models.TextChoices):
     CREATED = "created"
     STATUS_CHANGE = "status_change"
     ADJUSTMENT = "adjustment", "adjustment (a new payout, same status)"
+    # Recorded, never forwarded: what partners were sent stays fixed at the events that sent it.
+    REPRICED = "repriced", "repriced (manage.py reconvert: a new exchange rate)"
 
 
 class ConversionEvent(models.Model):

@@ -2,6 +2,7 @@
 
 import datetime
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -57,6 +58,29 @@ def test_reconvert_fixes_a_missing_rate_and_credits_the_points(client, postback_
     assert (conversion.rate_state, conversion.house_payout) == ("converted", Decimal("1.25"))
     assert '"converted": 1' in capsys.readouterr().out
     assert list(conversion.points_entries.values_list("delta", "reason")) == [(125, "reconverted")]
+
+
+def test_a_new_rate_from_reconvert_is_the_conversions_own_event_never_forwarded(client, postback_url, monkeypatch):
+    from partners.models import Delivery, Partner
+
+    monkeypatch.setattr("partners.forwarding.queue_fan_out", lambda event_id: None)
+    Partner.objects.create(name="Wall", postback_url="https://wall.example/pb?p={payout}")
+    rate("EUR", -1, "1.10")
+    client.get(postback_url, {"click_id": "c1", "payout": "2.00", "currency": "EUR", "user_id": "alice"})
+    ExchangeRate.objects.filter(currency="EUR").update(rate=Decimal("1.20"))
+
+    call_command("reconvert", "--all", stdout=StringIO())
+    call_command("reconvert", "--all", stdout=StringIO())  # the same rate again: nothing new
+
+    conversion = Conversion.objects.get()
+    repriced = conversion.events.get(kind="repriced")
+    assert (repriced.from_status, repriced.to_status, repriced.payout) == ("approved", "approved", Decimal("2.00"))
+    assert list(conversion.points_entries.order_by("id").values_list("delta", "event__kind")) == [
+        (220, "created"),
+        (20, "repriced"),
+    ]
+    assert not repriced.deliveries.exists()
+    assert Delivery.objects.count() == 1
 
 
 def test_import_rates_loads_and_updates_a_csv(tmp_path, db, capsys):
