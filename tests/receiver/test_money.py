@@ -60,11 +60,10 @@ def test_reconvert_fixes_a_missing_rate_and_credits_the_points(client, postback_
     assert list(conversion.points_entries.values_list("delta", "reason")) == [(125, "reconverted")]
 
 
-def test_a_new_rate_from_reconvert_is_the_conversions_own_event_never_forwarded(client, postback_url, monkeypatch):
-    from partners.models import Delivery, Partner
+@pytest.mark.usefixtures("nothing_sent", "partner")
+def test_a_new_rate_from_reconvert_is_the_conversions_own_event_never_forwarded(client, postback_url):
+    from partners.models import Delivery
 
-    monkeypatch.setattr("partners.forwarding.queue_fan_out", lambda event_id: None)
-    Partner.objects.create(name="Wall", postback_url="https://wall.example/pb?p={payout}")
     rate("EUR", -1, "1.10")
     client.get(postback_url, {"click_id": "c1", "payout": "2.00", "currency": "EUR", "user_id": "alice"})
     ExchangeRate.objects.filter(currency="EUR").update(rate=Decimal("1.20"))

@@ -8,23 +8,13 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from partners.models import Delivery, Partner
+from partners.models import Delivery
 from receiver.ledger import balance
 from receiver.models import Conversion, ConversionEvent, Network, Offer, Outcome, PointsEntry, ReceivedPostback
 from tests.support.config import token_changed_elsewhere
 
 REFUSED = "status_transition_refused"
-
-
-@pytest.fixture(autouse=True)
-def _nothing_sent(monkeypatch):
-    # Deliveries are made in the receiver's transaction, which is what these tests look at; none is sent.
-    monkeypatch.setattr("partners.forwarding.queue_fan_out", lambda event_id: None)
-
-
-@pytest.fixture
-def partner(db):
-    return Partner.objects.create(name="Wall", postback_url="https://wall.example/pb?c={click_id}&s={status}")
+pytestmark = pytest.mark.usefixtures("nothing_sent")
 
 
 def send(client, url, status, **params):

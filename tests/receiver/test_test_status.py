@@ -2,20 +2,11 @@
 
 import pytest
 
-from partners.models import Delivery, Partner
+from partners.models import Delivery
 from receiver.models import Conversion, ConversionEvent, Outcome, PointsEntry, ReceivedPostback
 
 REFUSED = "test_on_real_conversion"
-
-
-@pytest.fixture(autouse=True)
-def _nothing_sent(monkeypatch):
-    monkeypatch.setattr("partners.forwarding.queue_fan_out", lambda event_id: None)
-
-
-@pytest.fixture
-def partner(db):
-    return Partner.objects.create(name="Wall", postback_url="https://wall.example/pb?c={click_id}&s={status}")
+pytestmark = pytest.mark.usefixtures("nothing_sent")
 
 
 def send(client, url, status, **params):
