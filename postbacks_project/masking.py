@@ -21,16 +21,21 @@ def mask_secret(value):
     return value[:4] + "…" if len(value) > 8 else "…"
 
 
-def mask_headers(headers):
-    """Headers as a dict with lower-case names; values of secret-looking names masked."""
-    return {name.lower(): (mask_secret(value) if SECRET_NAME.search(name) else value) for name, value in headers}
+def secret(name, also=()):
+    """Whether a header or parameter name holds a secret: secret-looking, or one of `also` (lower case)."""
+    return bool(SECRET_NAME.search(name)) or name.lower() in also
 
 
-def mask_query(query_string):
+def mask_headers(headers, also=()):
+    """Headers as a dict with lower-case names; values of secret-looking names (and of `also`) masked."""
+    return {name.lower(): (mask_secret(value) if secret(name, also) else value) for name, value in headers}
+
+
+def mask_query(query_string, also=()):
     pairs = parse_qsl(query_string, keep_blank_values=True)
-    if not any(SECRET_NAME.search(name) for name, _ in pairs):
+    if not any(secret(name, also) for name, _ in pairs):
         return query_string
-    return urlencode([(name, mask_secret(value) if SECRET_NAME.search(name) else value) for name, value in pairs])
+    return urlencode([(name, mask_secret(value) if secret(name, also) else value) for name, value in pairs])
 
 
 def mask_url(url):

@@ -55,9 +55,9 @@ class NetworkAdmin(admin.ModelAdmin):
     def postback_url(self, obj):
         return obj.postback_url() if obj.pk else "(saved networks only)"
 
-    @admin.display(boolean=True, description="HMAC")
+    @admin.display(description="signature")
     def has_signature(self, obj):
-        return bool(obj.hmac_secret)
+        return obj.recipe["scheme"]
 
     @admin.action(description="Rotate the postback key of the selected networks")
     def rotate_keys(self, request, queryset):

@@ -25,6 +25,7 @@ class NetworkSerializer(serializers.ModelSerializer):
             "is_active",
             "masked_key",
             "masked_hmac_secret",
+            "signature",
             "allowed_ips",
             "param_mapping",
             "status_mapping",

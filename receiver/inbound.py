@@ -42,12 +42,19 @@ class Inbound:
     chunked: bool = False
     path_key: str = ""
     key: str = ""
+    # The path as called, the key in it in clear: for a signature over the URL only, never stored or shown.
+    raw_path: str = field(default="", repr=False)
+    # Names of parameters and headers that carry this network's secret itself (a token recipe), lower case.
+    secret_names: frozenset = frozenset()
+    token: str = field(default="", repr=False)
 
     def stored_body(self):
-        """The body as we keep it: a key sent in it (form or JSON) is masked like everywhere else."""
-        if len(self.key) >= 8 and self.key.encode() in self.body:
-            return self.body.replace(self.key.encode(), mask_secret(self.key).encode())
-        return self.body
+        """The body as we keep it: a key or a token sent in it (form or JSON) is masked like everywhere else."""
+        body = self.body
+        for value in (self.key, self.token):
+            if len(value) >= 8 and value.encode() in body:
+                body = body.replace(value.encode(), mask_secret(value).encode())
+        return body
 
     def header(self, name):
         return self.headers.get(name.lower(), "")
@@ -245,6 +252,7 @@ def _capture(request, path_key):
         problem=problem,
         chunked=chunked,
         path_key=storable(path_key),
+        raw_path=request.path,
     )
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from postbacks_project.masking import mask_secret
 
+from . import signatures
 from .params import FIELDS
 from .statuses import Status
 
@@ -80,10 +81,19 @@ class Network(models.Model):
         blank=True, help_text="Addresses or CIDR ranges allowed to post, one per line. Empty allows any address."
     )
     hmac_secret = models.CharField(
+        "secret",
         max_length=200,
         blank=True,
-        help_text="If set, every postback must carry X-Signature: hex HMAC-SHA256 of the body "
-        "(or of the query string when there is no body).",
+        help_text="The secret the network gave you: the key of its signature recipe. With a secret and no recipe, "
+        "every postback must carry X-Signature: hex HMAC-SHA256 of the body (or of the query string when there "
+        "is no body).",
+    )
+    signature = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='How the network signs its postbacks, e.g. {"scheme": "fields", "algorithm": "md5", "template": '
+        '"{trans_id}-{secret}", "in": "query:hash"}; schemes none, token, fields, url, params, body '
+        "(docs/network-integration.md). Empty: X-Signature if there is a secret, else none.",
     )
     param_mapping = models.JSONField(
         default=dict,
@@ -142,6 +152,21 @@ class Network(models.Model):
             raise ValidationError(
                 {"status_mapping": f"Unknown status(es) {', '.join(map(str, bad))}; use {', '.join(Status.values)}."}
             )
+        try:
+            recipe = signatures.validate(self.signature or {})
+        except signatures.RecipeError as exc:
+            raise ValidationError({"signature": str(exc)}) from None
+        if recipe["scheme"] != "none" and not self.hmac_secret:
+            raise ValidationError(
+                {"hmac_secret": f"the {recipe['scheme']} signature recipe needs the network's secret"}
+            )
+
+    @property
+    def recipe(self):
+        """The signature recipe in force: the one set, else X-Signature for a network with a secret, else none."""
+        if self.signature:
+            return signatures.validate(self.signature)
+        return signatures.validate(signatures.BODY_DEFAULT if self.hmac_secret else {})
 
     def allowed_networks(self):
         return parse_networks(self.allowed_ips)

@@ -48,18 +48,18 @@ def store(
     return ReceivedPostback(
         method=inbound.method[:10],
         path=inbound.path,
-        query=mask_query(inbound.query_string),
+        query=mask_query(inbound.query_string, inbound.secret_names),
         content_type=inbound.content_type[:200],
         body=inbound.stored_body(),
         body_truncated=inbound.body_truncated,
-        headers=mask_headers(inbound.headers.items()),
+        headers=mask_headers(inbound.headers.items(), inbound.secret_names),
         remote_addr=inbound.remote_addr,
         source=source,
         network=network,
         outcome=outcome,
         reason=reason,
         message=message,
-        params=jsonable(_without_key(params or {})),
+        params=jsonable(_masked(params or {}, inbound.secret_names)),
         click_id=fields.get("click_id") or click_id_of(params, network.param_mapping if network else None),
         status=fields.get("status", ""),
         payout=fields.get("payout"),
@@ -287,11 +287,10 @@ def _change(conversion, fields, payout_given):
     conversion.save(update_fields=update)
 
 
-def _without_key(params):
-    """The parameters as stored: a key sent among them is masked, like one in the path or a header."""
-    if "key" not in params:
-        return params
-    return {**params, "key": mask_secret(str(params["key"]))}
+def _masked(params, also=()):
+    """The parameters as stored: a key or a token sent among them is masked, like one in the path or a header."""
+    names = [name for name in params if name == "key" or name.lower() in also]
+    return {**params, **{name: mask_secret(str(params[name])) for name in names}} if names else params
 
 
 def _elapsed_ms(started):

@@ -11,12 +11,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from . import claims
+from . import claims, signatures
 from . import health as health_checks
 from .inbound import capture, client_address
 from .models import Click, Offer, Outcome, Source
 from .params import InvalidInput, normalise, normalise_claim, raw_params
-from .security import rate_limited, signature_valid, unsigned_parameters
+from .security import rate_limited, unsigned_parameters
 from .services import find_click, network_for_key, record_conversion, reject
 
 logger = logging.getLogger(__name__)
@@ -136,9 +136,17 @@ def _handle(request, inbound, started):
         return refuse(429, "rate_limited", "too many postbacks for this network; slow down and retry", network)
     if inbound.body_truncated:
         return refuse(413, "body_too_large", "the body is larger than this receiver accepts", network, params)
-    if network.hmac_secret and not signature_valid(network.hmac_secret, inbound):
-        return refuse(401, "bad_signature", "missing or invalid X-Signature (hex HMAC-SHA256)", network)
-    unsigned = unsigned_parameters(network, inbound)
+    recipe = network.recipe
+    if recipe["scheme"] == "token":
+        inbound.secret_names = frozenset({signatures.token_name(recipe).lower()})
+        inbound.token = signatures.token_given(recipe, inbound, params)
+    try:
+        signatures.verify(recipe, network.hmac_secret, inbound, params)
+    except signatures.Failed as exc:
+        return refuse(401, "bad_signature", str(exc), network)
+    if signatures.signature_name(recipe):  # how the request was signed, not what it says
+        params.pop(signatures.signature_name(recipe), None)
+    unsigned = unsigned_parameters(recipe, inbound)
     if unsigned:
         message = f"the signature covers the body only; send {', '.join(unsigned)} in the body, not the URL"
         return refuse(401, "unsigned_parameters", message, network)

@@ -1,6 +1,8 @@
 """manage.py create_network: add an offer network and print the postback URL to give it."""
 
-from django.core.management.base import BaseCommand
+import json
+
+from django.core.management.base import BaseCommand, CommandError
 
 from postbacks_project.cli import emit
 from receiver.management.common import pairs, save_valid
@@ -17,7 +19,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--status", action="append", metavar="THEIRS=OURS", help="map their status value to ours")
         parser.add_argument("--allow-ip", action="append", metavar="CIDR", help="allow only these addresses")
-        parser.add_argument("--secret", default="", help="HMAC-SHA256 secret for X-Signature")
+        parser.add_argument("--secret", default="", help="the network's secret: the key of its signature recipe")
+        parser.add_argument(
+            "--signature",
+            default="",
+            metavar="JSON",
+            help='its signature recipe, e.g. \'{"scheme": "fields", "algorithm": "md5", "template": '
+            '"{trans_id}-{secret}", "in": "query:hash"}\' (empty, with --secret: X-Signature)',
+        )
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--require-click", dest="require_click", action="store_true", default=False)
         group.add_argument("--no-require-click", dest="require_click", action="store_false")
@@ -29,6 +38,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **opts):
+        try:
+            recipe = json.loads(opts["signature"]) if opts["signature"] else {}
+        except ValueError as exc:
+            raise CommandError(f"--signature is not JSON: {exc}") from None
         network = save_valid(
             Network(
                 name=opts["name"],
@@ -36,6 +49,7 @@ class Command(BaseCommand):
                 status_mapping=pairs(opts["status"], "--status"),
                 allowed_ips="\n".join(opts["allow_ip"] or []),
                 hmac_secret=opts["secret"],
+                signature=recipe,
                 require_known_click=opts["require_click"],
                 allow_reapproval=opts["allow_reapproval"],
             )
