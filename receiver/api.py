@@ -31,6 +31,10 @@ class NetworkSerializer(serializers.ModelSerializer):
             "status_mapping",
             "require_known_click",
             "allow_reapproval",
+            "acknowledgements",
+            "payout_scale",
+            "default_currency",
+            "decimal_comma",
             "created_at",
             "key_rotated_at",
         ]

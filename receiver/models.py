@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from postbacks_project.masking import mask_secret
 
-from . import signatures
+from . import acknowledgements, signatures
 from .params import FIELDS
 from .statuses import Status
 
@@ -105,6 +105,27 @@ class Network(models.Model):
         blank=True,
         help_text='The network\'s status value -> ours, e.g. {"1": "approved", "2": "pending", "3": "rejected"}.',
     )
+    acknowledgements = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The exact answer the network checks, per outcome, e.g. {"accepted": {"body": "1"}, "duplicate": '
+        '{"body": "DUP"}, "rejected": {"status": 403, "body": "stop"}}; outcomes accepted, status_change, adjustment, '
+        "duplicate, rejected, bad_signature; each with status (200), body and content_type (text/plain). Empty: "
+        "the JSON answers.",
+    )
+    payout_scale = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        default=Decimal(1),
+        validators=[MinValueValidator(Decimal("0.000001"))],
+        help_text="The payout is multiplied by this: 0.01 for a network that sends cents (Pollfish's cpa).",
+    )
+    default_currency = models.CharField(
+        max_length=3, blank=True, help_text="The currency of payouts sent without one (empty: the offer's, else USD)."
+    )
+    decimal_comma = models.BooleanField(
+        default=False, help_text="Read a payout with one comma and no point as a decimal: 12,34 is 12.34."
+    )
     require_known_click = models.BooleanField(
         default=False,
         help_text="Reject postbacks whose click id is not one of our generated clicks (reason unknown_click).",
@@ -152,6 +173,13 @@ class Network(models.Model):
             raise ValidationError(
                 {"status_mapping": f"Unknown status(es) {', '.join(map(str, bad))}; use {', '.join(Status.values)}."}
             )
+        currency = self.default_currency
+        if currency and not (len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()):
+            raise ValidationError({"default_currency": f"{currency!r} is not a three-letter code such as EUR"})
+        try:
+            acknowledgements.validate(self.acknowledgements or {})
+        except acknowledgements.AckError as exc:
+            raise ValidationError({"acknowledgements": str(exc)}) from None
         try:
             recipe = signatures.validate(self.signature or {})
         except signatures.RecipeError as exc:

@@ -105,7 +105,10 @@ def _text(value):
 
 
 def _pick(params, field, mapping):
-    names = ([mapping[field]] if field in mapping else []) + list(FIELDS[field])
+    """(name, value) of our `field`: the network's own name for it first, then ours, unless the network's
+    mapping consumed that name for another field (Everflow's `transaction_id` is its click id, not ours)."""
+    consumed = {name for other, name in mapping.items() if other != field}
+    names = ([mapping[field]] if field in mapping else []) + [n for n in FIELDS[field] if n not in consumed]
     for name in names:
         if name in params:
             return name, params[name]
@@ -126,10 +129,13 @@ def click_id_of(params, param_mapping=None):
     return _text(value)[:ID_MAX_LENGTH]
 
 
-def parse_payout(raw):
+def parse_payout(raw, decimal_comma=False, scale=None):
+    """The payout as a Decimal of six places; `decimal_comma` reads 12,34 as 12.34, `scale` multiplies (0.01: cents)."""
     text = _text(raw)
     if text == "":
         return Decimal("0")
+    if decimal_comma and text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
     try:
         if not DECIMAL.fullmatch(text):
             raise InvalidOperation
@@ -138,11 +144,16 @@ def parse_payout(raw):
         raise InvalidInput(f"payout {text[:40]!r} is not a decimal number such as 1.50", "invalid_payout") from None
     if not value.is_finite() or value < 0 or value > PAYOUT_MAX:
         raise InvalidInput(f"payout {text!r} must be a number from 0 to {PAYOUT_MAX}", "invalid_payout")
+    if scale is not None:
+        value *= scale
     return value.quantize(Decimal("0.000001"))
 
 
-def normalise(params, param_mapping=None, status_mapping=None):
-    """Return our fields plus custom_data (every parameter we did not use), or raise InvalidInput."""
+def normalise(params, param_mapping=None, status_mapping=None, network=None):
+    """Return our fields plus custom_data (every parameter we did not use), or raise InvalidInput.
+
+    A `network` brings its payout settings: a scale (cents), decimal commas and a default currency.
+    """
     mapping = param_mapping or {}
     fields, used = {}, set(RESERVED)
     for field in FIELDS:
@@ -159,12 +170,16 @@ def normalise(params, param_mapping=None, status_mapping=None):
     for name in ("click_id", "conversion_id", "transaction_id", "offer_id", "user_id", "publisher_id", "advertiser_id"):
         if len(out[name]) > ID_MAX_LENGTH:
             raise InvalidInput(f"{name} is longer than {ID_MAX_LENGTH} characters", "invalid_input")
-    out["payout"] = parse_payout(fields["payout"])
+    out["payout"] = parse_payout(
+        fields["payout"],
+        decimal_comma=network is not None and network.decimal_comma,
+        scale=network.payout_scale if network is not None and network.payout_scale != 1 else None,
+    )
     try:
         out["status"], out["is_test"] = normalise_status(_text(fields["status"]), status_mapping)
     except UnknownStatus as exc:
         raise InvalidInput(str(exc), "invalid_status") from None
-    currency = out["currency"].upper()
+    currency = out["currency"].upper() or (network.default_currency if network is not None else "")
     if currency and not (len(currency) == 3 and currency.isalpha()):
         raise InvalidInput(f"currency {out['currency']!r} is not a three-letter code such as USD", "invalid_currency")
     out["currency"] = currency

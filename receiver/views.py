@@ -11,15 +11,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from . import claims, signatures
+from . import acknowledgements, claims, signatures
 from . import health as health_checks
 from .inbound import capture, client_address
-from .models import Click, Offer, Outcome, Source
+from .models import Click, Offer, Outcome, ReceivedPostback, Source
 from .params import InvalidInput, normalise, normalise_claim, raw_params
 from .security import rate_limited, unsigned_parameters
 from .services import find_click, network_for_key, record_conversion, reject
 
 logger = logging.getLogger(__name__)
+REFUSED = {200: Outcome.REJECTED}
 CHUNKED = "a chunked body (Transfer-Encoding: chunked) is not accepted; send it with a Content-Length"
 STORAGE_DOWN = {"success": False, "message": "storage is unavailable; please retry later", "reason": "storage_down"}
 
@@ -108,11 +109,14 @@ def claim(request, inbound, started, offer_id):
 
 def _handle(request, inbound, started):
     def refuse(status, reason, message, network=None, params=None):
-        row = reject(inbound, network, status, reason, message, params=params, started=started)
+        # Only a refusal that sending again cannot fix is the network's to acknowledge its own way.
+        ack = acknowledgements.lookup(network, "bad_signature" if reason == "bad_signature" else REFUSED.get(status))
+        answered = ack["status"] if ack else status
+        row = reject(inbound, network, answered, reason, message, params=params, started=started)
         body = {"success": False, "message": message, "reason": reason, "postbackId": row.pk}
         if status == 200:
             body["received_params"] = sorted(params or {})
-        return JsonResponse(body, status=status)
+        return acknowledgements.respond(ack, JsonResponse(body, status=status))
 
     if inbound.method not in ("GET", "POST"):
         return refuse(405, "method_not_allowed", f"{inbound.method} is not allowed; use GET or POST")
@@ -153,7 +157,7 @@ def _handle(request, inbound, started):
     if parse_error is not None:
         return refuse(200, parse_error.reason, str(parse_error), network, params)
     try:
-        fields = normalise(params, network.param_mapping, network.status_mapping)
+        fields = normalise(params, network.param_mapping, network.status_mapping, network)
     except InvalidInput as exc:
         return refuse(200, exc.reason, str(exc), network, params)
 
@@ -163,6 +167,14 @@ def _handle(request, inbound, started):
         return refuse(200, "unknown_click", message, network, params)
     payout_given = any(name in params for name in ("payout", network.param_mapping.get("payout")))
     row, outcome, _event = record_conversion(inbound, network, fields, click, payout_given, started)
+    ack = acknowledgements.lookup(network, outcome)
+    if ack is not None and ack["status"] != row.http_status:
+        ReceivedPostback.objects.filter(pk=row.pk).update(http_status=ack["status"])
+    return acknowledgements.respond(ack, _answer(row, outcome, fields, params, started))
+
+
+def _answer(row, outcome, fields, params, started):
+    """The JSON contract's answer to a postback the receiver stored and processed."""
     if outcome == Outcome.REJECTED:
         body = {"success": False, "message": row.message, "reason": row.reason, "postbackId": row.pk}
         return JsonResponse({**body, "received_params": sorted(params)})

@@ -1,7 +1,6 @@
 """Helpers shared by the partners' management commands: finding partners, reading decimals and times."""
 
 from datetime import datetime, time
-from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -32,14 +31,3 @@ def parse_since(value, option="--since"):
     if moment is None:
         raise CommandError(f"{option} {value!r} is not an ISO date or time such as 2025-01-31 or 2025-01-31T14:00")
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
-
-
-def decimal_arg(value, option, example):
-    """A finite Decimal from the command line (never a float), or a CommandError naming the option."""
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise CommandError(f"{option} {value!r} is not a decimal number such as {example}")
-    return number

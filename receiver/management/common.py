@@ -1,4 +1,6 @@
-"""Helpers shared by the receiver's management commands."""
+"""Helpers shared by the management commands: finding networks, reading decimals and key=value pairs."""
+
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -36,3 +38,14 @@ def save_valid(instance):
         raise CommandError("invalid input:\n  " + "\n  ".join(lines)) from None
     instance.save()
     return instance
+
+
+def decimal_arg(value, option, example):
+    """A finite Decimal from the command line (never a float), or a CommandError naming the option."""
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise CommandError(f"{option} {value!r} is not a decimal number such as {example}")
+    return number

@@ -289,6 +289,7 @@ def test_the_admin_saves_a_valid_network(admin_client, db):
             "allowed_ips": "203.0.113.0/24",
             "param_mapping": '{"click_id": "subid"}',
             "status_mapping": '{"2": "pending"}',
+            "payout_scale": "1",
             # The partners app adds the network's outgoing postback as an inline form; none here.
             "outgoing_postback-TOTAL_FORMS": "0",
             "outgoing_postback-INITIAL_FORMS": "0",

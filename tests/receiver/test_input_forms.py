@@ -2,10 +2,12 @@
 
 import json
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 
-from receiver.models import Conversion, ReceivedPostback
+from receiver.models import Conversion, Network, ReceivedPostback
 
 FULL = {
     "click_id": "c1",
@@ -201,3 +203,66 @@ def test_a_missing_payout_is_zero_and_the_currency_comes_from_the_offer(client, 
     conversion = Conversion.objects.get()
     assert (conversion.payout, conversion.currency) == (Decimal("0"), "GBP")
     assert (conversion.known_click, conversion.offer, conversion.user_id) == (click, click.offer, "alice")
+
+
+def test_a_parameter_the_mapping_gives_to_one_field_is_not_read_again_as_another(client, network):
+    # Everflow and TUNE send their click id as transaction_id; a second conversion on it has another conversion_id.
+    network.param_mapping = {"click_id": "transaction_id"}
+    network.save()
+    url = f"/postback/{network.key}/"
+
+    first = client.get(url, {"transaction_id": "click-7", "conversion_id": "conv-1", "payout": "1"}).json()
+    second = client.get(url, {"transaction_id": "click-7", "conversion_id": "conv-2", "payout": "1"}).json()
+
+    assert (first["success"], second.get("duplicate")) == (True, None)
+    conversions = Conversion.objects.order_by("id")
+    assert [(c.click_id, c.transaction_id, c.conversion_id) for c in conversions] == [
+        ("click-7", "", "conv-1"),
+        ("click-7", "", "conv-2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "sent", "stored"),
+    [
+        ({"payout_scale": Decimal("0.01")}, "150", Decimal("1.50")),  # Pollfish's cpa, in cents
+        ({"decimal_comma": True}, "12,34", Decimal("12.34")),  # as Everflow may send it
+        ({}, "12,34", None),  # a comma is not a decimal point unless the network's setting says so
+    ],
+)
+def test_a_networks_payout_settings_read_its_amounts(client, network, options, sent, stored):
+    Network.objects.filter(pk=network.pk).update(**options)
+
+    answer = client.get(f"/postback/{network.key}/", {"click_id": "c1", "payout": sent}).json()
+
+    if stored is None:
+        assert answer["reason"] == "invalid_payout"
+    else:
+        assert Conversion.objects.get().payout == stored
+
+
+def test_a_networks_default_currency_is_taken_when_a_postback_names_none(client, network, offer):
+    Network.objects.filter(pk=network.pk).update(default_currency="EUR")
+
+    client.get(f"/postback/{network.key}/", {"click_id": "c1", "payout": "2", "offer_id": str(offer.pk)})
+    client.get(f"/postback/{network.key}/", {"click_id": "c2", "payout": "2", "currency": "GBP"})
+
+    assert list(Conversion.objects.order_by("id").values_list("currency", flat=True)) == ["EUR", "GBP"]
+
+
+def test_create_network_takes_the_payout_settings(db):
+    call_command(
+        "create_network",
+        "Poll",
+        "--payout-scale",
+        "0.01",
+        "--default-currency",
+        "usd",
+        "--decimal-comma",
+        stdout=StringIO(),
+    )
+
+    network = Network.objects.get(name="Poll")
+    assert (network.payout_scale, network.default_currency, network.decimal_comma) == (Decimal("0.01"), "USD", True)
+    with pytest.raises(CommandError, match="--payout-scale 'cents' is not a decimal number"):
+        call_command("create_network", "Bad", "--payout-scale", "cents", stdout=StringIO())

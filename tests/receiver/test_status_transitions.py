@@ -213,7 +213,7 @@ def test_the_admin_network_form_sets_reapproval_and_explains_it(admin_client, ne
     assert 'name="allow_reapproval"' in page
     assert "rejected and reversed are final" in page
 
-    form = {"name": network.name, "is_active": "on", "param_mapping": "{}", "status_mapping": "{}"}
+    form = {"name": network.name, "is_active": "on", "param_mapping": "{}", "status_mapping": "{}", "payout_scale": "1"}
     # The network's outgoing postback (partners' inline on this page), left empty.
     inline = {"outgoing_postback-TOTAL_FORMS": "0", "outgoing_postback-INITIAL_FORMS": "0"}
     response = admin_client.post(url, {**form, **inline, "allow_reapproval": "on"})

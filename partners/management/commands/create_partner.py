@@ -4,11 +4,10 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from partners.management.common import decimal_arg
 from partners.models import BodyType, Method, Partner, PointsMode, Scope, ShareType
 from partners.signing import generate_secret
 from postbacks_project.cli import emit
-from receiver.management.common import pairs, save_valid
+from receiver.management.common import decimal_arg, pairs, save_valid
 
 
 class Command(BaseCommand):

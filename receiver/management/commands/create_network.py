@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from postbacks_project.cli import emit
-from receiver.management.common import pairs, save_valid
+from receiver.management.common import decimal_arg, pairs, save_valid
 from receiver.models import Network
 
 
@@ -35,6 +35,11 @@ class Command(BaseCommand):
             action="store_true",
             help="let the network approve a conversion it rejected or reversed before (off: those are final)",
         )
+        parser.add_argument("--payout-scale", default="1", metavar="X", help="multiply payouts by this (0.01: cents)")
+        parser.add_argument(
+            "--default-currency", default="", type=str.upper, metavar="CUR", help="for payouts sent without one"
+        )
+        parser.add_argument("--decimal-comma", action="store_true", help="read 12,34 as 12.34")
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **opts):
@@ -52,6 +57,9 @@ class Command(BaseCommand):
                 signature=recipe,
                 require_known_click=opts["require_click"],
                 allow_reapproval=opts["allow_reapproval"],
+                payout_scale=decimal_arg(opts["payout_scale"], "--payout-scale", "0.01"),
+                default_currency=opts["default_currency"],
+                decimal_comma=opts["decimal_comma"],
             )
         )
         data = {"id": network.pk, "name": network.name, "key": network.key, "postback_url": network.postback_url()}

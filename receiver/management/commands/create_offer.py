@@ -1,19 +1,10 @@
 """manage.py create_offer: add an offer of a network and print its click URL."""
 
-from decimal import Decimal, InvalidOperation
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from postbacks_project.cli import emit
-from receiver.management.common import network_by_ref, save_valid
+from receiver.management.common import decimal_arg, network_by_ref, save_valid
 from receiver.models import Offer
-
-
-def decimal_arg(value):
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise CommandError(f"--payout {value!r} is not a decimal number such as 1.50") from None
 
 
 class Command(BaseCommand):
@@ -33,7 +24,7 @@ class Command(BaseCommand):
                 name=opts["name"],
                 network=network_by_ref(opts["network"]),
                 url=opts["url"],
-                payout=decimal_arg(opts["payout"]),
+                payout=decimal_arg(opts["payout"], "--payout", "1.50"),
                 currency=opts["currency"],
             )
         )
