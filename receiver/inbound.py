@@ -1,7 +1,9 @@
 """Capture a request as we store it: body capped, secrets masked, the sender's address resolved."""
 
 import codecs
+import contextlib
 import ipaddress
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -199,6 +201,20 @@ def capture(request, path_key=""):
         return _bare(request, path_key)
 
 
+def _key(path_key, request, query, form, body):
+    """The postback key wherever the sender put it (path, header, query, form or JSON body), known before any
+    refusal, so that every stored row masks it."""
+    key = path_key or request.headers.get("X-Postback-Key", "") or (form or {}).get("key")
+    # A body's parameters win over the query's, as in raw_params; Django parses a form only when it is POSTed.
+    with contextlib.suppress(ValueError, RecursionError, SuspiciousOperation):
+        if not key and request.content_type == FORM_TYPES[0]:
+            key = QueryDict(body).get("key")
+        if not key and body.lstrip()[:1] == b"{":
+            data = json.loads(body)
+            key = data.get("key") if isinstance(data, dict) else None
+    return storable(str(key or query.get("key") or ""))
+
+
 def _bare(request, path_key):
     meta = request.META
     path = str(meta.get("PATH_INFO", ""))
@@ -214,6 +230,7 @@ def _bare(request, path_key):
         query=QueryDict(),
         problem=("unreadable_request", "the request could not be read; it is stored as its first line gave it"),
         path_key=storable(path_key),
+        key=storable(path_key or str(meta.get("HTTP_X_POSTBACK_KEY", ""))),
     )
 
 
@@ -252,6 +269,7 @@ def _capture(request, path_key):
         problem=problem,
         chunked=chunked,
         path_key=storable(path_key),
+        key=_key(path_key, request, query, form, body),
         raw_path=request.path,
     )
 

@@ -128,8 +128,7 @@ def _handle(request, inbound, started):
         params, parse_error = raw_params(inbound), None
     except InvalidInput as exc:
         params, parse_error = {name: inbound.query.get(name) for name in inbound.query}, exc
-    key = inbound.path_key or inbound.header("x-postback-key") or str(params.get("key") or "")
-    inbound.key = key
+    key = inbound.key
     network = network_for_key(key) if key else None
     if network is None or not network.is_active:
         reason = "inactive_network" if network else ("unknown_key" if key else "missing_key")

@@ -134,3 +134,30 @@ def test_a_key_sent_as_a_parameter_is_stored_masked_in_the_params(client, networ
     row = ReceivedPostback.objects.get()
     assert row.reason == "invalid_payout"
     assert row.params["key"] == network.key[:4] + "…"
+
+
+@pytest.mark.parametrize(
+    ("method", "content_type", "body"),
+    [
+        ("PUT", "application/x-www-form-urlencoded", "click_id=c1&key={key}"),
+        ("DELETE", "application/json", '{{"key": "{key}"}}'),
+    ],
+)
+def test_a_key_sent_in_the_body_of_a_request_refused_before_parsing_is_stored_masked(
+    client, network, method, content_type, body
+):
+    response = client.generic(method, "/api/postback/", body.format(key=network.key), content_type=content_type)
+
+    assert response.status_code == 405
+    row = ReceivedPostback.objects.get()
+    assert network.key.encode() not in bytes(row.body)
+    assert network.key[:4].encode() in bytes(row.body)
+
+
+@override_settings(RECEIVER_RATE_LIMIT="1/m")
+def test_a_key_sent_in_a_rate_limited_body_is_stored_masked(client, network):
+    for _ in range(2):
+        response = client.post("/api/postback/", {"click_id": "c1", "key": network.key})
+
+    assert response.status_code == 429
+    assert network.key.encode() not in bytes(ReceivedPostback.objects.order_by("-id").first().body)
