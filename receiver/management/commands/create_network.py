@@ -5,6 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from postbacks_project.cli import emit
+from receiver import presets
 from receiver.management.common import decimal_arg, pairs, save_valid
 from receiver.models import Network
 
@@ -19,6 +20,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--status", action="append", metavar="THEIRS=OURS", help="map their status value to ours")
         parser.add_argument("--allow-ip", action="append", metavar="CIDR", help="allow only these addresses")
+        parser.add_argument(
+            "--preset", metavar="SLUG", help="start from a known network's settings (manage.py network_presets)"
+        )
         parser.add_argument("--secret", default="", help="the network's secret: the key of its signature recipe")
         parser.add_argument(
             "--signature",
@@ -35,7 +39,7 @@ class Command(BaseCommand):
             action="store_true",
             help="let the network approve a conversion it rejected or reversed before (off: those are final)",
         )
-        parser.add_argument("--payout-scale", default="1", metavar="X", help="multiply payouts by this (0.01: cents)")
+        parser.add_argument("--payout-scale", metavar="X", help="multiply payouts by this (0.01: cents)")
         parser.add_argument(
             "--default-currency", default="", type=str.upper, metavar="CUR", help="for payouts sent without one"
         )
@@ -47,20 +51,28 @@ class Command(BaseCommand):
             recipe = json.loads(opts["signature"]) if opts["signature"] else {}
         except ValueError as exc:
             raise CommandError(f"--signature is not JSON: {exc}") from None
-        network = save_valid(
-            Network(
-                name=opts["name"],
-                param_mapping=pairs(opts["param"], "--param"),
-                status_mapping=pairs(opts["status"], "--status"),
-                allowed_ips="\n".join(opts["allow_ip"] or []),
-                hmac_secret=opts["secret"],
-                signature=recipe,
-                require_known_click=opts["require_click"],
-                allow_reapproval=opts["allow_reapproval"],
-                payout_scale=decimal_arg(opts["payout_scale"], "--payout-scale", "0.01"),
-                default_currency=opts["default_currency"],
-                decimal_comma=opts["decimal_comma"],
-            )
-        )
+        network = Network(name=opts["name"], hmac_secret=opts["secret"])
+        if opts["preset"]:
+            try:
+                presets.apply(network, opts["preset"])
+            except presets.UnknownPreset as exc:
+                raise CommandError(str(exc)) from None
+        # What is given on the command line goes over the preset; a mapping is merged into the preset's.
+        network.param_mapping = {**network.param_mapping, **pairs(opts["param"], "--param")}
+        network.status_mapping = {**network.status_mapping, **pairs(opts["status"], "--status")}
+        given = {
+            "allowed_ips": "\n".join(opts["allow_ip"] or []),
+            "signature": recipe,
+            "require_known_click": opts["require_click"],
+            "allow_reapproval": opts["allow_reapproval"],
+            "default_currency": opts["default_currency"],
+            "decimal_comma": opts["decimal_comma"],
+        }
+        if opts["payout_scale"] is not None:
+            given["payout_scale"] = decimal_arg(opts["payout_scale"], "--payout-scale", "0.01")
+        for name, value in given.items():
+            if value:
+                setattr(network, name, value)
+        network = save_valid(network)
         data = {"id": network.pk, "name": network.name, "key": network.key, "postback_url": network.postback_url()}
         emit(self, data, opts["json"])
