@@ -16,6 +16,7 @@ def network_form(**inline):
         "is_active": "on",
         "param_mapping": "{}",
         "status_mapping": "{}",
+        "payout_scale": "1",
         "outgoing_postback-TOTAL_FORMS": "1" if inline else "0",
         "outgoing_postback-INITIAL_FORMS": "0",
     }
