@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from receiver.params import is_currency_code
 from receiver.statuses import Status
 
 from . import signing
@@ -91,7 +92,7 @@ def _check_share(terms):
     if terms.share_type == ShareType.PERCENT and terms.share_value is not None and terms.share_value > 100:
         raise ValueError("a percentage share is between 0 and 100")
     currency = terms.share_currency
-    if currency and not (len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()):
+    if currency and not is_currency_code(currency):
         raise ValueError(f"the share currency {currency!r} is not a three-letter code such as USD")
     if currency and terms.share_type != ShareType.FIXED:
         raise ValueError("only a fixed share has a currency: a percentage is paid in the payout's")

@@ -48,7 +48,7 @@ def lookup(network, outcome):
     """The network's own acknowledgement of `outcome`, or None (the JSON contract answers)."""
     if network is None or not network.acknowledgements or outcome is None:
         return None
-    return validate(network.acknowledgements).get(outcome)
+    return network.acks.get(outcome)
 
 
 def respond(ack, default):

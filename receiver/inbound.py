@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
@@ -58,6 +59,19 @@ class Inbound:
                 body = body.replace(value.encode(), mask_secret(value).encode())
         return body
 
+    def key_in_body(self):
+        """A key sent in a JSON body, or in a form Django did not parse (not POSTed); "" when there is none.
+
+        For a postback refused before its parameters were read, whose stored body must still mask the key.
+        """
+        with contextlib.suppress(ValueError, RecursionError, SuspiciousOperation):
+            if self.content_type == FORM_TYPES[0]:
+                return str(QueryDict(self.body).get("key") or "")
+            if self.body.lstrip()[:1] == b"{":
+                data = json.loads(self.body)
+                return str(data.get("key") or "") if isinstance(data, dict) else ""
+        return ""
+
     def header(self, name):
         return self.headers.get(name.lower(), "")
 
@@ -78,15 +92,21 @@ def client_address(request):
     if not proxies or peer is None:
         return peer
     chain = ", ".join(filter(None, (request.META.get(HEADER[0], ""), peer)))
-    if isinstance(proxies, int):
-        ware = IpWare(precedence=HEADER, proxy_count=proxies, algorithm="modern")
-    elif ipaddress.ip_address(peer) in ipaddress.ip_network(proxies[-1], strict=False):
-        ware = IpWare(precedence=HEADER, proxy_list=proxies, algorithm="modern")
-    else:
-        return peer  # not our nearest proxy: a direct connection, whose address is the sender's
-    ip, _trusted = ware.get_client_ip({HEADER[0]: chain}, strict=False)
+    if not isinstance(proxies, int):
+        proxies = tuple(proxies)
+        if ipaddress.ip_address(peer) not in ipaddress.ip_network(proxies[-1], strict=False):
+            return peer  # not our nearest proxy: a direct connection, whose address is the sender's
+    ip, _trusted = _ware(proxies).get_client_ip({HEADER[0]: chain}, strict=False)
     # Fewer entries than proxies: the header cannot name the sender, and the proxy's own address is no one's.
     return str(ip) if ip is not None else None
+
+
+@lru_cache(maxsize=8)
+def _ware(proxies):
+    """The reader for a proxy count or a tuple of the proxies' networks, built once per setting."""
+    if isinstance(proxies, int):
+        return IpWare(precedence=HEADER, proxy_count=proxies, algorithm="modern")
+    return IpWare(precedence=HEADER, proxy_list=list(proxies), algorithm="modern")
 
 
 def _ip(text):
@@ -201,18 +221,11 @@ def capture(request, path_key=""):
         return _bare(request, path_key)
 
 
-def _key(path_key, request, query, form, body):
-    """The postback key wherever the sender put it (path, header, query, form or JSON body), known before any
-    refusal, so that every stored row masks it."""
-    key = path_key or request.headers.get("X-Postback-Key", "") or (form or {}).get("key")
-    # A body's parameters win over the query's, as in raw_params; Django parses a form only when it is POSTed.
-    with contextlib.suppress(ValueError, RecursionError, SuspiciousOperation):
-        if not key and request.content_type == FORM_TYPES[0]:
-            key = QueryDict(body).get("key")
-        if not key and body.lstrip()[:1] == b"{":
-            data = json.loads(body)
-            key = data.get("key") if isinstance(data, dict) else None
-    return storable(str(key or query.get("key") or ""))
+def _key(path_key, request, query, form):
+    """The postback key as far as it is known before the body's parameters are read (path, header, POSTed form,
+    query), so that a row refused before then masks it; the receiver settles it from the parameters."""
+    key = path_key or request.headers.get("X-Postback-Key", "") or (form or {}).get("key") or query.get("key")
+    return storable(str(key or ""))
 
 
 def _bare(request, path_key):
@@ -269,7 +282,7 @@ def _capture(request, path_key):
         problem=problem,
         chunked=chunked,
         path_key=storable(path_key),
-        key=_key(path_key, request, query, form, body),
+        key=_key(path_key, request, query, form),
         raw_path=request.path,
     )
 

@@ -4,6 +4,7 @@ import ipaddress
 import secrets
 import uuid
 from decimal import Decimal
+from functools import cached_property
 from urllib.parse import quote
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.utils import timezone
 from postbacks_project.masking import mask_secret
 
 from . import acknowledgements, signatures
-from .params import FIELDS
+from .params import FIELDS, is_currency_code
 from .statuses import Status
 
 
@@ -174,7 +175,7 @@ class Network(models.Model):
                 {"status_mapping": f"Unknown status(es) {', '.join(map(str, bad))}; use {', '.join(Status.values)}."}
             )
         currency = self.default_currency
-        if currency and not (len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()):
+        if currency and not is_currency_code(currency):
             raise ValidationError({"default_currency": f"{currency!r} is not a three-letter code such as EUR"})
         try:
             acknowledgements.validate(self.acknowledgements or {})
@@ -189,12 +190,20 @@ class Network(models.Model):
                 {"hmac_secret": f"the {recipe['scheme']} signature recipe needs the network's secret"}
             )
 
-    @property
+    @cached_property
     def recipe(self):
-        """The signature recipe in force: the one set, else X-Signature for a network with a secret, else none."""
+        """The signature recipe in force: the one set, else X-Signature for a network with a secret, else none.
+
+        Read once per loaded network: the receiver's networks come from the per-process copy, reloaded on a change.
+        """
         if self.signature:
             return signatures.validate(self.signature)
         return signatures.validate(signatures.BODY_DEFAULT if self.hmac_secret else {})
+
+    @cached_property
+    def acks(self):
+        """The acknowledgements, defaults filled in (validated once, like the recipe)."""
+        return acknowledgements.validate(self.acknowledgements or {})
 
     def allowed_networks(self):
         return parse_networks(self.allowed_ips)

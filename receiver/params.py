@@ -38,6 +38,11 @@ DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
 PK_MAX_DIGITS = 18  # a 64-bit id; a longer number would overflow the database's integer
 
 
+def is_currency_code(text):
+    """Three ASCII capital letters, such as EUR."""
+    return len(text) == 3 and text.isascii() and text.isalpha() and text.isupper()
+
+
 def as_pk(text):
     """The row id written in `text` (ASCII digits only: "²".isdigit() is true), else None."""
     text = str(text)

@@ -109,6 +109,7 @@ def claim(request, inbound, started, offer_id):
 
 def _handle(request, inbound, started):
     def refuse(status, reason, message, network=None, params=None):
+        inbound.key = inbound.key or inbound.key_in_body()  # refused before the parameters were read: mask it too
         # Only a refusal that sending again cannot fix is the network's to acknowledge its own way.
         ack = acknowledgements.lookup(network, "bad_signature" if reason == "bad_signature" else REFUSED.get(status))
         answered = ack["status"] if ack else status
@@ -128,7 +129,8 @@ def _handle(request, inbound, started):
         params, parse_error = raw_params(inbound), None
     except InvalidInput as exc:
         params, parse_error = {name: inbound.query.get(name) for name in inbound.query}, exc
-    key = inbound.key
+    key = inbound.path_key or inbound.header("x-postback-key") or str(params.get("key") or "")
+    inbound.key = key
     network = network_for_key(key) if key else None
     if network is None or not network.is_active:
         reason = "inactive_network" if network else ("unknown_key" if key else "missing_key")
@@ -147,8 +149,9 @@ def _handle(request, inbound, started):
         signatures.verify(recipe, network.hmac_secret, inbound, params)
     except signatures.Failed as exc:
         return refuse(401, "bad_signature", str(exc), network)
-    if signatures.signature_name(recipe):  # how the request was signed, not what it says
-        params.pop(signatures.signature_name(recipe), None)
+    signature_param = signatures.signature_name(recipe)
+    if signature_param:  # how the request was signed, not what it says
+        params.pop(signature_param, None)
     unsigned = unsigned_parameters(recipe, inbound)
     if unsigned:
         message = f"the signature covers the body only; send {', '.join(unsigned)} in the body, not the URL"
