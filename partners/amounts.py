@@ -148,6 +148,15 @@ def fix(delivery, event, partner, offer_share, held):
     return delivery
 
 
+def fix_existing(delivery, offer_shares):
+    """Price a delivery made before it could be (it waited for a rate, or predates fixed amounts): what the
+    partner holds is what its earlier deliveries of the conversion gave."""
+    conversion = delivery.event.conversion
+    held = held_by_partner(conversion, before=delivery.pk).get(delivery.partner_id, Held())
+    offer_share = offer_shares.get((delivery.partner_id, conversion.offer_id))
+    return fix(delivery, delivery.event, delivery.partner, offer_share, held)
+
+
 def _wait(delivery):
     delivery.state = State.WAITING_RATE
     delivery.effect, delivery.amount, delivery.house_amount, delivery.points = Effect.NONE, None, None, None

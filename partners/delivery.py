@@ -19,7 +19,7 @@ from . import amounts, transport
 from .macros import event_values
 from .models import DUE_STATES, Delivery, DeliveryAttempt, Partner, State
 from .outbound import OutboundRequest, attempt_fields, build_request
-from .routing import routed_partners, sending_terms, skip_reason
+from .routing import routing_terms, sending_terms, skip_reason
 
 logger = logging.getLogger(__name__)
 AMOUNT_FIELDS = [
@@ -43,8 +43,9 @@ def create_for_event(event):
     i.e. whether there is anything to send.
     """
     now = timezone.now()
+    terms = routing_terms()
     rows = []
-    for partner in routed_partners():
+    for partner in terms.partners:
         why = skip_reason(partner, event)
         rows.append(_new_delivery(event, partner, now, why))
     if event.kind == EventKind.CREATED and event.conversion.source == Source.CLAIM:
@@ -55,10 +56,9 @@ def create_for_event(event):
         return 0
     # A new conversion has no earlier deliveries: nothing held, and no query to learn it.
     held = {} if event.kind == EventKind.CREATED else amounts.held_by_partner(event.conversion)
-    shares = sending_terms().offer_shares
     for row in rows:
         if row.state == State.PENDING:
-            offer_share = shares.get((row.partner.pk, event.conversion.offer_id))
+            offer_share = terms.offer_shares.get((row.partner.pk, event.conversion.offer_id))
             amounts.fix(row, event, row.partner, offer_share, held.get(row.partner.pk, amounts.Held()))
     Delivery.objects.bulk_create(rows)
     return sum(1 for row in rows if row.state == State.PENDING)
@@ -75,8 +75,7 @@ def release_waiting(conversion):
     for row in waiting.select_related("event__conversion", "partner"):
         row.event.conversion = conversion
         row.state = State.PENDING
-        held = amounts.held_by_partner(conversion, before=row.pk).get(row.partner_id, amounts.Held())
-        amounts.fix(row, row.event, row.partner, shares.get((row.partner_id, conversion.offer_id)), held)
+        amounts.fix_existing(row, shares)
         row.next_attempt_at = row.updated_at = timezone.now()
         row.save(update_fields=[*AMOUNT_FIELDS, "state", "next_attempt_at", "updated_at"])
         events.add(row.event_id)
@@ -179,15 +178,7 @@ def attempt(delivery_id, task_id=""):
 
 def _fix_late(delivery, terms):
     """Amounts for a delivery made without them (before they were fixed at the event); False if it must wait."""
-    conversion = delivery.event.conversion
-    held = amounts.held_by_partner(conversion, before=delivery.pk).get(delivery.partner_id, amounts.Held())
-    amounts.fix(
-        delivery,
-        delivery.event,
-        delivery.partner,
-        terms.offer_shares.get((delivery.partner_id, conversion.offer_id)),
-        held,
-    )
+    amounts.fix_existing(delivery, terms.offer_shares)
     waiting = delivery.state == State.WAITING_RATE
     Delivery.objects.filter(pk=delivery.pk).update(
         **{name: getattr(delivery, name) for name in AMOUNT_FIELDS},

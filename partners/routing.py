@@ -9,11 +9,16 @@ from .amounts import basis_gross
 from .models import OfferShare, Partner, Scope
 
 
-def routed_partners():
-    """The partners new events are routed to (not networks' own outgoing postbacks), filters loaded.
+@dataclass(frozen=True)
+class RoutingTerms:
+    """What a new event's deliveries are made from: the partners it is routed to and their offer shares."""
 
-    From this process's copy, reloaded after any change to partners, networks or offers.
-    """
+    partners: list  # not networks' own outgoing postbacks; filters loaded
+    offer_shares: dict  # (partner id, offer id) -> OfferShare
+
+
+def routing_terms():
+    """From this process's copy (one token read), reloaded after any change to partners, networks or offers."""
     return config.cached("partners.routed", _load_routed)
 
 
@@ -41,7 +46,10 @@ def _load_sending():
 
 def _load_routed():
     partners = Partner.objects.filter(is_active=True, disabled_at=None, network__isnull=True)
-    return list(partners.prefetch_related("networks", "offers"))
+    return RoutingTerms(
+        partners=list(partners.prefetch_related("networks", "offers")),
+        offer_shares={(share.partner_id, share.offer_id): share for share in OfferShare.objects.all()},
+    )
 
 
 def skip_reason(partner, event):
