@@ -1,4 +1,4 @@
-"""The targets of the benchmarks (issue #8) against what a run measured: one table at the top of results.md."""
+"""The benchmarks' targets against what a run measured: one table at the top of results.md."""
 
 RECEIVER_PER_INSERT = 0.7
 P99_PER_INSERT = 2.0

@@ -267,7 +267,7 @@ else:
     # Django's own Redis cache does atomic increments; django-ratelimit only lists django-redis.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
-# Forwarding (used from the forwarding issue on; fixed here so the environment contract is whole).
+# Forwarding: the one outbound transport's limits and the delivery schedule.
 OUTBOUND_ALLOW_LOOPBACK = _strict_bool("OUTBOUND_ALLOW_LOOPBACK", False)
 OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=10.0)
 
