@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from postbacks_project.cli import money_text
 from receiver.models import EventKind
+from receiver.params import SUBS
 
 from .amounts import ZERO, macro_amounts
 from .models import Effect
@@ -31,6 +32,7 @@ def build_values(
     username="",
     network="",
     custom=None,
+    subs=None,
     points_override=None,
     terms=None,
     share=None,
@@ -71,6 +73,7 @@ def build_values(
         "event": event,
         "timestamp": str(int(moment.timestamp())),
         "iso_time": moment.isoformat(),
+        **{name: (subs or {}).get(name, "") for name in SUBS},
         "custom": custom or {},
     }
 
@@ -111,6 +114,7 @@ def event_values(delivery, partner):
         username=str(custom.get("username", "")),
         network=conversion.network.name,
         custom=custom,
+        subs={name: getattr(conversion, name) for name in SUBS},
     )
 
 
@@ -134,4 +138,5 @@ def sample_values(partner):
         username="alice",
         network="Sample Network",
         custom={"survey_id": "s-1"},
+        subs={"sub1": "campaign-7"},
     )

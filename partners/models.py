@@ -51,6 +51,11 @@ class Partner(models.Model):
         help_text="Identifies clicks that came through this partner: /click/<offer>/?partner=<slug>.",
     )
     is_active = models.BooleanField(default=True)
+    receives_tests = models.BooleanField(
+        default=False,
+        help_text="Send this partner the networks' test conversions (status=test, or a network's test flag such as "
+        "debug=true), with {event} test. Off: they are skipped, with the reason on the delivery.",
+    )
     network = models.OneToOneField(
         Network,
         null=True,

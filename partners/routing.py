@@ -55,6 +55,8 @@ def _load_routed():
 def skip_reason(partner, event):
     """None when the partner should get this event, else the reason it is skipped."""
     conversion = event.conversion
+    if conversion.is_test and not partner.receives_tests:
+        return "a test conversion; this partner does not receive tests"
     if partner.scope == Scope.OWN_CLICKS:
         click = conversion.known_click
         if click is None or not partner.slug or click.partner_slug != partner.slug:

@@ -29,6 +29,11 @@ MACROS = {
     "username": "the user's name (custom data username, else the user id)",
     "points": "points for the user at the partner's rate",
     "network": "the network's name",
+    **{
+        f"sub{i}": f"passthrough value {i}: the network's sub{i} (or its own name for it, e.g. sub_id, pub{i - 1}), "
+        f"else our click's sub{i}"
+        for i in range(1, 6)
+    },
     "event": "conversion, status_change, adjustment or test",
     "timestamp": "unix time of the event",
     "iso_time": "ISO 8601 time of the event",

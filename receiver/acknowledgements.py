@@ -1,5 +1,7 @@
 """A network's acknowledgements: the exact answer it checks for each outcome (`1`, `OK`, `DUP`), as data."""
 
+import re
+
 from django.http import HttpResponse
 
 # What a network can be answered its own way; anything else keeps the JSON contract (a 429 or 503 must stay
@@ -14,6 +16,9 @@ OUTCOMES = {
 }
 CONTENT_TYPE = "text/plain; charset=utf-8"
 BODY_LIMIT = 1000
+# {name} in a body stands for the value of the network's own parameter `name` (ironSource's {eventId}:OK).
+PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)\}")
+VALUE_LIMIT = 200
 
 
 class AckError(ValueError):
@@ -51,8 +56,14 @@ def lookup(network, outcome):
     return network.acks.get(outcome)
 
 
-def respond(ack, default):
-    """The acknowledgement as the answer, or `default` when there is none."""
+def respond(ack, default, params=None):
+    """The acknowledgement as the answer, its {name} placeholders filled from the postback's `params`, or `default`
+    when there is none. A parameter the postback lacks (or a list or object) leaves the placeholder empty."""
     if ack is None:
         return default
-    return HttpResponse(ack["body"], status=ack["status"], content_type=ack["content_type"])
+    body = PLACEHOLDER.sub(lambda match: _value((params or {}).get(match.group(1))), ack["body"])
+    return HttpResponse(body, status=ack["status"], content_type=ack["content_type"])
+
+
+def _value(value):
+    return str(value)[:VALUE_LIMIT] if isinstance(value, (str, int)) and not isinstance(value, bool) else ""

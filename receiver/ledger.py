@@ -10,7 +10,12 @@ from .statuses import Status
 
 
 def points_for(conversion):
-    """Whole points an approved conversion is worth; None while its house payout is unknown (missing rate)."""
+    """Whole points an approved conversion is worth; None while its house payout is unknown (missing rate).
+
+    A network whose virtual-currency amount is the user's points (Network.currency_points) decides them itself.
+    """
+    if conversion.network.currency_points and conversion.currency_amount is not None:
+        return int(abs(conversion.currency_amount).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     if conversion.rate_state == RateState.MISSING_RATE:
         return None
     offer = conversion.offer

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from postbacks_project.masking import mask_secret
 
-from . import acknowledgements, signatures
+from . import acknowledgements, reversals, signatures
 from .params import FIELDS, is_currency_code
 from .statuses import Status
 
@@ -127,6 +127,26 @@ class Network(models.Model):
     decimal_comma = models.BooleanField(
         default=False, help_text="Read a payout with one comma and no point as a decimal: 12,34 is 12.34."
     )
+    reversal = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How the network reverses a conversion, beyond a status that maps to reversed and a negative payout, "
+        'e.g. {"flag": "is_chargeback", "original": "transaction_id", "strip": "r-"} or {"original": "uuid"}: flag '
+        "(a parameter whose 1/true/yes marks a reversal), original (the reversal's parameter naming its original), "
+        "strip (a prefix to remove from it), matches (the original's parameter holding that value; default: the "
+        "same). With a rule, a reversal whose original is unknown is stored with reason unknown_original.",
+    )
+    test_flag = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="The parameter that marks a test postback when it is 1, true or yes (e.g. debug): stored as a test "
+        "conversion, never forwarded to real partners, never in stats.",
+    )
+    currency_points = models.BooleanField(
+        default=False,
+        help_text="The user's points are the network's virtual-currency amount (currency_amount, mapped e.g. to val "
+        "or points), not the payout at our points rate.",
+    )
     require_known_click = models.BooleanField(
         default=False,
         help_text="Reject postbacks whose click id is not one of our generated clicks (reason unknown_click).",
@@ -182,6 +202,10 @@ class Network(models.Model):
         except acknowledgements.AckError as exc:
             raise ValidationError({"acknowledgements": str(exc)}) from None
         try:
+            reversals.validate(self.reversal or {})
+        except reversals.RuleError as exc:
+            raise ValidationError({"reversal": str(exc)}) from None
+        try:
             recipe = signatures.validate(self.signature or {})
         except signatures.RecipeError as exc:
             raise ValidationError({"signature": str(exc)}) from None
@@ -199,6 +223,11 @@ class Network(models.Model):
         if self.signature:
             return signatures.validate(self.signature)
         return signatures.validate(signatures.BODY_DEFAULT if self.hmac_secret else {})
+
+    @cached_property
+    def reversal_rule(self):
+        """The reversal rule, validated once per loaded network like the recipe."""
+        return reversals.validate(self.reversal or {})
 
     @cached_property
     def acks(self):
@@ -401,6 +430,11 @@ class Conversion(models.Model):
     conversion_id = models.CharField(max_length=200, blank=True)
     external_offer_id = models.CharField(max_length=200, blank=True)
     user_id = models.CharField(max_length=200, blank=True, db_index=True)
+    reference = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The value a later reversal names this conversion by (the network's reversal rule: e.g. its uuid).",
+    )
     publisher_id = models.CharField(max_length=200, blank=True)
     advertiser_id = models.CharField(max_length=200, blank=True)
     conversion_type = models.CharField(max_length=50, blank=True)
@@ -420,6 +454,18 @@ class Conversion(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
     payout = models.DecimalField(max_digits=18, decimal_places=6, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="USD")
+    currency_amount = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="The network's virtual-currency amount for the user (currency_amount, val, points), as sent.",
+    )
+    sub1 = models.CharField(max_length=200, blank=True)
+    sub2 = models.CharField(max_length=200, blank=True)
+    sub3 = models.CharField(max_length=200, blank=True)
+    sub4 = models.CharField(max_length=200, blank=True)
+    sub5 = models.CharField(max_length=200, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     custom_data = models.JSONField(default=dict, blank=True)
@@ -444,6 +490,11 @@ class Conversion(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["network", "click_id", "dedupe_id"], name="conversion_dedupe_key")
+        ]
+        indexes = [
+            models.Index(
+                fields=["network", "reference"], name="conversion_reference", condition=~models.Q(reference="")
+            )
         ]
         permissions = [("claim_offer", "Can claim offers for users (POST /api/offers/<id>/claim)")]
 

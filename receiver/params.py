@@ -5,9 +5,12 @@ import json
 import re
 from decimal import Decimal, InvalidOperation
 
+from . import reversals
 from .inbound import storable
-from .statuses import UnknownStatus, normalise_status
+from .statuses import Status, UnknownStatus, normalise_status
 
+# Passthrough values (sub_id.., pub0..) a network maps onto ours; partners get them as {sub1}..{sub5}.
+SUBS = tuple(f"sub{i}" for i in range(1, 6))
 # Our field -> the names networks commonly use for it (the first is ours).
 FIELDS = {
     "click_id": ("click_id", "clickid"),
@@ -23,8 +26,12 @@ FIELDS = {
     "user_id": ("user_id", "userid"),
     "payout": ("payout",),
     "currency": ("currency",),
+    "currency_amount": ("currency_amount",),
     "status": ("status",),
+    **{name: (name,) for name in SUBS},
 }
+# Read as numbers, not as text.
+AMOUNTS = ("payout", "currency_amount")
 # Parameters that carry credentials, never data.
 RESERVED = {"key"}
 ID_MAX_LENGTH = 200
@@ -134,8 +141,11 @@ def click_id_of(params, param_mapping=None):
     return _text(value)[:ID_MAX_LENGTH]
 
 
-def parse_payout(raw, decimal_comma=False, scale=None):
-    """The payout as a Decimal of six places; `decimal_comma` reads 12,34 as 12.34, `scale` multiplies (0.01: cents)."""
+def parse_payout(raw, decimal_comma=False, scale=None, signed=False, name="payout"):
+    """The payout as a Decimal of six places; `decimal_comma` reads 12,34 as 12.34, `scale` multiplies (0.01: cents).
+
+    `signed` accepts a negative amount: a network's chargeback, kept as sent.
+    """
     text = _text(raw)
     if text == "":
         return Decimal("0")
@@ -146,9 +156,10 @@ def parse_payout(raw, decimal_comma=False, scale=None):
             raise InvalidOperation
         value = Decimal(text)
     except InvalidOperation:
-        raise InvalidInput(f"payout {text[:40]!r} is not a decimal number such as 1.50", "invalid_payout") from None
-    if not value.is_finite() or value < 0 or value > PAYOUT_MAX:
-        raise InvalidInput(f"payout {text!r} must be a number from 0 to {PAYOUT_MAX}", "invalid_payout")
+        raise InvalidInput(f"{name} {text[:40]!r} is not a decimal number such as 1.50", "invalid_payout") from None
+    low = -PAYOUT_MAX if signed else 0
+    if not value.is_finite() or value < low or value > PAYOUT_MAX:
+        raise InvalidInput(f"{name} {text!r} must be a number from {low} to {PAYOUT_MAX}", "invalid_payout")
     if scale is not None:
         value *= scale
     return value.quantize(Decimal("0.000001"))
@@ -166,7 +177,7 @@ def normalise(params, param_mapping=None, status_mapping=None, network=None):
         if name is not None:
             used.add(name)
         fields[field] = _scalar(name, value)
-    out = {name: _text(fields[name]) for name in FIELDS if name not in ("payout", "status")}
+    out = {name: _text(fields[name]) for name in FIELDS if name not in (*AMOUNTS, "status")}
     out["custom_data"] = {name: value for name, value in params.items() if name not in used}
 
     if not out["click_id"]:
@@ -175,15 +186,24 @@ def normalise(params, param_mapping=None, status_mapping=None, network=None):
     for name in ("click_id", "conversion_id", "transaction_id", "offer_id", "user_id", "publisher_id", "advertiser_id"):
         if len(out[name]) > ID_MAX_LENGTH:
             raise InvalidInput(f"{name} is longer than {ID_MAX_LENGTH} characters", "invalid_input")
+    for name in SUBS:
+        out[name] = out[name][:ID_MAX_LENGTH]
+    comma = network is not None and network.decimal_comma
     out["payout"] = parse_payout(
         fields["payout"],
-        decimal_comma=network is not None and network.decimal_comma,
+        decimal_comma=comma,
         scale=network.payout_scale if network is not None and network.payout_scale != 1 else None,
+        signed=True,
+    )
+    amount = fields["currency_amount"]
+    out["currency_amount"] = (
+        None if _text(amount) == "" else parse_payout(amount, comma, signed=True, name="currency_amount")
     )
     try:
         out["status"], out["is_test"] = normalise_status(_text(fields["status"]), status_mapping)
     except UnknownStatus as exc:
         raise InvalidInput(str(exc), "invalid_status") from None
+    _reversal(out, params, network)
     currency = out["currency"].upper() or (network.default_currency if network is not None else "")
     if currency and not (len(currency) == 3 and currency.isalpha()):
         raise InvalidInput(f"currency {out['currency']!r} is not a three-letter code such as USD", "invalid_currency")
@@ -198,6 +218,20 @@ def normalise(params, param_mapping=None, status_mapping=None, network=None):
             out["custom_data"]["ip"] = out["ip"]
             out["ip"] = ""
     return out
+
+
+def _reversal(out, params, network):
+    """Mark a reversal (a status that maps to reversed, the rule's flag, a negative amount), the id it names its
+    original by, the reference a new conversion keeps for later reversals, and the network's test flag."""
+    rule = network.reversal_rule if network is not None else {}
+    negative = out["payout"] < 0 or (out["currency_amount"] is not None and out["currency_amount"] < 0)
+    out["reversal"] = out["status"] == Status.REVERSED or negative or reversals.flagged(rule, params)
+    if out["reversal"] and out["status"] != Status.REJECTED:
+        out["status"] = Status.REVERSED
+    out["original"] = reversals.names_original(rule, params) if out["reversal"] else ""
+    out["reference"] = "" if out["reversal"] else reversals.reference(rule, params)
+    if network is not None and network.test_flag and reversals.is_true(params.get(network.test_flag, "")):
+        out["is_test"] = True
 
 
 CLAIM_FIELDS = ("click_id", "user_id", "payout", "goal", "conversion_type")

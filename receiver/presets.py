@@ -20,6 +20,9 @@ FIELDS = (
     "payout_scale",
     "default_currency",
     "decimal_comma",
+    "reversal",
+    "test_flag",
+    "currency_points",
 )
 
 

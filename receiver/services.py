@@ -11,7 +11,7 @@ from postbacks_project.cli import money_text
 from postbacks_project.db import write_transaction
 from postbacks_project.masking import mask_headers, mask_query, mask_secret
 
-from . import config, currency, ledger
+from . import config, currency, ledger, signatures
 from .models import (
     Click,
     Conversion,
@@ -24,7 +24,7 @@ from .models import (
     ReceivedPostback,
     Source,
 )
-from .params import as_pk, click_id_of
+from .params import SUBS, as_pk, click_id_of
 from .signals import conversion_event_created
 from .statuses import Status, move_allowed
 
@@ -99,6 +99,8 @@ def find_click(network, click_id):
 
 
 TRANSITION_REFUSED = "status_transition_refused"
+UNKNOWN_ORIGINAL = "unknown_original"
+UNSIGNED_PAYOUT = "unsigned_payout_change"
 TEST_ON_REAL = "test_on_real_conversion"
 # The statuses whose payout a network may change: a rejected or reversed conversion is worth nothing.
 ADJUSTABLE = (Status.APPROVED, Status.PENDING)
@@ -130,48 +132,30 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
     The unique constraint on (network, click_id, dedupe_id) decides duplicates, so two
     concurrent copies of one postback can never both create a conversion. A repeat with another
     status changes it when the network's status policy allows the move (statuses.move_allowed). A
-    postback about a click our app server claimed updates that claim's conversion instead.
+    postback about a click our app server claimed updates that claim's conversion instead. A reversal
+    never creates a conversion: it lands on its original, found by the same ids or by the reference the
+    network's reversal rule names, or is refused as unknown_original.
     """
-    offer = find_offer(network, click, fields["offer_id"], fields["custom_data"])
+    reversal = fields["reversal"]
+    offer = None if reversal else find_offer(network, click, fields["offer_id"], fields["custom_data"])
     claimed = claimed_dedupe_id(network, fields) if network.has_claims else None
     dedupe_id = claimed if claimed is not None else fields["transaction_id"] or fields["conversion_id"]
     with write_transaction():
         conversion = None
-        if claimed is None:
-            conversion = insert_conversion(
-                Conversion(
-                    network=network,
-                    known_click=click,
-                    offer=offer,
-                    click_id=fields["click_id"],
-                    dedupe_id=dedupe_id,
-                    transaction_id=fields["transaction_id"],
-                    conversion_id=fields["conversion_id"],
-                    external_offer_id=fields["offer_id"],
-                    user_id=fields["user_id"] or (click.user_id if click else ""),
-                    publisher_id=fields["publisher_id"],
-                    advertiser_id=fields["advertiser_id"],
-                    conversion_type=fields["conversion_type"],
-                    goal=fields["goal"],
-                    status=fields["status"],
-                    payout=fields["payout"],
-                    currency=fields["currency"] or (offer.currency if offer else "") or "USD",
-                    ip=fields["ip"] or None,
-                    user_agent=fields["user_agent"],
-                    custom_data=jsonable(fields["custom_data"]),
-                    is_test=fields["is_test"],
-                )
-            )
+        if claimed is None and not reversal:
+            conversion = insert_conversion(_new_conversion(network, fields, click, offer, dedupe_id))
+        previous, previous_payout = "", None
         if conversion is not None:
-            outcome, previous, previous_payout, reason, message = Outcome.ACCEPTED, "", None, "", ""
+            outcome, reason, message = Outcome.ACCEPTED, "", ""
         else:
-            conversion = Conversion.objects.select_for_update().get(
-                network=network, click_id=fields["click_id"], dedupe_id=dedupe_id
-            )
-            previous, previous_payout = conversion.status, conversion.payout
-            outcome, reason, message = _repeat(network, conversion, fields, payout_given)
-            if outcome in (Outcome.STATUS_CHANGE, Outcome.ADJUSTMENT):
-                _change(conversion, fields, payout_given)
+            conversion = _existing(network, fields, dedupe_id, strict=reversal and claimed is None)
+            if conversion is None:
+                outcome, reason, message = Outcome.REJECTED, UNKNOWN_ORIGINAL, _unknown_original(network, fields)
+            else:
+                previous, previous_payout = conversion.status, conversion.payout
+                outcome, reason, message = _repeat(network, conversion, fields, payout_given)
+                if outcome in (Outcome.STATUS_CHANGE, Outcome.ADJUSTMENT):
+                    _change(conversion, fields, payout_given)
         row = store(
             inbound,
             network=network,
@@ -187,6 +171,57 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
         changed = outcome in (Outcome.ACCEPTED, Outcome.STATUS_CHANGE, Outcome.ADJUSTMENT)
         event = open_event(conversion, outcome, previous, row, previous_payout) if changed else None
     return row, outcome, event
+
+
+def _new_conversion(network, fields, click, offer, dedupe_id):
+    subs = {name: fields[name] or (getattr(click, name) if click else "") for name in SUBS}
+    return Conversion(
+        network=network,
+        known_click=click,
+        offer=offer,
+        click_id=fields["click_id"],
+        dedupe_id=dedupe_id,
+        transaction_id=fields["transaction_id"],
+        conversion_id=fields["conversion_id"],
+        external_offer_id=fields["offer_id"],
+        user_id=fields["user_id"] or (click.user_id if click else ""),
+        reference=fields["reference"],
+        publisher_id=fields["publisher_id"],
+        advertiser_id=fields["advertiser_id"],
+        conversion_type=fields["conversion_type"],
+        goal=fields["goal"],
+        status=fields["status"],
+        payout=fields["payout"],
+        currency=fields["currency"] or (offer.currency if offer else "") or "USD",
+        currency_amount=fields["currency_amount"],
+        ip=fields["ip"] or None,
+        user_agent=fields["user_agent"],
+        custom_data=jsonable(fields["custom_data"]),
+        is_test=fields["is_test"],
+        **subs,
+    )
+
+
+def _existing(network, fields, dedupe_id, strict):
+    """The conversion a repeat or a reversal is about, locked; None only for a reversal (`strict`) that names none."""
+    mine = Conversion.objects.select_for_update()
+    if strict and fields["original"]:
+        return mine.filter(network=network, reference=fields["original"]).order_by("pk").first()
+    found = mine.filter(network=network, click_id=fields["click_id"], dedupe_id=dedupe_id)
+    return found.first() if strict else found.get()
+
+
+def _unknown_original(network, fields):
+    rule = network.reversal_rule
+    if fields["original"]:
+        named = f"{rule['original']} {fields['original']!r}"
+    else:
+        transaction = fields["transaction_id"] or fields["conversion_id"]
+        named = f"click_id {fields['click_id']!r} with transaction id {transaction!r}"
+    return (
+        f"this reversal names {named}, which is no conversion of this network; nothing was changed (a reversal never "
+        "creates a conversion)"
+    )
 
 
 def insert_conversion(conversion):
@@ -258,6 +293,13 @@ def _repeat(network, conversion, fields, payout_given):
     if previous == status:
         # A new payout under approval or pending changes what the conversion is worth; a final one is worth 0.
         if payout_given and fields["payout"] != conversion.payout and status in ADJUSTABLE:
+            payout_name = network.param_mapping.get("payout", "payout")
+            if not signatures.covers(network.recipe, payout_name):
+                message = (
+                    f"this network's signature does not cover {payout_name}, so a new payout for conversion "
+                    f"{conversion.pk} cannot be trusted; it stays {money_text(conversion.payout)}"
+                )
+                return Outcome.DUPLICATE, UNSIGNED_PAYOUT, message
             message = f"payout changed from {money_text(conversion.payout)} to {money_text(fields['payout'])}"
             return Outcome.ADJUSTMENT, "", message
         return Outcome.DUPLICATE, "", ""

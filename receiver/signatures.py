@@ -104,6 +104,19 @@ def signature_name(recipe):
     return name if place in ("query", "body") else None
 
 
+def covers(recipe, name):
+    """Whether the signature vouches for parameter `name`: a fields template or a params list may leave it out.
+
+    Without a signature (none, token) the key vouches for the whole request, as for url and body recipes.
+    """
+    scheme = recipe.get("scheme", "none")
+    if scheme == "fields":
+        return name in TEMPLATE_NAME.findall(recipe["template"])
+    if scheme == "params":
+        return recipe["names"] == "all" or name in recipe["names"]
+    return True
+
+
 def token_name(recipe):
     """The header or parameter a token recipe's secret travels in."""
     return _place(recipe["in"])[1]

@@ -172,7 +172,7 @@ def _handle(request, inbound, started):
     ack = acknowledgements.lookup(network, outcome)
     if ack is not None and ack["status"] != row.http_status:
         ReceivedPostback.objects.filter(pk=row.pk).update(http_status=ack["status"])
-    return acknowledgements.respond(ack, _answer(row, outcome, fields, params, started))
+    return acknowledgements.respond(ack, _answer(row, outcome, fields, params, started), params)
 
 
 def _answer(row, outcome, fields, params, started):

@@ -1,7 +1,9 @@
 """Shared fixtures, and two CI rules: a test skipped for a missing service fails in CI; slow tests run only there."""
 
 import os
+import time
 from decimal import Decimal
+from types import SimpleNamespace
 
 import hypothesis
 import pytest
@@ -68,8 +70,11 @@ def _celery_in_process():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_rate_limits(monkeypatch):
     cache.clear()
+    # django-ratelimit counts in fixed windows of the clock: a test's requests must not straddle one's end.
+    now = time.time()
+    monkeypatch.setattr("django_ratelimit.core.time", SimpleNamespace(time=lambda: now))
     yield
     cache.clear()
 

@@ -89,3 +89,14 @@ def test_acknowledgements_are_checked_when_they_are_saved(acks, message):
 def test_the_admin_form_names_a_bad_acknowledgement(db):
     with pytest.raises(ValidationError, match="not an outcome"):
         network_with({"approved": {"body": "1"}})
+
+
+def test_an_acknowledgement_body_names_the_postbacks_own_parameters(client, network, postback_url):
+    network.acknowledgements = {"accepted": {"body": "{eventId}:OK"}, "duplicate": {"body": "{eventId}:OK{absent}"}}
+    network.param_mapping = {"click_id": "eventId"}
+    network.save()
+
+    first = client.get(postback_url, {"eventId": "ev-9"})
+    again = client.get(postback_url, {"eventId": "ev-9"})
+
+    assert (first.content, again.content) == (b"ev-9:OK", b"ev-9:OK")

@@ -134,6 +134,7 @@ def test_a_chargeback_sent_as_rejected_takes_the_points_back(client, postback_ur
 
 
 def test_a_refused_move_keeps_the_payout(client, postback_url):
+    send(client, postback_url, "approved", payout="5")
     send(client, postback_url, "reversed", payout="5")
 
     send(client, postback_url, "approved", payout="9")
@@ -159,6 +160,7 @@ def test_a_network_that_allows_reapproval_can_approve_again(client, network, pos
 def test_allowing_reapproval_does_not_reopen_other_moves_out_of_a_final_status(client, network, postback_url):
     network.allow_reapproval = True
     network.save()
+    send(client, postback_url, "pending")
     send(client, postback_url, "reversed")
 
     assert send(client, postback_url, "pending").json()["reason"] == REFUSED
@@ -166,6 +168,7 @@ def test_allowing_reapproval_does_not_reopen_other_moves_out_of_a_final_status(c
 
 
 def test_reapproval_allowed_by_another_process_applies_to_the_next_postback(client, network, postback_url):
+    send(client, postback_url, "pending")
     send(client, postback_url, "reversed")
     send(client, postback_url, "approved")  # warms this process's copy of the networks, with reapproval off
 
@@ -189,6 +192,7 @@ def test_a_network_postback_cannot_approve_a_reversed_claim_again(client, app_se
 
 
 def test_refused_moves_are_listed_and_counted_as_duplicates(client, admin_client, postback_url):
+    send(client, postback_url, "pending")
     send(client, postback_url, "reversed")
     send(client, postback_url, "approved")
     refused = ReceivedPostback.objects.get(reason=REFUSED)

@@ -44,13 +44,21 @@ class Command(BaseCommand):
             "--default-currency", default="", type=str.upper, metavar="CUR", help="for payouts sent without one"
         )
         parser.add_argument("--decimal-comma", action="store_true", help="read 12,34 as 12.34")
+        parser.add_argument(
+            "--reversal",
+            default="",
+            metavar="JSON",
+            help='how it names a reversal\'s original, e.g. \'{"flag": "is_chargeback", "original": "transaction_id", '
+            '"strip": "r-"}\' (docs/network-integration.md, step 7)',
+        )
+        parser.add_argument("--test-flag", default="", metavar="PARAM", help="the parameter that marks a test (debug)")
+        parser.add_argument(
+            "--currency-points", action="store_true", help="the user's points are its virtual-currency amount"
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **opts):
-        try:
-            recipe = json.loads(opts["signature"]) if opts["signature"] else {}
-        except ValueError as exc:
-            raise CommandError(f"--signature is not JSON: {exc}") from None
+        recipe, reversal = (_json_arg(opts[name], f"--{name}") for name in ("signature", "reversal"))
         network = Network(name=opts["name"], hmac_secret=opts["secret"])
         if opts["preset"]:
             try:
@@ -67,6 +75,9 @@ class Command(BaseCommand):
             "allow_reapproval": opts["allow_reapproval"],
             "default_currency": opts["default_currency"],
             "decimal_comma": opts["decimal_comma"],
+            "reversal": reversal,
+            "test_flag": opts["test_flag"],
+            "currency_points": opts["currency_points"],
         }
         if opts["payout_scale"] is not None:
             given["payout_scale"] = decimal_arg(opts["payout_scale"], "--payout-scale", "0.01")
@@ -76,3 +87,10 @@ class Command(BaseCommand):
         network = save_valid(network)
         data = {"id": network.pk, "name": network.name, "key": network.key, "postback_url": network.postback_url()}
         emit(self, data, opts["json"])
+
+
+def _json_arg(text, option):
+    try:
+        return json.loads(text) if text else {}
+    except ValueError as exc:
+        raise CommandError(f"{option} is not JSON: {exc}") from None
