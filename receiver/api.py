@@ -8,39 +8,113 @@ from rest_framework import mixins, serializers, viewsets
 from postbacks_project.api import ApiViewMixin, ModelValidationMixin, choice, date_range, exact, flag, ident
 from postbacks_project.masking import SECRET_NAME, mask_query, mask_secret
 
+from . import presets
 from .models import Click, Conversion, ConversionEvent, Network, Offer, Outcome, RateState, ReceivedPostback
 from .statuses import Status
 
+# What a write may set: whatever a preset fills in (other fields join presets.FIELDS as presets learn them), plus
+# what no preset sets. The key is the server's (rotated in the admin), the secret has its own write-only field.
+NETWORK_WRITABLE = list(
+    dict.fromkeys(["name", "is_active", *presets.FIELDS, "allowed_ips", "require_known_click", "allow_reapproval"])
+)
 
-class NetworkSerializer(serializers.ModelSerializer):
-    # The key and the HMAC secret let anyone post conversions: the API shows only enough to tell them apart.
+
+class PresetField(serializers.ChoiceField):
+    """A preset's slug (an enum in the schema); an unknown one is refused with presets.preset's list of the known."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=list(presets.all_presets()), **kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            presets.preset(str(data))
+        except presets.UnknownPreset as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return str(data)
+
+
+def _has_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(map(_has_nul, value))
+    return False
+
+
+def no_nul(value):
+    # PostgreSQL's jsonb takes no NUL (a 500 there), and no network sends one in a name, value or answer.
+    if _has_nul(value):
+        raise serializers.ValidationError("contains a NUL character")
+
+
+class NetworkSerializer(ModelValidationMixin, serializers.ModelSerializer):
+    # The key and the secret let anyone post conversions: the API shows only enough to tell them apart.
     masked_key = serializers.CharField(read_only=True)
     masked_hmac_secret = serializers.SerializerMethodField()
+    secret = serializers.CharField(
+        source="hmac_secret",
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=Network._meta.get_field("hmac_secret").max_length,
+        style={"input_type": "password"},
+        help_text="The secret the network gave you, the key of its signature recipe; write only, never shown "
+        "(masked_hmac_secret tells it apart). Omit it to keep the current one, send an empty string to remove it.",
+    )
+    preset = PresetField(
+        write_only=True,
+        required=False,
+        help_text="Create only: start from this preset's settings (manage.py network_presets lists them); each "
+        "field given in the same request replaces the preset's value.",
+    )
 
     class Meta:
         model = Network
         fields = [
             "id",
-            "name",
-            "is_active",
+            *NETWORK_WRITABLE,
             "masked_key",
             "masked_hmac_secret",
-            "signature",
-            "allowed_ips",
-            "param_mapping",
-            "status_mapping",
-            "require_known_click",
-            "allow_reapproval",
-            "acknowledgements",
-            "payout_scale",
-            "default_currency",
-            "decimal_comma",
+            "secret",
+            "preset",
             "created_at",
             "key_rotated_at",
         ]
+        read_only_fields = ["created_at", "key_rotated_at"]
+        extra_kwargs = {
+            name: {"validators": [no_nul]}
+            for name in NETWORK_WRITABLE
+            if Network._meta.get_field(name).get_internal_type() == "JSONField"
+        }
 
     def get_masked_hmac_secret(self, network) -> str:
         return mask_secret(network.hmac_secret)
+
+    def validate(self, attrs):
+        slug = attrs.pop("preset", None)
+        if slug is not None:
+            if self.instance is not None:
+                raise serializers.ValidationError(
+                    {"preset": ["a preset is where a new network starts; to change this one, send the fields"]}
+                )
+            # The preset first, then what the request gives over it: a preset is a starting point.
+            started = presets.apply(Network(), slug)
+            attrs = {**{name: getattr(started, name) for name in presets.FIELDS}, **attrs}
+        try:
+            return super().validate(attrs)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            # The model names its fields (hmac_secret); the caller knows them by this serializer's names (secret).
+            names = {field.source: name for name, field in self.fields.items() if field.source != name}
+            renamed = {names.get(key, key): errors for key, errors in exc.detail.items()}
+            raise serializers.ValidationError(renamed) from None
+
+    def get_initial(self):
+        # The browsable API refills its form from this after a refused write: never with a write-only value.
+        return {name: value for name, value in super().get_initial().items() if not self.fields[name].write_only}
 
 
 class OfferSerializer(ModelValidationMixin, serializers.ModelSerializer):
@@ -184,8 +258,9 @@ NETWORK = ident("network_id", "network")
 CLICK_ID = exact("click_id", "The click id, exactly.")
 
 
-class NetworkViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
-    """Networks that post to us; keys and HMAC secrets are masked."""
+class NetworkViewSet(ApiViewMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Networks that post to us; keys and secrets are masked. Create (from a preset if you like) and update run the
+    admin's checks; networks are deactivated, not deleted, and their keys are rotated in the admin."""
 
     queryset = Network.objects.all()
     serializer_class = NetworkSerializer

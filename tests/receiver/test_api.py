@@ -290,7 +290,3 @@ def test_non_staff_cannot_create_offers(member_client, network):
 
     assert response.status_code == 403
     assert not Offer.objects.exists()
-
-
-def test_networks_are_read_only(admin_client, network):
-    assert admin_client.post("/api/v1/networks/", {"name": "X"}, content_type="application/json").status_code == 405
