@@ -1,9 +1,20 @@
 """Admin for the upstream side: networks and offers to manage, raw postbacks and conversions to inspect."""
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_permission_codename
 from django.db import models
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 
+from postbacks_project.masking import mask_secret
+from postbacks_project.permissions import staff_page
+
+from . import presets, sample
 from .models import (
     Click,
     Conversion,
@@ -33,8 +44,76 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class NetworkForm(forms.ModelForm):
+    """The secret is write-only: the admin pastes it, and no page shows it again."""
+
+    remove_secret = forms.BooleanField(
+        required=False, label="remove the secret", help_text="On save, the network has no secret any more."
+    )
+
+    class Meta:
+        widgets = {"hmac_secret": forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("hmac_secret")
+        if field is not None and self.instance.hmac_secret:
+            stored = f"A secret is stored ({mask_secret(self.instance.hmac_secret)}); leave this empty to keep it. "
+            field.help_text = stored + field.help_text
+
+    def clean(self):
+        cleaned = super().clean()
+        # Runs before the model's own clean, which must see the secret that will be saved.
+        if cleaned.get("remove_secret"):
+            cleaned["hmac_secret"] = ""
+        elif "hmac_secret" in cleaned and not cleaned["hmac_secret"]:
+            cleaned["hmac_secret"] = self.instance.hmac_secret
+        return cleaned
+
+
+class SampleForm(forms.Form):
+    """A postback as the network would send it, to check against the network's recipe and secret."""
+
+    url = forms.CharField(label="Postback URL", max_length=8000, widget=forms.Textarea(attrs={"rows": 2, "cols": 100}))
+    headers = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 100}),
+        help_text="Optional, one per line as Name: value, e.g. X-Signature: 3f2a… or Content-Type: application/json.",
+    )
+    body = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 100}),
+        help_text="Optional; with a body the sample is a POST. Give a form body its Content-Type header line.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["url"].help_text = (
+            "As the network would call it, signature included. Only its path and query count: a recipe that signs "
+            f"the whole URL takes the scheme and host from PUBLIC_BASE_URL ({settings.PUBLIC_BASE_URL})."
+        )
+
+    def clean_url(self):
+        url = self.cleaned_data["url"].strip()
+        if not url.startswith(("/", "http://", "https://")):
+            raise forms.ValidationError("Paste the whole URL (https://…/postback/KEY/?…) or its path from /postback/.")
+        return url
+
+    def clean_headers(self):
+        try:
+            return sample.parse_headers(self.cleaned_data["headers"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_body(self):
+        # Browsers send a textarea's line ends as CRLF, whatever was pasted; a network's body ends them with LF.
+        return self.cleaned_data["body"].replace("\r\n", "\n").encode()
+
+
 @admin.register(Network)
 class NetworkAdmin(admin.ModelAdmin):
+    form = NetworkForm
     list_display = [
         "name",
         "is_active",
@@ -50,6 +129,87 @@ class NetworkAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ["postback_url", "key", "key_rotated_at", "has_claims", "created_at"]
     actions = ["rotate_keys"]
+
+    def get_urls(self):
+        permission = f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}"
+        verify = path(
+            "<path:object_id>/verify-sample/",
+            staff_page(self.verify_sample_view, permission),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_verify_sample",
+        )
+        # Before the defaults: their "<path:object_id>/" would swallow it.
+        return [verify, *super().get_urls()]
+
+    def get_fields(self, request, obj=None):
+        fields = [name for name in super().get_fields(request, obj) if name != "remove_secret"]
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A view-only page prints every field's value: the secret is shown masked instead.
+            return ["stored_secret" if name == "hmac_secret" else name for name in fields]
+        if obj is not None and obj.hmac_secret and "hmac_secret" in fields:
+            fields.insert(fields.index("hmac_secret") + 1, "remove_secret")
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [*readonly, "stored_secret"]
+        return readonly
+
+    @admin.display(description="secret")
+    def stored_secret(self, obj):
+        return mask_secret(obj.hmac_secret) or "(none)"
+
+    def add_view(self, request, form_url="", extra_context=None):
+        slug = request.GET.get("preset", "")
+        chosen = presets.all_presets().get(slug)
+        if slug and chosen is None and request.method == "GET":
+            self.message_user(request, f"There is no preset {slug!r}: choose one from the list.", messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        context = {
+            "presets": presets.all_presets().values(),
+            "preset": chosen,
+            "preset_source": presets.SOURCES.get(chosen["source"], "") if chosen else "",
+        }
+        return super().add_view(request, form_url, {**(extra_context or {}), **context})
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        chosen = presets.all_presets().get(request.GET.get("preset", ""))
+        if chosen is None:
+            return initial
+        # The preset's own fields, however many presets.FIELDS names: apply() is the one that knows them.
+        network = presets.apply(Network(), chosen["slug"])
+        initial.update({name: getattr(network, name) for name in presets.FIELDS if name in chosen["settings"]})
+        initial.setdefault("name", chosen["name"])
+        return initial
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = {"sample_form": SampleForm()}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **context})
+
+    def verify_sample_view(self, request, object_id):
+        """Check a pasted postback against the network's recipe and stored secret; the box alone for fetch()."""
+        network = self.get_object(request, unquote(object_id))
+        if network is None:
+            raise Http404("no such network")
+        form = SampleForm(request.POST if request.method == "POST" else None)
+        verdict = None
+        if form.is_valid():
+            data = form.cleaned_data
+            verdict = sample.check(network, data["url"], data["headers"], data["body"])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": network,
+            "title": f"Verify a sample postback for {network}",
+            "sample_form": form,
+            "verdict": verdict,
+        }
+        box = "box" in request.GET
+        template = (
+            "admin/receiver/network/verify_sample_box.html" if box else "admin/receiver/network/verify_sample.html"
+        )
+        return TemplateResponse(request, template, context)
 
     @admin.display(description="postback URL to give the network")
     def postback_url(self, obj):

@@ -1,4 +1,5 @@
-"""The admin as ops console: every receiver model and partners render, logs are read-only, keys rotate."""
+"""The admin as ops console: every receiver model and partners render, logs are read-only, keys rotate, a network's
+secret is write-only."""
 
 import json
 
@@ -311,3 +312,58 @@ def test_the_admin_refuses_an_offer_url_without_click_id(admin_client, network):
     assert response.status_code == 200
     assert "{click_id}" in str(response.context["adminform"].form.errors["url"])
     assert not Offer.objects.exists()
+
+
+def change_form_data(response):
+    """What the browser would post back from the admin's form, as rendered."""
+    form = response.context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is None or value is False:
+            continue
+        data[name] = json.dumps(value) if isinstance(value, (dict, list)) else value
+    data.pop("hmac_secret", None)  # never rendered, so the browser posts it empty
+    return {**data, "outgoing_postback-TOTAL_FORMS": "0", "outgoing_postback-INITIAL_FORMS": "0"}
+
+
+@pytest.fixture
+def signed_network(db):
+    return Network.objects.create(name="Signed", hmac_secret="network-given-secret-0123")
+
+
+def test_a_networks_page_never_shows_its_secret(admin_client, signed_network):
+    response = admin_client.get(admin_url(Network, "change", signed_network.pk))
+
+    text = response.content.decode()
+    assert "network-given-secret-0123" not in text
+    assert "A secret is stored (netw…); leave this empty to keep it." in text
+
+
+def test_saving_a_network_without_typing_its_secret_keeps_it(admin_client, signed_network):
+    url = admin_url(Network, "change", signed_network.pk)
+    data = change_form_data(admin_client.get(url))
+
+    response = admin_client.post(url, {**data, "name": "Renamed"})
+
+    assert response.status_code == 302
+    signed_network.refresh_from_db()
+    assert (signed_network.name, signed_network.hmac_secret) == ("Renamed", "network-given-secret-0123")
+
+
+def test_a_secret_typed_in_replaces_the_stored_one(admin_client, signed_network):
+    url = admin_url(Network, "change", signed_network.pk)
+
+    admin_client.post(url, {**change_form_data(admin_client.get(url)), "hmac_secret": "a-new-secret-4567"})
+
+    signed_network.refresh_from_db()
+    assert signed_network.hmac_secret == "a-new-secret-4567"
+
+
+def test_remove_the_secret_leaves_the_network_without_one(admin_client, signed_network):
+    url = admin_url(Network, "change", signed_network.pk)
+
+    admin_client.post(url, {**change_form_data(admin_client.get(url)), "remove_secret": "on"})
+
+    signed_network.refresh_from_db()
+    assert signed_network.hmac_secret == ""
