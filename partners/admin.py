@@ -141,7 +141,7 @@ class PartnerAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "network"]}),
         ("Template", {"fields": ["postback_url", "method", "body_template", "body_type", "headers"]}),
-        ("Who receives", {"fields": ["scope", "networks", "offers", "statuses", "min_payout"]}),
+        ("Who receives", {"fields": ["scope", "networks", "offers", "statuses", "min_payout", "receives_tests"]}),
         (
             "Money",
             {

@@ -45,6 +45,7 @@ class PartnerSerializer(ModelValidationMixin, serializers.ModelSerializer):
             "offers",
             "statuses",
             "min_payout",
+            "receives_tests",
             "share_type",
             "share_value",
             "share_currency",

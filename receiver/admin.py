@@ -323,7 +323,7 @@ class ConversionAdmin(ReadOnlyAdmin):
         "is_test",
     ]
     list_filter = ["status", "source", "conversion_type", "rate_state", "is_test", "network", "currency"]
-    search_fields = ["click_id", "transaction_id", "conversion_id", "user_id", "goal"]
+    search_fields = ["click_id", "transaction_id", "conversion_id", "user_id", "goal", "reference", "sub1"]
     raw_id_fields = ["network", "known_click", "offer", "network_click"]
     date_hierarchy = "created_at"
     inlines = [EventInline]

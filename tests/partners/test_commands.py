@@ -459,3 +459,12 @@ def test_redeliver_refuses_an_auto_disabled_partner(run, failed, partner):
 def test_redeliver_rejects_bad_input(run, partner, args, message):
     with pytest.raises(CommandError, match=message):
         run("redeliver", *args)
+
+
+def test_create_partner_can_set_a_partner_to_receive_tests(db):
+    call_command(
+        "create_partner", "QA", "--url", "https://qa.example/pb?c={click_id}", "--receives-tests", stdout=StringIO()
+    )
+    call_command("create_partner", "Real", "--url", "https://real.example/pb?c={click_id}", stdout=StringIO())
+
+    assert dict(Partner.objects.values_list("name", "receives_tests")) == {"QA": True, "Real": False}

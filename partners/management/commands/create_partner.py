@@ -41,6 +41,9 @@ class Command(BaseCommand):
         parser.add_argument("--slug", help="identifies its clicks: /click/<offer>/?partner=<slug>")
         parser.add_argument("--header", action="append", metavar="NAME=VALUE", help="an extra request header")
         parser.add_argument("--inactive", action="store_true", help="create it switched off")
+        parser.add_argument(
+            "--receives-tests", action="store_true", help="send it the networks' test conversions ({event} test)"
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **opts):
@@ -62,6 +65,7 @@ class Command(BaseCommand):
                 name=opts["name"],
                 slug=opts["slug"] or None,
                 is_active=not opts["inactive"],
+                receives_tests=opts["receives_tests"],
                 postback_url=opts["url"],
                 method=opts["method"],
                 body_template=opts["body"],
