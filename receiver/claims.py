@@ -4,20 +4,14 @@ from rest_framework.authtoken.models import Token
 
 from postbacks_project.db import write_transaction
 
-from . import ledger
-from .models import Conversion, Network, NetworkClick, Outcome, Source
+from . import admission, ledger
+from .admission import Refused
+from .models import Conversion, Network, NetworkClick, Offer, Outcome, Source
+from .params import InvalidInput, normalise_claim, raw_params
 from .services import insert_conversion, jsonable, open_event, store
 from .statuses import Status
 
 CLAIM_PREFIX = "claim:"
-
-
-class Refused(Exception):
-    """A claim we do not take, with the HTTP status, reason and message to answer and store."""
-
-    def __init__(self, status, reason, message):
-        super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
 
 
 def claimant(inbound):
@@ -31,6 +25,32 @@ def claimant(inbound):
     if not token.user.has_perm("receiver.claim_offer"):
         raise Refused(403, "forbidden", "this token's user lacks the permission receiver.claim_offer")
     return token.user
+
+
+def claimed_offer(offer_id):
+    """The offer claimed, with its network; 404 unless both are active."""
+    offer = Offer.objects.select_related("network").filter(pk=offer_id).first()
+    if offer is None:
+        raise Refused(404, "unknown_offer", f"there is no offer {offer_id}")
+    if not offer.is_active or not offer.network.is_active:
+        raise Refused(404, "inactive_offer", f"offer {offer_id} or its network is not active", offer.network)
+    return offer
+
+
+def claim_fields(inbound, network):
+    """(fields, params): the claim's fields and the parameters they came from, or 400 refused naming what is wrong."""
+    params = {}
+    try:
+        params = raw_params(inbound)
+        return normalise_claim(params), params
+    except InvalidInput as exc:
+        raise Refused(400, exc.reason, str(exc), network, params) from None
+
+
+def user_rate(request, fields, network, params):
+    """429 once the claimed user has been claimed for more than CLAIM_RATE_LIMIT allows."""
+    message = f"too many claims for user {fields['user_id']}; retry later"
+    admission.rate(request, "claim.user", fields["user_id"], message, network, params, "CLAIM_RATE_LIMIT")
 
 
 def dedupe_id_for(goal):

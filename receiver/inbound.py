@@ -44,32 +44,47 @@ class Inbound:
     problem: tuple[str, str] | None = None
     chunked: bool = False
     path_key: str = ""
+    # The postback key: from the path or the X-Postback-Key header, else the parameters (the body's win over the
+    # query's). capture() finds it everywhere but in a JSON body, which raw_params parses: settle_key() takes it
+    # from there, so that a postback's JSON is parsed once.
     key: str = ""
+    # A JSON body whose key is not known yet: storing the row looks for it, so that no refusal keeps it in clear.
+    key_in_json: bool = False
     # The path as called, the key in it in clear: for a signature over the URL only, never stored or shown.
     raw_path: str = field(default="", repr=False)
     # Names of parameters and headers that carry this network's secret itself (a token recipe), lower case.
     secret_names: frozenset = frozenset()
     token: str = field(default="", repr=False)
 
+    def settle_key(self, params):
+        """The key the request names once its parameters are read: the path's or the header's, else theirs ("").
+
+        A key captured from a body the parameters did not take in (a form that could not be parsed) is kept, so
+        that the row masks it, but names no network.
+        """
+        if self.path_key or self.header("x-postback-key"):
+            return self.key
+        named = str(params.get("key") or "")
+        if named:
+            # A JSON body's key, if it has one, is among the parameters: storing need not parse the body again.
+            self.key, self.key_in_json = named, False
+        return named
+
     def stored_body(self):
         """The body as we keep it: a key or a token sent in it (form or JSON) is masked like everywhere else."""
         body = self.body
-        for value in (self.key, self.token):
+        for value in (self.key, self.token, self._json_key()):
             if len(value) >= 8 and value.encode() in body:
                 body = body.replace(value.encode(), mask_secret(value).encode())
         return body
 
-    def key_in_body(self):
-        """A key sent in a JSON body, or in a form Django did not parse (not POSTed); "" when there is none.
-
-        For a postback refused before its parameters were read, whose stored body must still mask the key.
-        """
-        with contextlib.suppress(ValueError, RecursionError, SuspiciousOperation):
-            if self.content_type == FORM_TYPES[0]:
-                return str(QueryDict(self.body).get("key") or "")
-            if self.body.lstrip()[:1] == b"{":
-                data = json.loads(self.body)
-                return str(data.get("key") or "") if isinstance(data, dict) else ""
+    def _json_key(self):
+        """The key in a JSON body not read yet (a request refused or failed before its parameters were); or ""."""
+        if not self.key_in_json:
+            return ""
+        with contextlib.suppress(ValueError, RecursionError):
+            data = json.loads(self.body)
+            return str(data.get("key") or "") if isinstance(data, dict) else ""
         return ""
 
     def header(self, name):
@@ -221,11 +236,20 @@ def capture(request, path_key=""):
         return _bare(request, path_key)
 
 
-def _key(path_key, request, query, form):
-    """The postback key as far as it is known before the body's parameters are read (path, header, POSTed form,
-    query), so that a row refused before then masks it; the receiver settles it from the parameters."""
-    key = path_key or request.headers.get("X-Postback-Key", "") or (form or {}).get("key") or query.get("key")
-    return storable(str(key or ""))
+def _key(path_key, request, query, form, body):
+    """(key, key_in_json): the postback key wherever it was sent but a JSON body (path, header, form, query), and
+    whether a JSON body may still name it; found before any check, so that every stored row masks it."""
+    if path_key or request.headers.get("X-Postback-Key"):
+        return storable(path_key or request.headers["X-Postback-Key"]), False
+    key = (form or {}).get("key")
+    # Django parses a form only when it is POSTed and readable; the body of a PUT or DELETE can carry one too.
+    if not key and not form and body and request.content_type == FORM_TYPES[0]:
+        with contextlib.suppress(ValueError, SuspiciousOperation):
+            key = QueryDict(body).get("key")
+    # Looking for the name costs no parse: the body is parsed once, by raw_params, or by stored_body() when the
+    # request is stored before its parameters were read.
+    in_json = form is None and b'"key"' in body and body.lstrip()[:1] == b"{"
+    return storable(str(key or query.get("key") or "")), in_json
 
 
 def _bare(request, path_key):
@@ -266,6 +290,7 @@ def _capture(request, path_key):
     if path_key:
         path = path.replace(path_key, mask_secret(path_key), 1)
     headers = {storable(name.lower()): storable(value) for name, value in request.headers.items()}
+    key, key_in_json = _key(path_key, request, query, form, body)
     return Inbound(
         method=storable(request.method),
         path=storable(path[:500]),
@@ -282,7 +307,8 @@ def _capture(request, path_key):
         problem=problem,
         chunked=chunked,
         path_key=storable(path_key),
-        key=_key(path_key, request, query, form),
+        key=key,
+        key_in_json=key_in_json,
         raw_path=request.path,
     )
 

@@ -244,7 +244,7 @@ def test_a_bug_in_the_receiver_still_keeps_the_request(client, postback_url, mon
     def broken(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("receiver.views.normalise", broken)
+    monkeypatch.setattr("receiver.admission.normalise", broken)
     client.raise_request_exception = False
 
     response = client.get(postback_url, {"click_id": "c1"})
