@@ -11,10 +11,9 @@ from django.urls import Resolver404, resolve
 
 from postbacks_project.masking import mask_secret
 
-from . import signatures, views
+from . import admission, signatures, views
 from .inbound import capture
 from .params import InvalidInput, normalise, raw_params
-from .security import unsigned_parameters
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # Django computes these from the body it is given; a pasted one that disagrees would only cut the body short.
@@ -103,14 +102,10 @@ def check(network, url, headers=(), body=b""):
 
     recipe = network.recipe
     try:
-        signatures.verify(recipe, network.hmac_secret, inbound, params)
+        admission.signature(inbound, network, dict(params))  # the receiver's own check; it trims its copy
         accepted, message = True, f"accepted by the {recipe['scheme']} recipe"
-    except signatures.Failed as exc:
-        accepted, message = False, str(exc)
-    unsigned = unsigned_parameters(recipe, inbound)
-    if accepted and unsigned:
-        accepted = False
-        message = f"the signature covers the body only; send {', '.join(unsigned)} in the body, not the URL"
+    except admission.Refused as refused:
+        accepted, message = False, refused.message
 
     signature_param = signatures.signature_name(recipe)
     fields = {}
@@ -126,7 +121,11 @@ def check(network, url, headers=(), body=b""):
 def _read(normalised):
     """Our fields that the postback gave a value, as text; the rest of its parameters by name."""
     custom = normalised.pop("custom_data")
-    fields = {name: str(value) for name, value in normalised.items() if value != "" and value is not False}
+    fields = {
+        name: str(value)
+        for name, value in normalised.items()
+        if value != "" and value is not None and value is not False
+    }
     if custom:
         fields["custom_data"] = ", ".join(sorted(custom))
     return fields

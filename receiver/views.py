@@ -16,6 +16,7 @@ from . import health as health_checks
 from .admission import Refused
 from .inbound import capture, client_address
 from .models import Click, Offer, Outcome, ReceivedPostback, Source
+from .params import ID_MAX_LENGTH, SUBS
 from .services import find_click, record_conversion, reject
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def _refused(inbound, refused, started, source=Source.POSTBACK):
     body = {"success": False, "message": refused.message, "reason": reason, "postbackId": row.pk}
     if status == 200:
         body["received_params"] = sorted(refused.params or {})
-    return acknowledgements.respond(ack, JsonResponse(body, status=status))
+    return acknowledgements.respond(ack, JsonResponse(body, status=status), refused.params)
 
 
 def _answer(row, outcome, fields, params, started):
@@ -169,7 +170,7 @@ def click(request, offer_id):
     offer = get_object_or_404(Offer.objects.select_related("network"), pk=offer_id)
     if not offer.is_active or not offer.network.is_active:
         raise Http404("offer is not active")
-    subs = {f"sub{i}": request.GET.get(f"sub{i}", "")[:200] for i in range(1, 6)}
+    subs = {name: request.GET.get(name, "")[:ID_MAX_LENGTH] for name in SUBS}
     new = Click.objects.create(
         offer=offer,
         user_id=request.GET.get("user_id", "")[:200],
