@@ -3,6 +3,7 @@ builds it (tests/receiver/network_signers.py), lands with the row, conversion, p
 tampered, missing or foreign signature and a replay with another amount are refused; and a reversal in the
 network's own style lands on its original once."""
 
+import hashlib
 import json
 from dataclasses import replace
 from decimal import Decimal
@@ -16,6 +17,7 @@ from tests.receiver.network_signers import (
     JSON_ACK,
     SECRET,
     Example,
+    hmac_of,
     param,
     tampered,
     with_param,
@@ -304,3 +306,24 @@ def test_a_pollfish_callback_with_an_empty_term_reason_is_accepted(client):
 
     assert response.status_code == 200, response.content
     assert Conversion.objects.get().click_id == "pf-1"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="preset gap: AdGem's POST v3 body nests the conversion under data{...}; the body recipe its description "
+    "offers verifies the signature, but the parameter mapping reads only top-level names, so the click id is missing",
+)
+def test_an_adgem_post_v3_callback_with_the_recipe_its_preset_describes_lands(client):
+    example = example_of("adgem")
+    network = network_for("adgem", example)
+    network.signature = {"scheme": "body", "algorithm": "sha256", "in": "header:Signature"}
+    network.save()
+    body = json.dumps({"request_id": "rq-1", "timestamp": 1767225600, "data": example.approved}).encode()
+    signature = hmac_of(SECRET, body.decode(), hashlib.sha256)
+
+    headers = {"Signature": signature}
+    response = client.post(f"/postback/{network.key}/", body, content_type="application/json", headers=headers)
+
+    assert ReceivedPostback.objects.get().reason == "", ReceivedPostback.objects.get().message
+    assert Conversion.objects.get().click_id == "agm-1"
+    assert response.status_code == 200
