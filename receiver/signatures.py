@@ -18,9 +18,19 @@ from django.conf import settings
 SCHEMES = ("none", "token", "fields", "url", "params", "body")
 ALGORITHMS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 ENCODINGS = ("hex", "base64", "base64url")
-QUOTES = {"rfc1738": quote_plus, "rfc3986": partial(quote, safe="-._~"), "raw": str}
+
+
+def _rfc1738(text):
+    # PHP's urlencode (http_build_query), which networks sign with: Python keeps "~" as it is, PHP writes %7E.
+    return quote_plus(text, safe="").replace("~", "%7E")
+
+
+QUOTES = {"rfc1738": _rfc1738, "rfc3986": partial(quote, safe="-._~"), "raw": str}
 PLACES = ("query", "header", "body")
-KEYS = {"scheme", "algorithm", "hmac", "template", "in", "encoding", "names", "pairs", "separator", "quote", "sort"}
+KEYS = {
+    *("scheme", "algorithm", "hmac", "template", "in", "encoding"),
+    *("names", "pairs", "separator", "quote", "sort", "present", "omit_empty"),
+}
 # What networks configured before recipes had: X-Signature = hex HMAC-SHA256 of the body, or of the raw query.
 BODY_DEFAULT = {"scheme": "body", "in": "header:X-Signature", "algorithm": "sha256", "encoding": "hex"}
 TEMPLATE_NAME = re.compile(r"\{([^{}]+)\}")
@@ -86,7 +96,15 @@ def _params_keys(recipe):
         raise RecipeError(f"quote {quoting!r} is not one of {', '.join(QUOTES)}")
     if not isinstance(order, bool):
         raise RecipeError("sort is true (by name) or false (in the order names lists them)")
-    return {"names": names, "pairs": pairs, "separator": separator, "quote": quoting, "sort": order}
+    present, omit_empty = recipe.get("present", False), recipe.get("omit_empty", [])
+    if not isinstance(present, bool):
+        raise RecipeError("present is true (a listed name the request lacks is left out) or false (it fails)")
+    if not (isinstance(omit_empty, list) and all(isinstance(n, str) and n for n in omit_empty)):
+        raise RecipeError("omit_empty is a list of the parameters left out of the signature when they are empty")
+    return {
+        **{"names": names, "pairs": pairs, "separator": separator, "quote": quoting, "sort": order},
+        **{"present": present, "omit_empty": omit_empty},
+    }
 
 
 def _place(where):
@@ -205,11 +223,12 @@ def _url(recipe, secret, inbound, params):
 def _params(recipe, secret, inbound, params):
     name = signature_name(recipe)
     signed = {k: str(v) for k, v in params.items() if k != name and not isinstance(v, (dict, list))}
+    signed = {k: v for k, v in signed.items() if v or k not in recipe["omit_empty"]}
     if recipe["names"] != "all":
-        missing = [n for n in recipe["names"] if n not in signed]
-        if missing:
+        missing = [n for n in recipe["names"] if n not in signed and n not in recipe["omit_empty"]]
+        if missing and not recipe["present"]:
             raise Failed(f"the recipe signs {missing[0]}, which the request does not carry")
-        order = recipe["names"]
+        order = [n for n in recipe["names"] if n in signed]
     else:
         order = list(signed)
     if recipe["sort"]:
