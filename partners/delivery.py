@@ -1,10 +1,11 @@
-"""Deliveries: created with their event, claimed by one worker, attempted, then scheduled again or closed."""
+"""Deliveries: created with their event, locked by one worker, attempted, then scheduled again or closed."""
 
 import logging
 import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import uuid4
 
 from django.conf import settings
 from django.db import transaction
@@ -128,52 +129,148 @@ def report_claim(conversion):
     return report
 
 
-def claim(delivery_id):
-    """Take a due delivery for this worker; False if it is not due, final, or in flight elsewhere."""
+def lock(delivery_id):
+    """Lock one due delivery for this worker; its lease, or None if it is not due, final, or in flight elsewhere."""
     now = timezone.now()
-    lock = now + timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + settings.DELIVERY_LOCK_MARGIN)
+    lease = uuid4().hex
+    until = now + timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + settings.DELIVERY_LOCK_MARGIN)
     due = Q(state__in=DUE_STATES, next_attempt_at__lte=now) | Q(state=State.SENDING, locked_until__lt=now)
-    return Delivery.objects.filter(due, pk=delivery_id).update(state=State.SENDING, locked_until=lock) == 1
+    locked = Delivery.objects.filter(due, pk=delivery_id).update(state=State.SENDING, locked_until=until, lease=lease)
+    return lease if locked == 1 else None
 
 
 def attempt(delivery_id, task_id=""):
-    """Make one HTTP try of a delivery if this worker can claim it; None if it could not.
+    """Make one HTTP try of one delivery if this worker can lock it; its Outcome, or None if it could not.
 
-    Whatever raises once it is claimed is recorded as a failed attempt on the retry schedule: a delivery
-    left in `sending` is sent again by every sweep, with no trace of why.
+    The drainer (partners/drainer.py) does the same for batches; both prepare and record through here.
     """
-    if not claim(delivery_id):
+    lease = lock(delivery_id)
+    if lease is None:
         return None
-    request = OutboundRequest(method="", url="")
-    try:
-        delivery = Delivery.objects.select_related("event__conversion__offer").get(pk=delivery_id)
-        terms = sending_terms()
-        partner = delivery.partner = terms.partners[delivery.partner_id]
-        conversion = delivery.event.conversion
-        conversion.network = terms.networks[conversion.network_id]
-        if not partner.sendable:
-            why = f"partner disabled: {partner.disabled_reason}" if partner.disabled_at else "partner is inactive"
-            _close(delivery, State.CANCELLED, why)
-            return Outcome(State.CANCELLED)
-        if delivery.amount is None and not _fix_late(delivery, terms):
-            return Outcome(State.WAITING_RATE)
-        values = event_values(delivery, partner)
-        request = build_request(partner, values, delivery.webhook_id, int(time.time()))
-        result = transport.send(request)
-        outcome = _record(delivery, request, result, task_id)
-    except Exception as exc:
-        logger.exception("delivery %s: internal error, recorded as a failed attempt", delivery_id)
-        return _record_error(delivery_id, request, task_id, exc)
-    logger.info(
-        "delivery %s to %s: %s in %d ms (%s)",
-        delivery.pk,
-        partner.slug or partner.pk,
-        outcome.state,
-        result.duration_ms,
-        result.status or result.error,
-        extra={"url": mask_url(request.url)},
-    )
-    return outcome
+    locked = Delivery.objects.select_related("event__conversion__offer").filter(pk=delivery_id, lease=lease)
+    prepared = prepare_all(list(locked), task_id)
+    if not prepared:  # closed, waiting for a rate, or recorded as our own failure
+        return Outcome(Delivery.objects.values_list("state", flat=True).get(pk=delivery_id))
+    outcomes = record_all([(prepared[0], transport.send(prepared[0].request))], task_id)
+    return outcomes[0] if outcomes else None
+
+
+@dataclass
+class Prepared:
+    delivery: Delivery
+    request: OutboundRequest
+
+
+def prepare_all(locked, task_id=""):
+    """The requests of locked deliveries, ready to send. A delivery that cannot go (its partner was switched off,
+    it waits for a rate) is closed or parked here; one our own code fails to render is recorded as a failed
+    attempt: a delivery left in `sending` would be sent again by every sweep, with no trace of why."""
+    terms = sending_terms()
+    ready, broken = [], []
+    for delivery in locked:
+        request = OutboundRequest(method="", url="")
+        try:
+            partner = delivery.partner = terms.partners[delivery.partner_id]
+            conversion = delivery.event.conversion
+            conversion.network = terms.networks[conversion.network_id]
+            if not partner.sendable:
+                why = f"partner disabled: {partner.disabled_reason}" if partner.disabled_at else "partner is inactive"
+                _close(delivery, State.CANCELLED, why)
+                continue
+            if delivery.amount is None and not _fix_late(delivery, terms):
+                continue
+            values = event_values(delivery, partner)
+            ready.append(Prepared(delivery, build_request(partner, values, delivery.webhook_id, int(time.time()))))
+        except Exception as exc:
+            logger.exception("delivery %s: internal error, recorded as a failed attempt", delivery.pk)
+            broken.append((Prepared(delivery, request), transport.internal_error(exc)))
+    if broken:
+        record_all(broken, task_id)
+    return ready
+
+
+def record_all(finished, task_id=""):
+    """Record (Prepared, Result) pairs in one transaction: the attempts, the deliveries' new states, the partners'
+    health; the Outcome of each recorded one.
+
+    A delivery is recorded only while this worker's lease on it holds: one whose lock ran out and that another
+    worker took over (and maybe sent) keeps what that worker records, so a success is never overwritten.
+    """
+    if not finished:
+        return []
+    now = timezone.now()
+    with write_transaction():
+        pks = [prepared.delivery.pk for prepared, _result in finished]
+        held = dict(
+            Delivery.objects.select_for_update().filter(pk__in=pks, state=State.SENDING).values_list("pk", "lease")
+        )
+        ours = [(p, r) for p, r in finished if held.get(p.delivery.pk) == p.delivery.lease]
+        rows, attempts, outcomes, health = [], [], [], {}
+        for prepared, result in ours:
+            delivery, partner = prepared.delivery, prepared.delivery.partner
+            number = delivery.attempts + 1
+            state, reason, retry_in = _verdict(result, number)
+            attempts.append(
+                DeliveryAttempt(
+                    delivery=delivery,
+                    number=number,
+                    task_id=task_id,
+                    created_at=now,
+                    **attempt_fields(prepared.request, result),
+                )
+            )
+            delivery.state, delivery.reason, delivery.attempts = state, reason, number
+            delivery.locked_until, delivery.lease, delivery.updated_at = None, "", now
+            delivery.last_status_code, delivery.last_error = result.status, result.error
+            delivery.next_attempt_at = now + timedelta(seconds=retry_in or 0)
+            delivery.finished_at = None if state == State.RETRYING else now
+            rows.append(delivery)
+            outcomes.append(Outcome(state, retry_in))
+            health[partner.pk] = (partner, health.get(partner.pk, (partner, False))[1] or result.ok)
+            if result.status == 410:
+                disable(partner, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC (delivery {delivery.pk})")
+        DeliveryAttempt.objects.bulk_create(attempts)
+        Delivery.objects.bulk_update(rows, RECORDED_FIELDS)
+        _partners_health(health.values(), now)
+    for (prepared, result), outcome in zip(ours, outcomes, strict=True):
+        logger.info(
+            "delivery %s to %s: %s in %d ms (%s)",
+            prepared.delivery.pk,
+            prepared.delivery.partner.slug or prepared.delivery.partner_id,
+            outcome.state,
+            result.duration_ms,
+            result.status or result.error,
+            extra={"url": mask_url(prepared.request.url)},
+        )
+    return outcomes
+
+
+RECORDED_FIELDS = [
+    *("state", "reason", "attempts", "locked_until", "lease", "updated_at"),
+    *("last_status_code", "last_error", "next_attempt_at", "finished_at"),
+]
+
+
+def _verdict(result, number):
+    """(state, reason, seconds to the next try or None) of the attempt `number` that got `result`."""
+    if result.ok:
+        return State.SUCCEEDED, "", None
+    if result.status == 410:
+        return State.FAILED, "the partner answered 410 Gone; partner disabled", None
+    retry_in = next_delay(number, result.retry_after)
+    if retry_in is None:
+        return State.FAILED, f"gave up after {number} attempts: {result.error}", None
+    return State.RETRYING, "", retry_in
+
+
+def _partners_health(partners, now):
+    """A success clears a partner's failing streak; a batch of failures only starts one."""
+    recovered = [partner.pk for partner, ok in partners if ok and partner.failing_since is not None]
+    failing = [partner.pk for partner, ok in partners if not ok]
+    if recovered:
+        Partner.objects.filter(pk__in=recovered).update(failing_since=None)
+    if failing:
+        Partner.objects.filter(pk__in=failing, failing_since__isnull=True).update(failing_since=now)
 
 
 def _fix_late(delivery, terms):
@@ -198,60 +295,10 @@ def next_delay(attempts_made, retry_after=None):
     return delay
 
 
-def _record(delivery, request, result, task_id):
-    now = timezone.now()
-    number = delivery.attempts + 1
-    partner = delivery.partner
-    retry_in = None
-    if result.ok:
-        state, reason = State.SUCCEEDED, ""
-    elif result.status == 410:
-        state, reason = State.FAILED, "the partner answered 410 Gone; partner disabled"
-    else:
-        retry_in = next_delay(number, result.retry_after)
-        state = State.RETRYING if retry_in is not None else State.FAILED
-        reason = "" if retry_in is not None else f"gave up after {number} attempts: {result.error}"
-    with write_transaction():
-        DeliveryAttempt.objects.create(
-            delivery=delivery, number=number, task_id=task_id, created_at=now, **attempt_fields(request, result)
-        )
-        Delivery.objects.filter(pk=delivery.pk).update(
-            state=state,
-            reason=reason,
-            attempts=number,
-            locked_until=None,
-            last_status_code=result.status,
-            last_error=result.error,
-            updated_at=now,
-            next_attempt_at=now + timedelta(seconds=retry_in or 0),
-            finished_at=None if state == State.RETRYING else now,
-        )
-        if result.ok:
-            if partner.failing_since is not None:
-                Partner.objects.filter(pk=partner.pk).update(failing_since=None)
-        else:
-            Partner.objects.filter(pk=partner.pk, failing_since__isnull=True).update(failing_since=now)
-        if result.status == 410:
-            disable(partner, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC (delivery {delivery.pk})")
-    return Outcome(state, retry_in)
-
-
-def _record_error(delivery_id, request, task_id, exc):
-    """Record an attempt our own code broke off, unless the delivery left `sending` first (then None).
-
-    A delivery whose attempt was recorded before the error keeps its state: a success is never sent again.
-    """
-    with write_transaction():
-        delivery = Delivery.objects.select_for_update().filter(pk=delivery_id, state=State.SENDING).first()
-        if delivery is None:
-            return None
-        return _record(delivery, request, transport.internal_error(exc), task_id)
-
-
 def _close(delivery, state, reason):
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk).update(
-        state=state, reason=reason, locked_until=None, updated_at=now, finished_at=now
+        state=state, reason=reason, locked_until=None, lease="", updated_at=now, finished_at=now
     )
 
 
@@ -261,11 +308,11 @@ def disable(partner, reason):
     )
 
 
-def due_for_sweep(limit=500):
-    """Deliveries that should be in flight but are not: the broker lost them, or a worker died."""
+def due_for_sweep(limit=500, grace=None):
+    """Deliveries that should be in flight but are not: the broker lost their wake-up, or a worker died."""
     now = timezone.now()
-    grace = now - timedelta(seconds=settings.DELIVERY_SWEEP_GRACE)
-    due = Q(state__in=DUE_STATES, next_attempt_at__lte=grace) | Q(state=State.SENDING, locked_until__lt=now)
+    waited = now - timedelta(seconds=settings.DELIVERY_SWEEP_GRACE if grace is None else grace)
+    due = Q(state__in=DUE_STATES, next_attempt_at__lte=waited) | Q(state=State.SENDING, locked_until__lt=now)
     return list(Delivery.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
 
 

@@ -51,6 +51,20 @@ class Partner(models.Model):
         help_text="Identifies clicks that came through this partner: /click/<offer>/?partner=<slug>.",
     )
     is_active = models.BooleanField(default=True)
+    max_concurrency = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Requests in flight to this partner at most, across all workers (empty: "
+        "DELIVERY_PARTNER_CONCURRENCY). A slow partner holds no more than this; the others keep sending.",
+    )
+    max_per_second = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Requests per second to this partner at most, per worker process (empty: DELIVERY_PARTNER_RATE, "
+        "0 there for no limit). A replay is throttled to it.",
+    )
     receives_tests = models.BooleanField(
         default=False,
         help_text="Send this partner the networks' test conversions (status=test, or a network's test flag such as "
@@ -231,6 +245,9 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     locked_until = models.DateTimeField(null=True, blank=True, help_text="An attempt is in flight until then.")
+    lease = models.CharField(
+        max_length=32, blank=True, help_text="The worker's lock on an attempt in flight: only its holder records it."
+    )
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     # The money is fixed when the delivery is made, from the terms in force then; every try sends exactly this.
@@ -280,7 +297,11 @@ class Delivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         constraints = [models.UniqueConstraint(fields=["event", "partner"], name="one_delivery_per_event_partner")]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+            # The drainer reads back what it locked by its lease; only deliveries in flight have one.
+            models.Index(fields=["lease"], name="delivery_lease", condition=~models.Q(lease="")),
+        ]
         # Resending is more than a change: it calls the partner. The dashboard has no model of its own; it sits
         # with the deliveries it reports on.
         permissions = [

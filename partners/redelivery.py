@@ -3,12 +3,9 @@
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
-from kombu.exceptions import OperationalError
-
+from . import forwarding
 from .delivery import report_claim, resend
 from .models import Delivery, State
-from .tasks import send_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +41,7 @@ def failed_since(partners, since):
 
 
 def redeliver(deliveries):
-    """Reset each delivery to pending and queue a send after commit; a succeeded one is never sent twice."""
+    """Reset each delivery to pending and wake the drainer after commit; a succeeded one is never sent twice."""
     report = Report()
     for delivery in deliveries:
         why = NOT_RESENT.get(delivery.state)
@@ -56,9 +53,8 @@ def redeliver(deliveries):
             report.not_queued.append((delivery.pk, why))
         else:
             report.queued.append(delivery.pk)
-    for pk in report.queued:
-        # After commit, so that the worker sees the delivery pending; immediate outside a transaction.
-        transaction.on_commit(lambda pk=pk: _enqueue(pk))
+    if report.queued:
+        forwarding.wake_drainer()
     return report
 
 
@@ -72,13 +68,6 @@ def report_claims(conversions):
             report.not_queued.append((conversion.pk, conversion.not_reported or "not an unreported claim"))
         else:
             report.queued.append(delivery.pk)
-            transaction.on_commit(lambda pk=delivery.pk: _enqueue(pk))
+    if report.queued:
+        forwarding.wake_drainer()
     return report
-
-
-def _enqueue(pk):
-    try:
-        send_delivery.delay(pk)
-    except (OperationalError, OSError) as exc:
-        # The row is pending and due: the beat sweep sends it once the broker is back.
-        logger.warning("delivery %s not queued (%s); the sweep will send it", pk, exc)

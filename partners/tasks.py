@@ -1,39 +1,35 @@
-"""Celery tasks of forwarding: thin, idempotent, each reloading its row by id."""
+"""Celery tasks of forwarding: the drainer sends what is due; the sweep wakes it and disables failing partners."""
 
 import logging
 
 from celery import shared_task
-from django.conf import settings
+
+from postbacks_project.enqueue import enqueue
 
 from . import delivery as deliveries
-from .models import Delivery, State
+from . import drainer
 
 logger = logging.getLogger(__name__)
 
 RELIABLE = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
 
-@shared_task(**RELIABLE)
-def fan_out(event_id):
-    """Queue one send per pending delivery of a conversion event."""
-    for pk in Delivery.objects.filter(event_id=event_id, state=State.PENDING).values_list("pk", flat=True):
-        send_delivery.delay(pk)
-
-
 @shared_task(bind=True, **RELIABLE)
-def send_delivery(self, delivery_id):
-    outcome = deliveries.attempt(delivery_id, self.request.id or "")
-    # Long waits are left to the sweep: a Redis broker redelivers tasks held past its visibility timeout.
-    if outcome and outcome.retry_in is not None and outcome.retry_in <= settings.DELIVERY_COUNTDOWN_LIMIT:
-        send_delivery.apply_async((delivery_id,), countdown=outcome.retry_in)
+def drain(self):
+    """Send due deliveries for a while; then hand over to a fresh task if work is left, and wake for retries."""
+    sent, retry_in = drainer.drain(self.request.id or "")
+    if sent and deliveries.due_for_sweep(limit=1, grace=0):
+        enqueue(drain)
+    elif retry_in is not None:
+        enqueue(drain, countdown=retry_in)
 
 
 @shared_task(ignore_result=True)
 def sweep():
-    """Re-queue deliveries that are due but not in flight, and disable partners failing for too long."""
-    due = deliveries.due_for_sweep()
-    for pk in due:
-        send_delivery.delay(pk)
+    """Wake a drainer for deliveries that are due but not in flight, and disable partners failing for too long."""
+    due = deliveries.due_for_sweep(limit=1)
+    if due:
+        enqueue(drain)
     disabled = deliveries.disable_failing_partners()
     if due or disabled:
-        logger.info("sweep: re-queued %d deliveries, disabled %d partners", len(due), disabled)
+        logger.info("sweep: woke the drainer for due deliveries; disabled %d partners", disabled)

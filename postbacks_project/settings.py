@@ -292,6 +292,13 @@ DELIVERY_SWEEP_GRACE = env.int("DELIVERY_SWEEP_GRACE", default=60)
 DELIVERY_COUNTDOWN_LIMIT = env.int("DELIVERY_COUNTDOWN_LIMIT", default=600)
 # An attempt in flight is locked for 2 x OUTBOUND_TIMEOUT + this; a worker that dies holds it no longer.
 DELIVERY_LOCK_MARGIN = env.int("DELIVERY_LOCK_MARGIN", default=60)
+# The drainer (partners/drainer.py): requests in flight per worker process, and how long one drain task runs
+# before it hands over to a fresh one (so that one task never holds a worker slot for a whole backlog).
+DELIVERY_DRAIN_CONCURRENCY = env.int("DELIVERY_DRAIN_CONCURRENCY", default=16)
+DELIVERY_DRAIN_SECONDS = env.float("DELIVERY_DRAIN_SECONDS", default=30.0)
+# Per partner, unless set on the partner: requests in flight across all workers, and per second per worker (0: none).
+DELIVERY_PARTNER_CONCURRENCY = env.int("DELIVERY_PARTNER_CONCURRENCY", default=8)
+DELIVERY_PARTNER_RATE = env.int("DELIVERY_PARTNER_RATE", default=0)
 PARTNER_AUTO_DISABLE_AFTER = env.int("PARTNER_AUTO_DISABLE_AFTER", default=3 * 24 * 3600)
 CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {"task": "partners.tasks.sweep", "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0)},

@@ -12,6 +12,7 @@ from django.utils import timezone
 from partners import transport
 from partners.macros import build_values
 from partners.outbound import OutboundRequest, attempt_fields, build_request
+from postbacks_project.enqueue import enqueue_after_commit
 
 from .models import FINAL_TEST_STATES, TestPostback, TestState
 
@@ -50,12 +51,9 @@ def schedule_batch(rows, user=None):
                 )
             )
 
-        def queue():
-            for test in created:
-                countdown = (test.scheduled_for - now).total_seconds()
-                send_test_postback.apply_async((test.pk,), countdown=countdown, task_id=test.task_id)
-
-        transaction.on_commit(queue)
+        for test in created:
+            countdown = (test.scheduled_for - now).total_seconds()
+            enqueue_after_commit(send_test_postback, test.pk, countdown=countdown, task_id=test.task_id)
     return batch
 
 

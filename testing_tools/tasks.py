@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.conf import settings
 
+from postbacks_project.enqueue import enqueue
+
 from . import services
 
 
@@ -15,4 +17,4 @@ def send_test_postback(test_id):
 def sweep_test_postbacks():
     """Queue again the rows whose task the broker lost; a row is still sent at most once (services.send claims it)."""
     for pk in services.overdue(settings.DELIVERY_SWEEP_GRACE):
-        send_test_postback.delay(pk)
+        enqueue(send_test_postback, pk)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from partners import delivery as deliveries
 from partners.models import Delivery, DeliveryAttempt, Method, OfferShare, Partner, State
 from partners.signing import generate_secret
-from partners.tasks import send_delivery, sweep
+from partners.tasks import drain, sweep
 
 URL = "https://p.example/pb"
 
@@ -164,7 +164,7 @@ def test_a_succeeded_delivery_is_never_sent_again(partner, convert):
     responses.get(URL)
     delivery = convert()
 
-    send_delivery.delay(delivery.pk)
+    drain.delay()
     assert deliveries.resend(delivery) is False
 
     assert len(responses.calls) == 1
@@ -178,23 +178,23 @@ def queued(client, network, partner, django_capture_on_commit_callbacks):
     return Delivery.objects.get()
 
 
-def test_a_delivery_in_flight_cannot_be_claimed_twice(queued):
-    assert deliveries.claim(queued.pk) is True
-    assert deliveries.claim(queued.pk) is False
+def test_a_delivery_in_flight_cannot_be_locked_twice(queued):
+    assert deliveries.lock(queued.pk) is not None
+    assert deliveries.lock(queued.pk) is None
 
 
-def test_a_stale_in_flight_delivery_is_claimed_again(queued):
+def test_a_stale_in_flight_delivery_is_locked_again(queued):
     Delivery.objects.filter(pk=queued.pk).update(
         state=State.SENDING, locked_until=timezone.now() - timedelta(seconds=1)
     )
 
-    assert deliveries.claim(queued.pk) is True
+    assert deliveries.lock(queued.pk) is not None
 
 
-def test_a_delivery_not_yet_due_is_not_claimed(queued):
+def test_a_delivery_not_yet_due_is_not_locked(queued):
     Delivery.objects.filter(pk=queued.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=1))
 
-    assert deliveries.claim(queued.pk) is False
+    assert deliveries.lock(queued.pk) is None
 
 
 @responses.activate
@@ -241,7 +241,7 @@ def test_a_delivery_to_a_partner_disabled_meanwhile_is_cancelled(partner, conver
     deliveries.disable(partner, "test")
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
 
-    send_delivery.delay(delivery.pk)
+    drain.delay()
 
     delivery.refresh_from_db()
     assert (delivery.state, delivery.reason) == ("cancelled", "partner disabled: test")
@@ -289,7 +289,7 @@ def test_a_broker_that_is_down_loses_nothing(monkeypatch, client, network, partn
     def refuse(*args, **kwargs):
         raise OperationalError("broker down")
 
-    monkeypatch.setattr("partners.forwarding.fan_out.apply_async", refuse)
+    monkeypatch.setattr("partners.tasks.drain.apply_async", refuse)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.get(f"/postback/{network.key}/", {"click_id": "c1"})
@@ -301,11 +301,11 @@ def test_a_broker_that_is_down_loses_nothing(monkeypatch, client, network, partn
     assert deliveries.due_for_sweep() == [delivery.pk]
 
 
-def test_the_fan_out_is_queued_after_commit_only(
+def test_the_drainer_is_woken_after_commit_only(
     monkeypatch, client, network, partner, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr("partners.forwarding.fan_out.apply_async", lambda args, **kwargs: queued.append(args))
+    monkeypatch.setattr("partners.tasks.drain.apply_async", lambda args, **kwargs: queued.append(args))
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         client.get(f"/postback/{network.key}/", {"click_id": "c1"})
@@ -313,7 +313,7 @@ def test_the_fan_out_is_queued_after_commit_only(
     for callback in callbacks:
         callback()
 
-    assert queued == [(Delivery.objects.get().event_id,)]
+    assert queued == [()]
 
 
 def test_nothing_is_queued_when_every_partner_skips_the_event(
@@ -321,7 +321,7 @@ def test_nothing_is_queued_when_every_partner_skips_the_event(
 ):
     Partner.objects.filter(pk=partner.pk).update(statuses=["reversed"])
     queued = []
-    monkeypatch.setattr("partners.forwarding.fan_out.apply_async", lambda args, **kwargs: queued.append(args))
+    monkeypatch.setattr("partners.tasks.drain.apply_async", lambda args, **kwargs: queued.append(args))
 
     with django_capture_on_commit_callbacks(execute=True):
         client.get(f"/postback/{network.key}/", {"click_id": "c1"})

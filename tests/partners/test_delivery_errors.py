@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from partners import delivery as deliveries
 from partners.models import Delivery, DeliveryAttempt, Partner, State
-from partners.tasks import send_delivery, sweep
+from partners.tasks import drain, sweep
 
 URL = "https://p.example/pb"
 
@@ -32,7 +32,7 @@ def broken_transport(monkeypatch):
 
 
 def test_an_error_while_sending_is_recorded_as_an_attempt_and_retried_later(queued, broken_transport):
-    send_delivery.delay(queued.pk)
+    drain.delay()
 
     queued.refresh_from_db()
     assert (queued.state, queued.attempts, queued.locked_until) == (State.RETRYING, 1, None)
@@ -46,7 +46,7 @@ def test_an_error_while_sending_is_recorded_as_an_attempt_and_retried_later(queu
 def test_an_error_on_every_try_fails_the_delivery_when_the_schedule_is_used_up(settings, queued, broken_transport):
     settings.DELIVERY_RETRY_SCHEDULE = [0, 0, 0]
 
-    send_delivery.delay(queued.pk)
+    drain.delay()
 
     queued.refresh_from_db()
     assert (queued.state, queued.attempts) == (State.FAILED, 3)
@@ -57,15 +57,15 @@ def test_an_error_on_every_try_fails_the_delivery_when_the_schedule_is_used_up(s
 @responses.activate
 def test_an_error_after_the_success_was_recorded_never_sends_it_again(monkeypatch, queued):
     responses.get(URL)
-    record = deliveries._record
+    record = deliveries.record_all
 
     def record_then_fail(*args, **kwargs):
         record(*args, **kwargs)
         raise RuntimeError("after the commit")
 
-    monkeypatch.setattr(deliveries, "_record", record_then_fail)
+    monkeypatch.setattr(deliveries, "record_all", record_then_fail)
 
-    send_delivery.delay(queued.pk)
+    drain.delay()
     sweep.delay()
 
     queued.refresh_from_db()
@@ -90,7 +90,7 @@ def _in_ten_minutes_without_a_zone():
 def test_an_answer_that_once_crashed_the_transport_is_recorded(queued, answer, state):
     responses.get(URL, **answer)
 
-    send_delivery.delay(queued.pk)
+    drain.delay()
     sweep.delay()
 
     queued.refresh_from_db()

@@ -27,7 +27,7 @@ def offer(network):
 @pytest.fixture
 def pending(client, network, offer, partner, monkeypatch):
     """Deliveries created by real postbacks, left pending (nothing queued) so that the test attempts them."""
-    monkeypatch.setattr("partners.forwarding.queue_fan_out", lambda event_id: None)
+    monkeypatch.setattr("partners.forwarding.wake_drainer", lambda: None)
 
     def create(click_id):
         client.get(f"/postback/{network.key}/", {"click_id": click_id, "offer_id": offer.pk, "payout": "2.00"})

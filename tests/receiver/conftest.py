@@ -8,7 +8,7 @@ from partners.models import Partner
 @pytest.fixture
 def nothing_sent(monkeypatch):
     # Deliveries are made in the receiver's transaction, which is what these tests look at; none is sent.
-    monkeypatch.setattr("partners.forwarding.queue_fan_out", lambda event_id: None)
+    monkeypatch.setattr("partners.forwarding.wake_drainer", lambda: None)
 
 
 @pytest.fixture

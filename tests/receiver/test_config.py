@@ -13,7 +13,7 @@ from tests.support.config import token_changed_elsewhere
 @pytest.fixture(autouse=True)
 def _nothing_sent(monkeypatch):
     # These tests look at which deliveries are created; none is sent.
-    monkeypatch.setattr("partners.forwarding.queue_fan_out", lambda event_id: None)
+    monkeypatch.setattr("partners.forwarding.wake_drainer", lambda: None)
 
 
 @pytest.fixture

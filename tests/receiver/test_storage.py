@@ -95,7 +95,7 @@ def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(client, postbac
 def test_an_accepted_postback_costs_eleven_queries(client, postback_url, click, django_assert_num_queries, monkeypatch):
     # With no partner there is nothing to send, so nothing is queued either.
     queued = []
-    monkeypatch.setattr("partners.forwarding.fan_out.apply_async", lambda *args, **kwargs: queued.append(args))
+    monkeypatch.setattr("partners.tasks.drain.apply_async", lambda *args, **kwargs: queued.append(args))
     client.get(postback_url, {"click_id": "warm-up"})  # loads this process's copy of networks and routing
 
     # A real transaction, as in production: the configuration token, the click, then BEGIN, savepoint,

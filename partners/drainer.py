@@ -1,0 +1,163 @@
+"""The drainer: due deliveries locked in batches, fairly across partners and in order per conversion, sent
+concurrently through the one transport, and recorded in bulk.
+
+It runs inside a Celery task (partners.tasks.drain), woken after a commit that made deliveries due and by beat.
+Any number of drainers may run at once: a delivery is locked by a conditional UPDATE that only one of them
+can win, and a lock whose drainer died runs out, so the delivery is taken again (at-least-once).
+"""
+
+import logging
+import time
+from collections import defaultdict, deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from datetime import timedelta
+from uuid import uuid4
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from . import delivery as deliveries
+from . import transport
+from .models import DUE_STATES, Delivery, State
+from .routing import sending_terms
+
+logger = logging.getLogger(__name__)
+# A later event of a conversion waits for these deliveries of its earlier events to the same partner.
+UNFINISHED = (State.PENDING, State.SENDING, State.RETRYING, State.WAITING_RATE)
+# Candidates read per free slot: enough to find other partners' work behind one partner's backlog.
+CANDIDATES_PER_SLOT = 4
+POLL_SECONDS = 0.05
+
+
+def due(now):
+    return Q(state__in=DUE_STATES, next_attempt_at__lte=now) | Q(state=State.SENDING, locked_until__lt=now)
+
+
+def concurrency_of(partner):
+    return partner.max_concurrency or settings.DELIVERY_PARTNER_CONCURRENCY
+
+
+def rate_of(partner):
+    return partner.max_per_second or settings.DELIVERY_PARTNER_RATE
+
+
+class Pace:
+    """Requests per second per partner, as token buckets of this process (a bucket holds one second's worth)."""
+
+    def __init__(self):
+        self.buckets = {}  # partner id -> (tokens, last refill)
+
+    def take(self, partner):
+        rate = rate_of(partner)
+        if not rate:
+            return True
+        now = time.monotonic()
+        tokens, last = self.buckets.get(partner.pk, (rate, now))
+        tokens = min(rate, tokens + (now - last) * rate)
+        if tokens < 1:
+            self.buckets[partner.pk] = (tokens, now)
+            return False
+        self.buckets[partner.pk] = (tokens - 1, now)
+        return True
+
+
+def lock_batch(room, pace, now=None):
+    """Lock up to `room` due deliveries for this drainer; (deliveries, whether due work was held back by pace)."""
+    now = now or timezone.now()
+    partners = sending_terms().partners
+    in_flight = dict(
+        Delivery.objects.filter(state=State.SENDING, locked_until__gte=now)
+        .values("partner_id")
+        .annotate(n=Count("id"))
+        .values_list("partner_id", "n")
+    )
+    full = [pk for pk, n in in_flight.items() if pk in partners and n >= concurrency_of(partners[pk])]
+    earlier = Delivery.objects.filter(
+        partner_id=OuterRef("partner_id"),
+        event__conversion_id=OuterRef("event__conversion_id"),
+        event_id__lt=OuterRef("event_id"),
+        state__in=UNFINISHED,
+    )
+    candidates = (
+        Delivery.objects.filter(due(now))
+        .exclude(partner_id__in=full)
+        .filter(~Exists(earlier))
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", "partner_id")[: room * CANDIDATES_PER_SLOT]
+    )
+    chosen, held_back = _fair_share(list(candidates), room, partners, in_flight, pace)
+    if not chosen:
+        return [], held_back
+    lease = uuid4().hex
+    lock = now + timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + settings.DELIVERY_LOCK_MARGIN)
+    Delivery.objects.filter(due(now), pk__in=chosen).update(state=State.SENDING, locked_until=lock, lease=lease)
+    locked = Delivery.objects.filter(lease=lease, state=State.SENDING).select_related("event__conversion__offer")
+    return list(locked.order_by("next_attempt_at", "id")), held_back
+
+
+def _fair_share(candidates, room, partners, in_flight, pace):
+    """Round robin over the candidates' partners, each within its concurrency and its pace."""
+    queues = defaultdict(deque)
+    for pk, partner_id in candidates:
+        queues[partner_id].append(pk)
+    chosen, held_back = [], False
+    while queues and len(chosen) < room:
+        for partner_id in list(queues):
+            partner = partners.get(partner_id)
+            taken = in_flight.get(partner_id, 0)
+            if partner is not None and taken >= concurrency_of(partner):
+                del queues[partner_id]
+                continue
+            if partner is not None and not pace.take(partner):
+                held_back = True
+                del queues[partner_id]
+                continue
+            chosen.append(queues[partner_id].popleft())
+            in_flight[partner_id] = taken + 1
+            if not queues[partner_id]:
+                del queues[partner_id]
+            if len(chosen) == room:
+                break
+    return chosen, held_back
+
+
+def drain(task_id="", budget=None, concurrency=None):
+    """Send due deliveries until none is left or `budget` seconds have passed; return (sent, retry_in).
+
+    `retry_in` is the soonest retry this run scheduled within DELIVERY_COUNTDOWN_LIMIT (None without one), for
+    the caller to be woken again then; later retries are the sweep's.
+    """
+    budget = settings.DELIVERY_DRAIN_SECONDS if budget is None else budget
+    concurrency = concurrency or settings.DELIVERY_DRAIN_CONCURRENCY
+    deadline = time.monotonic() + budget
+    pace, running, sent, soonest = Pace(), {}, 0, None
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drainer") as pool:
+        while True:
+            held_back = False
+            room = concurrency - len(running)
+            if room and time.monotonic() < deadline:
+                locked, held_back = lock_batch(room, pace)
+                for prepared in deliveries.prepare_all(locked, task_id):
+                    running[pool.submit(transport.send, prepared.request)] = prepared
+            if not running:
+                if held_back and time.monotonic() < deadline:
+                    time.sleep(POLL_SECONDS)
+                    continue
+                return sent, soonest
+            done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            if not done:
+                continue
+            finished = [(running.pop(future), _result(future)) for future in done]
+            for outcome in deliveries.record_all(finished, task_id):
+                sent += 1
+                if outcome.retry_in is not None and outcome.retry_in <= settings.DELIVERY_COUNTDOWN_LIMIT:
+                    soonest = outcome.retry_in if soonest is None else min(soonest, outcome.retry_in)
+
+
+def _result(future):
+    try:
+        return future.result()
+    except Exception as exc:  # the transport answers every failure it knows with a Result; this is our bug
+        logger.exception("the transport failed")
+        return transport.internal_error(exc)

@@ -1,0 +1,171 @@
+"""The drainer: batches locked fairly across partners within their limits, in order per conversion, sent
+concurrently, recorded in bulk, and never recorded over another worker's lease."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import responses
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from partners import delivery as deliveries
+from partners import drainer
+from partners.models import Delivery, DeliveryAttempt, Partner, State
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """Deliveries are made, the drainer is not woken: each test drains when it means to."""
+    monkeypatch.setattr("partners.forwarding.wake_drainer", lambda: None)
+
+
+def make_partner(name, url="https://p.example/pb?c={click_id}", **fields):
+    return Partner.objects.create(name=name, slug=name.lower(), postback_url=url, **fields)
+
+
+def post(client, network, n, prefix="c", **params):
+    for i in range(n):
+        client.get(f"/postback/{network.key}/", {"click_id": f"{prefix}{i}", "transaction_id": f"t{i}", **params})
+
+
+def locked_partners(locked):
+    return sorted(delivery.partner.name for delivery in locked)
+
+
+def test_a_batch_serves_every_partner_in_turn_within_its_concurrency(client, network, held, settings):
+    settings.DELIVERY_PARTNER_CONCURRENCY = 2
+    a, _b, _c = make_partner("A"), make_partner("B"), make_partner("C", max_concurrency=1)
+    post(client, network, 10)
+    Delivery.objects.filter(partner=a).update(next_attempt_at=timezone.now() - timedelta(hours=1))  # A's backlog
+
+    locked, _held_back = drainer.lock_batch(room=10, pace=drainer.Pace())
+
+    assert locked_partners(locked) == ["A", "A", "B", "B", "C"]
+    assert {d.state for d in locked} == {State.SENDING}
+
+
+def test_a_partners_backlog_does_not_starve_the_others(client, network, held, settings):
+    settings.DELIVERY_PARTNER_CONCURRENCY = 2
+    a, _b, _c = make_partner("A"), make_partner("B"), make_partner("C")
+    post(client, network, 10)
+    Delivery.objects.filter(partner=a).update(next_attempt_at=timezone.now() - timedelta(hours=1))
+
+    first, _ = drainer.lock_batch(room=2, pace=drainer.Pace())
+    second, _ = drainer.lock_batch(room=2, pace=drainer.Pace())
+
+    assert (locked_partners(first), locked_partners(second)) == (["A", "A"], ["B", "C"])
+
+
+def test_a_partner_at_its_concurrency_in_other_workers_gets_nothing_more(client, network, held, settings):
+    settings.DELIVERY_PARTNER_CONCURRENCY = 2
+    make_partner("A")
+    post(client, network, 4)
+    other_worker = list(Delivery.objects.order_by("id").values_list("pk", flat=True)[:2])
+    for pk in other_worker:
+        assert deliveries.lock(pk) is not None
+
+    locked, _held_back = drainer.lock_batch(room=10, pace=drainer.Pace())
+
+    assert locked == []
+
+
+def test_a_later_event_waits_until_the_earlier_one_to_the_same_partner_is_final(client, network, held):
+    partner = make_partner("A")
+    url = f"/postback/{network.key}/"
+    client.get(url, {"click_id": "c1", "transaction_id": "t1", "status": "pending"})
+    client.get(url, {"click_id": "c1", "transaction_id": "t1", "status": "approved"})
+    pending, approved = Delivery.objects.filter(partner=partner).order_by("event_id")
+    Delivery.objects.filter(pk=pending.pk).update(state=State.RETRYING, next_attempt_at=timezone.now() + timedelta(1))
+
+    assert drainer.lock_batch(room=10, pace=drainer.Pace())[0] == []
+
+    Delivery.objects.filter(pk=pending.pk).update(state=State.FAILED)
+    assert [d.pk for d in drainer.lock_batch(room=10, pace=drainer.Pace())[0]] == [approved.pk]
+
+
+def test_a_partners_rate_holds_back_what_it_cannot_send_yet(client, network, held):
+    make_partner("A", max_per_second=2)
+    post(client, network, 5)
+    pace = drainer.Pace()
+
+    locked, held_back = drainer.lock_batch(room=10, pace=pace)
+
+    assert (len(locked), held_back) == (2, True)
+
+
+@responses.activate
+def test_a_result_is_not_recorded_over_a_lease_another_worker_took_over(client, network, held):
+    responses.get("https://p.example/pb")
+    make_partner("A")
+    post(client, network, 1)
+    pk = Delivery.objects.get().pk
+    deliveries.lock(pk)
+    prepared = deliveries.prepare_all(list(Delivery.objects.filter(pk=pk).select_related("event__conversion")))
+    Delivery.objects.filter(pk=pk).update(lease="another-workers-lease")  # our lock ran out; it was taken over
+
+    recorded = deliveries.record_all([(prepared[0], deliveries.transport.send(prepared[0].request))])
+
+    assert recorded == []
+    assert not DeliveryAttempt.objects.exists()
+    assert Delivery.objects.get().state == State.SENDING
+
+
+@responses.activate
+def test_recording_a_batch_costs_the_same_queries_for_two_deliveries_as_for_twenty(client, network, held):
+    responses.get("https://p.example/pb")
+    make_partner("A")
+    post(client, network, 22)
+
+    def record(n):
+        pks = list(Delivery.objects.filter(state=State.PENDING).order_by("id").values_list("pk", flat=True)[:n])
+        for pk in pks:
+            deliveries.lock(pk)
+        locked = list(Delivery.objects.filter(pk__in=pks).select_related("event__conversion__offer"))
+        pairs = [(p, deliveries.transport.send(p.request)) for p in deliveries.prepare_all(locked)]
+        with CaptureQueriesContext(connection) as queries:
+            deliveries.record_all(pairs)
+        return len(queries)
+
+    assert record(2) == record(20)
+    assert DeliveryAttempt.objects.count() == 22
+
+
+def test_the_drainer_sends_a_slow_partner_no_more_than_its_concurrency_while_the_others_finish(
+    client, network, held, settings, sink, monkeypatch
+):
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
+    make_partner("Slow", url=sink.url("/slow?c={click_id}"), max_concurrency=2)
+    make_partner("Fast", url=sink.url("/fast?c={click_id}"))
+    post(client, network, 6)
+    real_send, lock = deliveries.transport.send, threading.Lock()
+    in_flight, most, fast_done_while_slow_busy = [0], [0], [0]
+
+    def send(request):
+        slow = "/slow" in request.url
+        with lock:
+            in_flight[0] += slow
+            most[0] = max(most[0], in_flight[0])
+        try:
+            if slow:
+                time.sleep(0.5)
+            result = real_send(request)
+        finally:
+            with lock:
+                in_flight[0] -= slow
+                fast_done_while_slow_busy[0] += (not slow) and in_flight[0] > 0
+        return result
+
+    monkeypatch.setattr("partners.transport.send", send)
+
+    sent, _retry_in = drainer.drain(budget=30, concurrency=8)
+
+    assert sent == 12
+    assert Delivery.objects.filter(state=State.SUCCEEDED).count() == 12
+    assert most[0] == 2
+    assert fast_done_while_slow_busy[0] == 6
+    assert sorted(request.path.split("?")[0] for request in sink.received) == ["/fast"] * 6 + ["/slow"] * 6
