@@ -18,7 +18,7 @@ from . import admin_claims
 from .admin_logs import ConversionTraceAdmin, DeliveryAdmin, DeliveryAttemptAdmin
 from .allocation import over_allocated
 from .macros import sample_values
-from .models import Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType
+from .models import Breaker, Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType
 from .outbound import build_request
 from .redelivery import failed_since, redeliver
 from .signing import generate_secret
@@ -122,6 +122,7 @@ class PartnerAdmin(admin.ModelAdmin):
         "name",
         "is_active",
         "sending_state",
+        "breaker",
         "network",
         "method",
         "scope",
@@ -130,7 +131,7 @@ class PartnerAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["is_active", AutoDisabledFilter, KindFilter, "method", "scope", "networks"]
-    list_select_related = ["network"]
+    list_select_related = ["network", "health"]
     raw_id_fields = ["network"]
     search_fields = ["name", "slug", "postback_url"]
     filter_horizontal = ["networks", "offers"]
@@ -157,6 +158,7 @@ class PartnerAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        ("Sending limits", {"fields": ["max_concurrency", "max_per_second"]}),
         ("Signing", {"fields": ["signing_secret", "generate_secret"]}),
         ("State", {"fields": ["disabled_at", "disabled_reason", "failing_since", "created_at"]}),
     ]
@@ -173,6 +175,15 @@ class PartnerAdmin(admin.ModelAdmin):
     @admin.display(description="state")
     def sending_state(self, obj):
         return obj.sending_state
+
+    @admin.display(description="breaker")
+    def breaker(self, obj):
+        """closed, or open with the next probe's time: a paused partner's deliveries wait, none is lost."""
+        health = getattr(obj, "health", None)
+        if health is None or health.breaker == Breaker.CLOSED:
+            return "closed"
+        probe = f", probe at {health.probe_at:%Y-%m-%d %H:%M:%S %Z}" if health.probe_at else ""
+        return f"{health.get_breaker_display()}: {health.consecutive_failures} failures in a row{probe}"
 
     @admin.display(description="share", ordering="share_value")
     def share(self, obj):

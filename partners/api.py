@@ -46,6 +46,8 @@ class PartnerSerializer(ModelValidationMixin, serializers.ModelSerializer):
             "statuses",
             "min_payout",
             "receives_tests",
+            "max_concurrency",
+            "max_per_second",
             "share_type",
             "share_value",
             "share_currency",

@@ -16,7 +16,7 @@ from postbacks_project.db import write_transaction
 from postbacks_project.masking import mask_url
 from receiver.models import Conversion, EventKind, Source
 
-from . import amounts, transport
+from . import amounts, breaker, transport
 from .macros import event_values
 from .models import DUE_STATES, Delivery, DeliveryAttempt, Partner, State
 from .outbound import OutboundRequest, attempt_fields, build_request
@@ -232,6 +232,10 @@ def record_all(finished, task_id=""):
         DeliveryAttempt.objects.bulk_create(attempts)
         Delivery.objects.bulk_update(rows, RECORDED_FIELDS)
         _partners_health(health.values(), now)
+        results = {}
+        for prepared, result in ours:
+            results.setdefault(prepared.delivery.partner_id, []).append(result.ok)
+        breaker.record(results, now)
     for (prepared, result), outcome in zip(ours, outcomes, strict=True):
         logger.info(
             "delivery %s to %s: %s in %d ms (%s)",

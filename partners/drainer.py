@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from . import breaker, transport
 from . import delivery as deliveries
-from . import transport
 from .models import DUE_STATES, Delivery, State
 from .routing import sending_terms
 
@@ -73,6 +73,10 @@ def lock_batch(room, pace, now=None):
         .values_list("partner_id", "n")
     )
     full = [pk for pk, n in in_flight.items() if pk in partners and n >= concurrency_of(partners[pk])]
+    pauses = breaker.paused(now)
+    # An open breaker holds its partner's deliveries back; once its probe is due, one of them is the probe.
+    full += [pk for pk, may_probe in pauses.items() if not may_probe or in_flight.get(pk)]
+    probes = {pk for pk, may_probe in pauses.items() if may_probe}
     earlier = Delivery.objects.filter(
         partner_id=OuterRef("partner_id"),
         event__conversion_id=OuterRef("event__conversion_id"),
@@ -86,7 +90,11 @@ def lock_batch(room, pace, now=None):
         .order_by("next_attempt_at", "id")
         .values_list("pk", "partner_id")[: room * CANDIDATES_PER_SLOT]
     )
-    chosen, held_back = _fair_share(list(candidates), room, partners, in_flight, pace)
+    chosen, held_back = _fair_share(list(candidates), room, partners, in_flight, pace, probes)
+    lost = {
+        partner_id for pk, partner_id in chosen if partner_id in probes and not breaker.claim_probe(partner_id, now)
+    }
+    chosen = [pk for pk, partner_id in chosen if partner_id not in lost]
     if not chosen:
         return [], held_back
     lease = uuid4().hex
@@ -96,8 +104,9 @@ def lock_batch(room, pace, now=None):
     return list(locked.order_by("next_attempt_at", "id")), held_back
 
 
-def _fair_share(candidates, room, partners, in_flight, pace):
-    """Round robin over the candidates' partners, each within its concurrency and its pace."""
+def _fair_share(candidates, room, partners, in_flight, pace, probes=frozenset()):
+    """(delivery id, partner id) pairs, round robin over the candidates' partners, each within its concurrency and
+    its pace; a partner in `probes` gets one (its breaker's probe)."""
     queues = defaultdict(deque)
     for pk, partner_id in candidates:
         queues[partner_id].append(pk)
@@ -106,14 +115,15 @@ def _fair_share(candidates, room, partners, in_flight, pace):
         for partner_id in list(queues):
             partner = partners.get(partner_id)
             taken = in_flight.get(partner_id, 0)
-            if partner is not None and taken >= concurrency_of(partner):
+            limit = 1 if partner_id in probes else concurrency_of(partner) if partner is not None else None
+            if limit is not None and taken >= limit:
                 del queues[partner_id]
                 continue
             if partner is not None and not pace.take(partner):
                 held_back = True
                 del queues[partner_id]
                 continue
-            chosen.append(queues[partner_id].popleft())
+            chosen.append((queues[partner_id].popleft(), partner_id))
             in_flight[partner_id] = taken + 1
             if not queues[partner_id]:
                 del queues[partner_id]

@@ -177,6 +177,32 @@ class Partner(models.Model):
         validate_partner(self)
 
 
+class Breaker(models.TextChoices):
+    CLOSED = "closed", "closed (sending)"
+    OPEN = "open", "open (paused after consecutive failures)"
+    HALF_OPEN = "half_open", "half-open (one probe in flight)"
+
+
+class PartnerHealth(models.Model):
+    """A partner's circuit breaker: runtime state, kept apart from its configuration, so that a partner going up
+    and down never makes every process reload the partners (receiver.config)."""
+
+    partner = models.OneToOneField(Partner, primary_key=True, on_delete=models.CASCADE, related_name="health")
+    breaker = models.CharField(max_length=10, choices=Breaker.choices, default=Breaker.CLOSED)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True, help_text="When the breaker last opened.")
+    probe_at = models.DateTimeField(null=True, blank=True, help_text="Open: when one probe request may go.")
+    probe_interval = models.PositiveIntegerField(default=0, help_text="Seconds to the next probe; doubles per failure.")
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "partner health"
+
+    def __str__(self):
+        return f"{self.partner}: {self.breaker}"
+
+
 class OfferShare(models.Model):
     """A partner's revenue share on one offer, instead of its default share."""
 

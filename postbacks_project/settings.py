@@ -299,6 +299,11 @@ DELIVERY_DRAIN_SECONDS = env.float("DELIVERY_DRAIN_SECONDS", default=30.0)
 # Per partner, unless set on the partner: requests in flight across all workers, and per second per worker (0: none).
 DELIVERY_PARTNER_CONCURRENCY = env.int("DELIVERY_PARTNER_CONCURRENCY", default=8)
 DELIVERY_PARTNER_RATE = env.int("DELIVERY_PARTNER_RATE", default=0)
+# A partner's circuit breaker opens after this many failures in a row; one probe then goes after the probe seconds,
+# doubled after each failed probe up to the maximum.
+DELIVERY_BREAKER_FAILURES = env.int("DELIVERY_BREAKER_FAILURES", default=5)
+DELIVERY_BREAKER_PROBE_SECONDS = env.int("DELIVERY_BREAKER_PROBE_SECONDS", default=30)
+DELIVERY_BREAKER_PROBE_MAX = env.int("DELIVERY_BREAKER_PROBE_MAX", default=3600)
 PARTNER_AUTO_DISABLE_AFTER = env.int("PARTNER_AUTO_DISABLE_AFTER", default=3 * 24 * 3600)
 CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {"task": "partners.tasks.sweep", "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0)},

@@ -231,6 +231,9 @@ def test_check_partners_lists_every_partner_with_its_health(run_json, failed, su
         "succeeded_24h": 0,
         "success_rate_24h": None,
         "failing_since": None,
+        "breaker": "closed",
+        "consecutive_failures": 0,
+        "probe_at": None,
         "disabled_at": None,
         "disabled_reason": "",
     }
@@ -262,7 +265,16 @@ def test_check_partners_shows_the_auto_disable_state_and_reason(run_json, run, p
 def test_check_partners_prints_a_table_by_default(run, failed, succeeded):
     header, row = run("check_partners").splitlines()
 
-    assert header.split() == ["id", "name", "state", "last_delivery", "success_24h", "disabled_reason", "template"]
+    assert header.split() == [
+        "id",
+        "name",
+        "state",
+        "breaker",
+        "last_delivery",
+        "success_24h",
+        "disabled_reason",
+        "template",
+    ]
     assert "Wall" in row
     assert "sending" in row
     assert "succeeded" in row

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from partners import delivery as deliveries
 from partners import drainer
-from partners.models import Delivery, DeliveryAttempt, Partner, State
+from partners.models import Breaker, Delivery, DeliveryAttempt, Partner, PartnerHealth, State
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +143,7 @@ def test_the_drainer_sends_a_slow_partner_no_more_than_its_concurrency_while_the
     make_partner("Fast", url=sink.url("/fast?c={click_id}"))
     post(client, network, 6)
     real_send, lock = deliveries.transport.send, threading.Lock()
-    in_flight, most, fast_done_while_slow_busy = [0], [0], [0]
+    in_flight, most, finished = [0], [0], {"slow": [], "fast": []}
 
     def send(request):
         slow = "/slow" in request.url
@@ -157,7 +157,7 @@ def test_the_drainer_sends_a_slow_partner_no_more_than_its_concurrency_while_the
         finally:
             with lock:
                 in_flight[0] -= slow
-                fast_done_while_slow_busy[0] += (not slow) and in_flight[0] > 0
+                finished["slow" if slow else "fast"].append(time.monotonic())
         return result
 
     monkeypatch.setattr("partners.transport.send", send)
@@ -167,5 +167,86 @@ def test_the_drainer_sends_a_slow_partner_no_more_than_its_concurrency_while_the
     assert sent == 12
     assert Delivery.objects.filter(state=State.SUCCEEDED).count() == 12
     assert most[0] == 2
-    assert fast_done_while_slow_busy[0] == 6
+    assert max(finished["fast"]) < sorted(finished["slow"])[2]  # the fast ones did not wait for the slow ones
     assert sorted(request.path.split("?")[0] for request in sink.received) == ["/fast"] * 6 + ["/slow"] * 6
+
+
+@responses.activate
+def test_a_partner_failing_in_a_row_trips_its_breaker_and_its_deliveries_pause(client, network, held, settings):
+    settings.DELIVERY_BREAKER_FAILURES = 3
+    settings.DELIVERY_RETRY_SCHEDULE = [0, 0, 0, 0, 0, 0, 0, 0]
+    responses.get("https://p.example/pb", status=503)
+    make_partner("Down")
+    post(client, network, 2)
+
+    drainer.drain(budget=5, concurrency=1)
+
+    health = PartnerHealth.objects.get()
+    assert (health.breaker, health.consecutive_failures) == (Breaker.OPEN, 3)
+    assert DeliveryAttempt.objects.count() == 3  # not 16: the others wait for the probe instead of failing
+    assert drainer.lock_batch(room=10, pace=drainer.Pace())[0] == []
+
+
+@responses.activate
+def test_one_probe_closes_the_breaker_when_the_partner_is_back(client, network, held, settings):
+    responses.get("https://p.example/pb", status=200)
+    partner = make_partner("Back")
+    post(client, network, 3)
+    PartnerHealth.objects.create(
+        partner=partner, breaker=Breaker.OPEN, consecutive_failures=5, probe_at=timezone.now(), probe_interval=30
+    )
+
+    first, _ = drainer.lock_batch(room=10, pace=drainer.Pace())
+    assert len(first) == 1  # the probe, alone
+    assert PartnerHealth.objects.get().breaker == Breaker.HALF_OPEN
+    assert drainer.lock_batch(room=10, pace=drainer.Pace())[0] == []
+    prepared = deliveries.prepare_all(first)
+    deliveries.record_all([(prepared[0], deliveries.transport.send(prepared[0].request))])
+
+    assert PartnerHealth.objects.get().breaker == Breaker.CLOSED
+    assert len(drainer.lock_batch(room=10, pace=drainer.Pace())[0]) == 2
+
+
+@responses.activate
+def test_a_failed_probe_opens_the_breaker_again_for_twice_as_long(client, network, held, settings):
+    settings.DELIVERY_BREAKER_PROBE_MAX = 100
+    responses.get("https://p.example/pb", status=500)
+    partner = make_partner("Still down")
+    post(client, network, 1)
+    PartnerHealth.objects.create(
+        partner=partner, breaker=Breaker.OPEN, consecutive_failures=5, probe_at=timezone.now(), probe_interval=60
+    )
+
+    drainer.drain(budget=5, concurrency=2)
+
+    health = PartnerHealth.objects.get()
+    assert (health.breaker, health.probe_interval) == (Breaker.OPEN, 100)
+    assert health.probe_at > timezone.now() + timedelta(seconds=90)
+
+
+def test_a_lost_probe_is_given_again_once_its_lock_would_have_run_out(client, network, held):
+    partner = make_partner("A")
+    post(client, network, 1)
+    long_ago = timezone.now() - timedelta(hours=1)
+    PartnerHealth.objects.create(partner=partner, breaker=Breaker.HALF_OPEN, probe_at=long_ago, probe_interval=30)
+
+    assert len(drainer.lock_batch(room=10, pace=drainer.Pace())[0]) == 1
+
+
+def test_an_open_breaker_shows_in_check_partners_and_the_partner_list(client, admin_client, network, held):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    partner = make_partner("Down")
+    probe_at = timezone.now() + timedelta(minutes=5)
+    PartnerHealth.objects.create(partner=partner, breaker=Breaker.OPEN, consecutive_failures=7, probe_at=probe_at)
+    out = StringIO()
+
+    call_command("check_partners", "--json", stdout=out)
+    page = admin_client.get("/admin/partners/partner/").content.decode()
+
+    row = json.loads(out.getvalue())[0]
+    assert (row["breaker"], row["consecutive_failures"]) == ("open", 7)
+    assert "open (paused after consecutive failures): 7 failures in a row, probe at" in page

@@ -1,4 +1,4 @@
-"""manage.py check_partners: every partner's template, last delivery, 24 h success rate and disable state."""
+"""manage.py check_partners: every partner's template, last delivery, 24 h success rate, breaker and disable state."""
 
 from datetime import timedelta
 
@@ -10,7 +10,7 @@ from partners.models import Delivery, Partner
 from postbacks_project.cli import emit
 
 WINDOW = timedelta(hours=24)
-COLUMNS = ["id", "name", "state", "last_delivery", "success_24h", "disabled_reason", "template"]
+COLUMNS = ["id", "name", "state", "breaker", "last_delivery", "success_24h", "disabled_reason", "template"]
 
 
 def partners_with_health(now):
@@ -22,12 +22,16 @@ def partners_with_health(now):
         deliveries__attempt_set__response_status__lt=300,
         deliveries__attempt_set__error="",
     )
-    return Partner.objects.annotate(
-        last_delivery_at=Subquery(newest.values("created_at")[:1]),
-        last_delivery_state=Subquery(newest.values("state")[:1]),
-        attempts_24h=Count("deliveries__attempt_set", filter=recent),
-        succeeded_24h=Count("deliveries__attempt_set", filter=succeeded),
-    ).order_by("name")
+    return (
+        Partner.objects.select_related("health")
+        .annotate(
+            last_delivery_at=Subquery(newest.values("created_at")[:1]),
+            last_delivery_state=Subquery(newest.values("state")[:1]),
+            attempts_24h=Count("deliveries__attempt_set", filter=recent),
+            succeeded_24h=Count("deliveries__attempt_set", filter=succeeded),
+        )
+        .order_by("name")
+    )
 
 
 class Command(BaseCommand):
@@ -56,6 +60,7 @@ class Command(BaseCommand):
                     round(partner.succeeded_24h / partner.attempts_24h, 4) if partner.attempts_24h else None
                 ),
                 "failing_since": partner.failing_since,
+                **_breaker(partner),
                 "disabled_at": partner.disabled_at,
                 "disabled_reason": partner.disabled_reason,
             }
@@ -65,6 +70,13 @@ class Command(BaseCommand):
             emit(self, data, True)
             return
         emit(self, [_table_row(row) for row in data], False, COLUMNS)
+
+
+def _breaker(partner):
+    health = getattr(partner, "health", None)
+    if health is None:
+        return {"breaker": "closed", "consecutive_failures": 0, "probe_at": None}
+    return {"breaker": health.breaker, "consecutive_failures": health.consecutive_failures, "probe_at": health.probe_at}
 
 
 def _table_row(row):

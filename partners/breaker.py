@@ -1,0 +1,88 @@
+"""Circuit breakers per partner: after consecutive failures a partner's deliveries pause instead of each burning its
+own retries; one probe at growing intervals closes the breaker again. Auto-disable stays the last resort."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+
+from .models import Breaker, PartnerHealth
+
+
+def paused(now):
+    """{partner id: True if one probe may go now, False if it must wait} for partners whose breaker is not closed."""
+    rows = PartnerHealth.objects.exclude(breaker=Breaker.CLOSED).values_list("partner_id", "breaker", "probe_at")
+    return {pk: _may_probe(state, probe_at, now) for pk, state, probe_at in rows}
+
+
+def claim_probe(partner_id, now):
+    """Whether this drainer sends the partner's one probe (only one of several drainers wins it)."""
+    return (
+        PartnerHealth.objects.filter(_probe_due(now), partner_id=partner_id).update(
+            breaker=Breaker.HALF_OPEN, probe_at=now
+        )
+        == 1
+    )
+
+
+def _probe_due(now):
+    # A half-open breaker whose probe was never recorded (its drainer died, or lost the delivery's lock) may probe
+    # again once that probe's lock would have run out.
+    return Q(breaker=Breaker.OPEN, probe_at__lte=now) | Q(breaker=Breaker.HALF_OPEN, probe_at__lt=now - _lock_span())
+
+
+def _may_probe(state, probe_at, now):
+    if probe_at is None:
+        return False
+    return probe_at <= now if state == Breaker.OPEN else probe_at < now - _lock_span()
+
+
+def _lock_span():
+    return timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + settings.DELIVERY_LOCK_MARGIN)
+
+
+def record(outcomes, now):
+    """Move each partner's breaker by this batch's results: {partner id: [ok, ok, failed...]} in the order recorded.
+
+    A success closes it and clears the streak; failures add to it, and DELIVERY_BREAKER_FAILURES in a row open it
+    for DELIVERY_BREAKER_PROBE_SECONDS, doubled after each failed probe up to DELIVERY_BREAKER_PROBE_MAX.
+    """
+    if not outcomes:
+        return
+    health = {row.partner_id: row for row in PartnerHealth.objects.select_for_update().filter(partner_id__in=outcomes)}
+    created = []
+    for partner_id, results in outcomes.items():
+        row = health.get(partner_id)
+        if row is None:
+            if all(results):
+                continue  # a healthy partner needs no row until it first fails
+            row = PartnerHealth(partner_id=partner_id)
+            created.append(row)
+        _move(row, results, now)
+    PartnerHealth.objects.bulk_create(created)
+    existing = [row for pk, row in health.items() if pk in outcomes]
+    if existing:
+        PartnerHealth.objects.bulk_update(existing, CHANGED)
+
+
+CHANGED = ["breaker", "consecutive_failures", "opened_at", "probe_at", "probe_interval", "last_success_at"]
+CHANGED += ["last_failure_at"]
+
+
+def _move(row, results, now):
+    for ok in results:
+        if ok:
+            row.breaker, row.consecutive_failures, row.probe_at, row.probe_interval = Breaker.CLOSED, 0, None, 0
+            row.last_success_at = now
+            continue
+        row.consecutive_failures += 1
+        row.last_failure_at = now
+        if row.breaker == Breaker.HALF_OPEN:
+            _open(row, now, min(row.probe_interval * 2, settings.DELIVERY_BREAKER_PROBE_MAX))
+        elif row.breaker == Breaker.CLOSED and row.consecutive_failures >= settings.DELIVERY_BREAKER_FAILURES:
+            _open(row, now, settings.DELIVERY_BREAKER_PROBE_SECONDS)
+
+
+def _open(row, now, interval):
+    row.breaker, row.opened_at, row.probe_interval = Breaker.OPEN, now, interval
+    row.probe_at = now + timedelta(seconds=interval)
