@@ -29,9 +29,10 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The three benchmarks, then bench/results.md from their JSON (bench/README.md). A full run takes about
-# 30 minutes on 2 cores (receiver ~9 with its 1,000,000-postback preload, forwarding ~13, scale-out ~5);
-# BENCH_ARGS goes to all three (e.g. --quick, about 5 minutes), BENCH_NOTE into the results' header.
+# The benchmarks, then bench/results.md from their JSON (bench/README.md). A full run takes about
+# 40 minutes on 2 cores (receiver ~9 with its 1,000,000-postback preload, forwarding ~13, scale-out ~5,
+# prune ~11);
+# BENCH_ARGS goes to all of them (e.g. --quick, about 5 minutes), BENCH_NOTE into the results' header.
 # The receiver's load generator is Debian's wrk, installed here once as root (else its asyncio client).
 BENCH_OUT ?= bench/out
 bench: setup
@@ -44,5 +45,6 @@ bench: setup
 	$(BIN)/python bench/receiver_profile.py --out $(BENCH_OUT)/receiver_profile.json $(BENCH_ARGS) || status=1; \
 	$(BIN)/python bench/forwarding.py --out $(BENCH_OUT)/forwarding.json $(BENCH_ARGS) || status=1; \
 	$(BIN)/python bench/scale_out.py --out $(BENCH_OUT)/scale_out.json $(BENCH_ARGS) || status=1; \
+	$(BIN)/python bench/prune.py --out $(BENCH_OUT)/prune.json $(BENCH_ARGS) || status=1; \
 	$(BIN)/python bench/report.py $(BENCH_OUT) --note "$(BENCH_NOTE)" > bench/results.md || status=1; \
 	echo "wrote bench/results.md"; exit $$status

@@ -1,6 +1,7 @@
 """What the benchmarks share: temp databases, the project's environment, process lifecycle, cleanup and tables.
 
-bench/receiver.py, bench/forwarding.py and bench/scale_out.py import this module (it sits next to them, on sys.path).
+The benchmarks (bench/receiver.py, forwarding.py, scale_out.py, prune.py, ...) import this module (it sits next to
+them, on sys.path).
 """
 
 import contextlib
@@ -32,7 +33,7 @@ DATABASES = ("sqlite", "postgres")
 
 
 def add_common_arguments(parser):
-    """The options all three benchmarks take, so that one BENCH_ARGS fits them all."""
+    """The options all the benchmarks take, so that one BENCH_ARGS fits them all."""
     parser.add_argument(
         "--databases", default="sqlite,postgres", help="comma-separated: sqlite, postgres (default both)"
     )

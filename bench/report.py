@@ -1,6 +1,6 @@
 """Assemble bench/results.md from the benchmarks' --out JSON files: the machine, the date, then each one's tables.
 
-`make bench` runs `.venv/bin/python bench/report.py bench/out > bench/results.md` after the three benchmarks.
+`make bench` runs `.venv/bin/python bench/report.py bench/out > bench/results.md` after the benchmarks.
 A run made with --quick, or on a machine that was busy when a benchmark started, says so in the header.
 """
 
@@ -20,7 +20,8 @@ import targets
 from common import DEFAULT_POSTGRES, REDIS, ROOT
 
 SECTIONS = [("receiver.json", "bench/receiver.py"), ("receiver_profile.json", "bench/receiver_profile.py"),
-            ("forwarding.json", "bench/forwarding.py"), ("scale_out.json", "bench/scale_out.py")]  # fmt: skip
+            ("forwarding.json", "bench/forwarding.py"), ("scale_out.json", "bench/scale_out.py"),
+            ("prune.json", "bench/prune.py")]  # fmt: skip
 
 
 def first_line(path, prefix):

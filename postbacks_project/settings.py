@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,6 +50,16 @@ def _decimal(name, default):
         return Decimal(raw)
     except InvalidOperation:
         raise ImproperlyConfigured(f"{name} must be a decimal number such as 100, not {raw!r}") from None
+
+
+def _days(name, default):
+    """Days to keep a kind of row (postbacks_project.retention); 0 or empty keeps them forever."""
+    raw = env.str(name, default=str(default)).strip()
+    if raw == "":
+        return 0
+    if not (raw.isascii() and raw.isdigit()):
+        raise ImproperlyConfigured(f"{name} must be a whole number of days (0 or empty: keep forever), not {raw!r}")
+    return int(raw)
 
 
 def _trusted_proxies(name):
@@ -305,12 +316,26 @@ DELIVERY_BREAKER_FAILURES = env.int("DELIVERY_BREAKER_FAILURES", default=5)
 DELIVERY_BREAKER_PROBE_SECONDS = env.int("DELIVERY_BREAKER_PROBE_SECONDS", default=30)
 DELIVERY_BREAKER_PROBE_MAX = env.int("DELIVERY_BREAKER_PROBE_MAX", default=3600)
 PARTNER_AUTO_DISABLE_AFTER = env.int("PARTNER_AUTO_DISABLE_AFTER", default=3 * 24 * 3600)
+
+# Retention (postbacks_project/retention.py, manage.py prune): days each kind of row is kept; 0 or empty keeps it
+# forever. Conversions, their events, points and deliveries are the money record and are never pruned.
+RETAIN_RECEIVED_DAYS = _days("RETAIN_RECEIVED_DAYS", 90)
+RETAIN_ATTEMPTS_DAYS = _days("RETAIN_ATTEMPTS_DAYS", 90)
+RETAIN_TEST_POSTBACKS_DAYS = _days("RETAIN_TEST_POSTBACKS_DAYS", 30)
+RETAIN_CLICKS_DAYS = _days("RETAIN_CLICKS_DAYS", 180)
+# Rows deleted per transaction: each batch holds its locks (SQLite: the one write lock) only this long.
+PRUNE_BATCH_SIZE = env.int("PRUNE_BATCH_SIZE", default=5000)
+if PRUNE_BATCH_SIZE < 1:
+    raise ImproperlyConfigured(f"PRUNE_BATCH_SIZE must be at least 1, not {PRUNE_BATCH_SIZE}")
+
 CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {"task": "partners.tasks.sweep", "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0)},
     "sweep-test-postbacks": {
         "task": "testing_tools.tasks.sweep_test_postbacks",
         "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0),
     },
+    # Daily, at a quiet hour (CELERY_TIMEZONE, UTC): a run deletes a day's worth of each kind.
+    "prune-old-rows": {"task": "receiver.tasks.prune", "schedule": crontab(hour=3, minute=30)},
 }
 
 BENCHMARK_ENDPOINTS = _strict_bool("BENCHMARK_ENDPOINTS", False)

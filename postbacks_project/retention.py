@@ -1,0 +1,141 @@
+"""Retention: delete the rows each RETAIN_*_DAYS lets go, in small batches, and never the money record.
+
+Pruned: raw requests (receiver's received postbacks), delivery attempts, test postbacks, and clicks that no
+conversion points at. Never pruned: conversions, their events, points entries and deliveries (a delivery keeps its
+summary: attempts, last status code, last error). The one money row a prune writes to is an event whose request
+is pruned: its `postback` link becomes NULL, as the model's SET_NULL says.
+
+Each batch is its own short transaction (postbacks_project.db.write_transaction, so that on SQLite it queues for
+the one writer like the receiver does) deleting at most PRUNE_BATCH_SIZE rows by primary key: no table lock, and
+the receiver and the workers wait at most one batch. The tables are named by label, not imported, because this
+module sits below the apps (DESIGN.md: testing_tools -> partners -> receiver -> postbacks_project).
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from postbacks_project.db import write_transaction
+
+
+@dataclass(frozen=True)
+class Table:
+    setting: str
+    model: str
+    date_field: str
+    # Rows pointing here whose link is cleared before the delete: (model label, field).
+    unlink: tuple = ()
+    # Rows pointing here that keep the row alive (a click a conversion matched): (model label, field).
+    kept_by: tuple = ()
+    # Further date fields that must be older than the cutoff too (a test postback still due is kept).
+    also_before: tuple = ()
+
+
+TABLES = (
+    Table(
+        "RETAIN_RECEIVED_DAYS",
+        "receiver.ReceivedPostback",
+        "received_at",
+        unlink=(("receiver.ConversionEvent", "postback"),),
+    ),
+    Table("RETAIN_ATTEMPTS_DAYS", "partners.DeliveryAttempt", "created_at"),
+    Table("RETAIN_TEST_POSTBACKS_DAYS", "testing_tools.TestPostback", "created_at", also_before=("scheduled_for",)),
+    Table("RETAIN_CLICKS_DAYS", "receiver.Click", "created_at", kept_by=(("receiver.Conversion", "known_click"),)),
+    Table(
+        "RETAIN_CLICKS_DAYS", "receiver.NetworkClick", "created_at", kept_by=(("receiver.Conversion", "network_click"),)
+    ),
+)
+
+
+def check_relations(table):
+    """Refuse a table that some model points at in a way retention does not handle.
+
+    The delete is one SQL statement that bypasses Django's on_delete emulation, so every foreign key into a pruned
+    table must be listed here: cleared (unlink) or keeping the row (kept_by). A new model pointing at one (a CASCADE
+    from a money table, say) stops the prune instead of being deleted or broken without anyone deciding.
+    """
+    model = apps.get_model(table.model)
+    handled = set(table.unlink) | set(table.kept_by)
+    for relation in model._meta.related_objects:
+        if (relation.related_model._meta.label, relation.field.name) not in handled:
+            raise ImproperlyConfigured(
+                f"{relation.related_model._meta.label}.{relation.field.name} points at {table.model}, which "
+                f"{table.setting} prunes: add it to postbacks_project.retention.TABLES (unlink or kept_by)"
+            )
+    return model
+
+
+def prunable(table, model, cutoff):
+    """The rows of `table` that retention lets go: older than `cutoff` and not kept alive by a reference."""
+    rows = model._base_manager.filter(**{f"{table.date_field}__lt": cutoff})
+    for field in table.also_before:
+        rows = rows.filter(**{f"{field}__lt": cutoff})
+    for label, field in table.kept_by:
+        rows = rows.filter(~Exists(apps.get_model(label)._base_manager.filter(**{field: OuterRef("pk")})))
+    return rows
+
+
+def prune(dry_run=False, batch_size=None, now=None):
+    """Delete (or, dry, count) each table's old rows; one report row per table, in TABLES order."""
+    batch_size = batch_size or settings.PRUNE_BATCH_SIZE
+    now = now or timezone.now()
+    report = []
+    for table in TABLES:
+        model = check_relations(table)
+        days = getattr(settings, table.setting)
+        row = {
+            "table": model._meta.db_table,
+            "setting": table.setting,
+            "days": days,
+            "older_than": None,
+            "rows": 0,
+            # Rows elsewhere whose link to a deleted row was cleared (events whose request is pruned).
+            "unlinked": 0,
+            "batches": 0,
+            "seconds": 0.0,
+        }
+        report.append(row)
+        if not days:
+            continue
+        cutoff = now - timedelta(days=days)
+        row["older_than"] = cutoff
+        started = time.monotonic()
+        rows = prunable(table, model, cutoff)
+        if dry_run:
+            row["rows"] = rows.count()
+            row["batches"] = -(-row["rows"] // batch_size)
+            row["unlinked"] = sum(
+                apps.get_model(label)._base_manager.filter(**{f"{field}__in": rows.values("pk")}).count()
+                for label, field in table.unlink
+            )
+        else:
+            row["rows"], row["unlinked"], row["batches"] = _delete_in_batches(table, rows, batch_size)
+        row["seconds"] = round(time.monotonic() - started, 3)
+    return report
+
+
+def _delete_in_batches(table, rows, batch_size):
+    """(rows deleted, links cleared, batches)."""
+    deleted = unlinked = batches = 0
+    last = 0
+    while True:
+        # Ids in primary-key order from where the last batch ended: rows kept alive are not read again.
+        ids = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted, unlinked, batches
+        last = ids[-1]
+        with write_transaction():
+            for label, field in table.unlink:
+                unlinked += apps.get_model(label)._base_manager.filter(**{f"{field}__in": ids}).update(**{field: None})
+            # The conditions again, inside the transaction: a click a conversion matched since the read stays.
+            # _raw_delete is one DELETE ... WHERE id IN (...): QuerySet.delete() would load every row (bodies
+            # and headers included) to emulate on_delete, which the UPDATE above has done already.
+            doomed = rows.filter(pk__in=ids)
+            deleted += doomed._raw_delete(doomed.db)
+        batches += 1

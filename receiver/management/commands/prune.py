@@ -1,0 +1,31 @@
+"""manage.py prune: delete the rows older than their RETAIN_*_DAYS, in batches; --dry-run only counts them."""
+
+from django.core.management.base import BaseCommand
+
+from postbacks_project import retention
+from postbacks_project.cli import emit
+
+COLUMNS = ["table", "setting", "days", "older_than", "rows", "unlinked", "batches", "seconds"]
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete received postbacks, delivery attempts, test postbacks and unconverted clicks older than their "
+        "RETAIN_*_DAYS (0: kept forever), PRUNE_BATCH_SIZE rows per transaction. Conversions, events, points and "
+        "deliveries are never deleted."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+    def handle(self, *args, **opts):
+        tables = retention.prune(dry_run=opts["dry_run"])
+        total = sum(row["rows"] for row in tables)
+        seconds = round(sum(row["seconds"] for row in tables), 3)
+        if opts["json"]:
+            emit(self, {"dry_run": opts["dry_run"], "rows": total, "seconds": seconds, "tables": tables}, True)
+            return
+        emit(self, tables, False, COLUMNS)
+        verb = "would delete" if opts["dry_run"] else "deleted"
+        self.stdout.write(f"{verb} {total} rows in {seconds} s")
