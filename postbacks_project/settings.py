@@ -177,6 +177,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the project's own (the favicon); the apps' come from their static/
 STATIC_ROOT.mkdir(exist_ok=True)
 
 LOGGING = {
