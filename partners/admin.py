@@ -10,6 +10,7 @@ from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import escape
 
 from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
@@ -268,10 +269,8 @@ class PartnerAdmin(admin.ModelAdmin):
         partners = list(queryset)
         idle = [p.name for p in partners if not p.sendable]
         report = redeliver(failed_since([p for p in partners if p.sendable], since))
-        text = (
-            f"Replay of failed and cancelled deliveries since {timezone.localtime(since):%Y-%m-%d %H:%M %Z}: "
-            f"{report.summary()}."
-        )
+        when = date_format(timezone.localtime(since), "DATETIME_FORMAT")
+        text = f"Replay of failed and cancelled deliveries since {when}: {report.summary()}."
         if idle:
             text += f" Not replayed for {', '.join(idle)}: inactive or auto-disabled; re-enable first."
         self.message_user(request, text, messages.SUCCESS if report.queued else messages.WARNING)

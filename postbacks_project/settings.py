@@ -172,6 +172,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Our datetime format (YYYY-MM-DD HH:MM:SS and the zone) instead of the language's "March 1, 2026, 12:05 p.m.".
+FORMAT_MODULE_PATH = ["postbacks_project.formats"]
 USE_I18N = True
 USE_TZ = True
 
