@@ -10,7 +10,10 @@ from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import escape
 
+from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
 from postbacks_project.cli import money_text
 from receiver.models import Conversion
 
@@ -51,8 +54,13 @@ class PartnerForm(forms.ModelForm):
         for name in ("postback_url", "body_template"):
             if name in self.fields:
                 self.fields[name].help_text += " Known macros: " + known_macros_text() + "."
+        # The admin renders help texts as HTML: "/click/<offer>/?partner=<slug>" lost its placeholders as tags.
+        for field in self.fields.values():
+            field.help_text = escape(field.help_text)
         if "postback_url" in self.fields:
-            self.fields["postback_url"].widget.attrs["size"] = 100
+            # A template with a few parameters is longer than a line: wrap it, as wide as the form.
+            self.fields["postback_url"].widget = forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"})
+        normalise_decimals(self)
 
     def clean(self):
         cleaned = super().clean()
@@ -109,6 +117,7 @@ class KindFilter(admin.SimpleListFilter):
 
 class OfferShareInline(admin.TabularInline):
     model = OfferShare
+    form = DecimalsAsWritten
     extra = 0
     raw_id_fields = ["offer"]
     verbose_name_plural = "revenue share per offer (instead of the default share above)"
@@ -137,7 +146,7 @@ class PartnerAdmin(admin.ModelAdmin):
     filter_horizontal = ["networks", "offers"]
     date_hierarchy = "created_at"
     readonly_fields = ["disabled_at", "disabled_reason", "failing_since", "created_at"]
-    actions = ["reenable", "replay_failed"]
+    actions = [deactivate, "reenable", "replay_failed"]
     inlines = [OfferShareInline]
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "network"]}),
@@ -238,6 +247,10 @@ class PartnerAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
+    def has_delete_permission(self, request, obj=None):
+        # Deliveries protect a partner that ever received one: offer "Deactivate" instead of a delete that fails.
+        return False
+
     def has_resend_permission(self, request):
         return request.user.has_perm("partners.resend_delivery")
 
@@ -267,10 +280,8 @@ class PartnerAdmin(admin.ModelAdmin):
         partners = list(queryset)
         idle = [p.name for p in partners if not p.sendable]
         report = redeliver(failed_since([p for p in partners if p.sendable], since))
-        text = (
-            f"Replay of failed and cancelled deliveries since {timezone.localtime(since):%Y-%m-%d %H:%M %Z}: "
-            f"{report.summary()}."
-        )
+        when = date_format(timezone.localtime(since), "DATETIME_FORMAT")
+        text = f"Replay of failed and cancelled deliveries since {when}: {report.summary()}."
         if idle:
             text += f" Not replayed for {', '.join(idle)}: inactive or auto-disabled; re-enable first."
         self.message_user(request, text, messages.SUCCESS if report.queued else messages.WARNING)

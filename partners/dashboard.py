@@ -10,7 +10,7 @@ from django.utils import timezone
 from receiver.models import Network, Offer
 from receiver.statuses import Status
 
-from . import stats
+from . import dashboard_links, stats
 from .allocation import over_allocated
 from .charts import daily_chart
 from .models import Partner, State
@@ -47,11 +47,16 @@ def page(request):
     """Staff with partners.view_dashboard (see the URLconf). Without parameters: the last 30 days, everything."""
     start, end = default_period()
     form = PeriodForm({"start": start, "end": end, **request.GET.dict()})
-    figures = chart = None
-    tables = []
+    figures = chart = links = None
+    tables, rows, presets = [], {}, []
     if form.is_valid():
         data = form.cleaned_data
-        figures = stats.compute(data["start"], data["end"], data["network"], data["offer"], data["partner"])
+        scope = (data["network"], data["offer"], data["partner"])
+        figures = stats.compute(data["start"], data["end"], *scope)
+        links = dashboard_links.Links(data["start"], data["end"], *scope)
+        rows = dashboard_links.rows(figures, links)
+        filters = {name: data[name].pk for name in ("network", "offer", "partner") if data[name]}
+        presets = dashboard_links.presets(timezone.localdate(), (data["start"], data["end"]), filters)
         chart = daily_chart(figures.daily, figures.currency)
         per = figures.breakdown
         tables = [
@@ -66,6 +71,9 @@ def page(request):
         "stats": figures,
         "chart": chart,
         "breakdown_tables": tables,
+        "links": links,
+        "rows": rows,
+        "presets": presets,
         "statuses": Status.values,
         "states": State.values,
         # Terms, not traffic: every offer whose partners' shares exceed its payout, whatever the filters.

@@ -9,7 +9,15 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum, TextFiel
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from receiver.breakdown import APPROVED_IN_HOUSE, ZERO, Breakdown
+from receiver.breakdown import (
+    APPROVED_IN_HOUSE,
+    CONVERTED_CLICK,
+    CONVERTED_NETWORK_CLICK,
+    ZERO,
+    Breakdown,
+    click_counts,
+    rate,
+)
 from receiver.breakdown import compute as compute_breakdown
 from receiver.models import Click, Conversion, NetworkClick, Outcome, PointsEntry, ReceivedPostback
 from receiver.statuses import Status
@@ -33,8 +41,10 @@ class Stats:
     end: date
     currency: str
     clicks: int
+    network_clicks: int  # of `clicks`, the networks' own click ids that claims reported (none with a partner)
+    converted_clicks: int  # of `clicks`, those a real conversion came from (whenever it came)
     conversions: dict  # status -> count, plus "total"
-    conversion_rate: Decimal | None  # percent of clicks; None when there were no clicks
+    conversion_rate: Decimal | None  # converted_clicks in percent of clicks; None when there were no clicks
     gross: Decimal
     gross_missing_rate: int  # approved conversions left out of `gross`: no exchange rate yet
     partner_payouts: Decimal  # what partners hold from the conversions in `gross`: credits minus take-backs
@@ -48,6 +58,10 @@ class Stats:
     failing_partners: list = field(default_factory=list)
     daily: list = field(default_factory=list)  # [Day] for every day of the period
     breakdown: Breakdown | None = None  # per network, offer and conversion type (no partner filter)
+
+    @property
+    def our_clicks(self):
+        return self.clicks - self.network_clicks
 
     @property
     def places(self):
@@ -109,7 +123,9 @@ def compute(start, end, network=None, offer=None, partner=None):
     if partner:
         # Clicks are attributed to a partner by the ?partner=<slug> they arrived with.
         clicks = clicks.filter(partner_slug=partner.slug or "\0")
-    click_count = clicks.count()
+    counted = click_counts(clicks, CONVERTED_CLICK)
+    click_count, converted_clicks = counted["n"], counted["converted"]
+    network_click_count = 0
     if not partner:
         # The networks' own click ids that claims reported; they never come through a partner.
         network_clicks = NetworkClick.objects.filter(created_at__gte=since, created_at__lt=until)
@@ -117,7 +133,10 @@ def compute(start, end, network=None, offer=None, partner=None):
             network_clicks = network_clicks.filter(network=network)
         if offer:
             network_clicks = network_clicks.filter(offer=offer)
-        click_count += network_clicks.count()
+        counted = click_counts(network_clicks, CONVERTED_NETWORK_CLICK)
+        network_click_count = counted["n"]
+        click_count += counted["n"]
+        converted_clicks += counted["converted"]
 
     conv = conversions.aggregate(
         **_counts("status", Status.values),
@@ -179,8 +198,10 @@ def compute(start, end, network=None, offer=None, partner=None):
         end=end,
         currency=settings.HOUSE_CURRENCY,
         clicks=click_count,
+        network_clicks=network_click_count,
+        converted_clicks=converted_clicks,
         conversions=conv,
-        conversion_rate=(Decimal(conv["total"] * 100) / click_count).quantize(Decimal("0.01")) if click_count else None,
+        conversion_rate=rate(converted_clicks, click_count),
         gross=gross,
         gross_missing_rate=missing,
         partner_payouts=partner_payouts,

@@ -56,6 +56,9 @@ class BreakdownRowSerializer(serializers.Serializer):
     clicks = serializers.IntegerField(
         allow_null=True, help_text="Our clicks plus the networks' click ids claims reported; null for a type."
     )
+    converted_clicks = serializers.IntegerField(
+        allow_null=True, help_text="Of those clicks, the ones a real conversion came from; null for a type."
+    )
     conversions = serializers.IntegerField()
     by_type = serializers.DictField(child=serializers.IntegerField(), help_text="Conversions per type.")
     approved = serializers.IntegerField()
@@ -63,7 +66,10 @@ class BreakdownRowSerializer(serializers.Serializer):
         max_digits=18, decimal_places=6, help_text="Approved conversions' payout in the house currency."
     )
     conversion_rate = serializers.DecimalField(
-        max_digits=8, decimal_places=2, allow_null=True, help_text="Percent of clicks; null without clicks."
+        max_digits=8,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Converted clicks, percent of clicks; null without any.",
     )
 
 

@@ -183,11 +183,14 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Our datetime format (YYYY-MM-DD HH:MM:SS and the zone) instead of the language's "March 1, 2026, 12:05 p.m.".
+FORMAT_MODULE_PATH = ["postbacks_project.formats"]
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the project's own (the favicon); the apps' come from their static/
 STATIC_ROOT.mkdir(exist_ok=True)
 
 LOGGING = {

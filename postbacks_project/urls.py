@@ -1,17 +1,37 @@
-"""URL map: admin and its tools, the receiver's endpoints, the API with its schema and docs, (opt-in) benchmarks."""
+"""URL map: landing page, admin and its tools, the receiver's endpoints, the API with its index, schema and docs."""
 
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import APIRootView
 
+from partners import api_urls as partner_api
 from partners.status import system_status
+from postbacks_project.permissions import requires
+from receiver import api_urls as receiver_api
+
+from .home import home
 
 admin.site.site_header = "Postback hub"
 admin.site.site_title = "Postback hub"
 admin.site.index_title = "Control panel"
 
+# /api/v1/ lists the collections of both apps' routers, as DRF's DefaultRouter would for one (staff only).
+api_root = APIRootView.as_view(
+    api_root_dict={
+        prefix: f"{basename}-list"
+        for prefix, _viewset, basename in receiver_api.router.registry + partner_api.router.registry
+    },
+    permission_classes=[requires()],
+)
+
 urlpatterns = [
+    path("", home, name="home"),
+    # Browsers ask for /favicon.ico whatever the page says; the SVG is a static file (collectstatic, whitenoise).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     # Before admin/, whose catch-all would otherwise answer for the tool's page.
     path("", include("testing_tools.urls")),
     path("", include("partners.urls")),
@@ -21,6 +41,7 @@ urlpatterns = [
     # drf-spectacular's ReDoc template links Google Fonts.)
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/status/", system_status, name="api-status"),
+    path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("receiver.api_urls")),
     path("api/v1/", include("partners.api_urls")),
     path("", include("receiver.urls")),

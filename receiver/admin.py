@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
+from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
 from postbacks_project.masking import mask_secret
 from postbacks_project.permissions import staff_page
 
@@ -56,6 +57,7 @@ class NetworkForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        normalise_decimals(self)
         field = self.fields.get("hmac_secret")
         if field is not None and self.instance.hmac_secret:
             stored = f"A secret is stored ({mask_secret(self.instance.hmac_secret)}); leave this empty to keep it. "
@@ -128,7 +130,11 @@ class NetworkAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     date_hierarchy = "created_at"
     readonly_fields = ["postback_url", "key", "key_rotated_at", "has_claims", "created_at"]
-    actions = ["rotate_keys"]
+    actions = [deactivate, "rotate_keys"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Offers, clicks and conversions protect a network: offer "Deactivate" instead of a delete that fails.
+        return False
 
     def get_urls(self):
         permission = f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}"
@@ -230,11 +236,12 @@ class NetworkAdmin(admin.ModelAdmin):
 
 @admin.register(Offer)
 class OfferAdmin(admin.ModelAdmin):
+    form = DecimalsAsWritten
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "network", "payout", "currency", "is_active", "created_at"]
     list_filter = ["is_active", "currency", "network"]
     search_fields = ["name", "url"]
-    raw_id_fields = ["network"]
+    autocomplete_fields = ["network"]  # a searchable select of network names, not a bare id box
     date_hierarchy = "created_at"
     readonly_fields = ["click_url"]
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from .models import Click, Conversion, Network, NetworkClick, Offer, RateState
 from .statuses import Status
@@ -11,6 +11,21 @@ from .statuses import Status
 ZERO = Decimal("0")
 APPROVED_IN_HOUSE = Q(status=Status.APPROVED, rate_state=RateState.CONVERTED, house_payout__isnull=False)
 NO_TYPE = "(none)"
+# A click converted when a real conversion came from it: our click (known_click) or a network's (network_click).
+# The conversion rate divides these by the same clicks, never by conversions of another scope (those without a
+# known click, or routed to a partner the click did not come through), which made it read 122 % or 333 %.
+CONVERTED_CLICK = Exists(Conversion.objects.filter(known_click=OuterRef("pk"), is_test=False))
+CONVERTED_NETWORK_CLICK = Exists(Conversion.objects.filter(network_click=OuterRef("pk"), is_test=False))
+
+
+def click_counts(clicks, converted):
+    """{"n": clicks, "converted": those a real conversion came from} in one query."""
+    return clicks.aggregate(n=Count("id"), converted=Count("id", filter=converted))
+
+
+def rate(converted, clicks):
+    """Percent of clicks that converted; None without clicks."""
+    return (Decimal(converted * 100) / clicks).quantize(Decimal("0.01")) if clicks else None
 
 
 @dataclass
@@ -19,6 +34,7 @@ class Row:
 
     name: str
     clicks: int | None = 0
+    converted_clicks: int | None = 0
     conversions: int = 0
     approved: int = 0
     payout: Decimal = ZERO  # approved conversions, in the house currency
@@ -26,15 +42,14 @@ class Row:
 
     @property
     def conversion_rate(self):
-        """Percent of clicks that converted; None without clicks."""
-        if not self.clicks:
-            return None
-        return (Decimal(self.conversions * 100) / self.clicks).quantize(Decimal("0.01"))
+        """Percent of the row's clicks that converted; None without clicks."""
+        return rate(self.converted_clicks, self.clicks)
 
     def as_dict(self):
         return {
             "name": self.name,
             "clicks": self.clicks,
+            "converted_clicks": self.converted_clicks,
             "conversions": self.conversions,
             "by_type": self.by_type,
             "approved": self.approved,
@@ -85,12 +100,17 @@ def compute(since, until, network=None, offer=None):
             row.payout += group["payout"] or ZERO
             row.by_type[kind] = row.by_type.get(kind, 0) + group["n"]
     for source in (
-        clicks.values("offer_id", network_id=F("offer__network_id")).annotate(n=Count("id")),
-        network_clicks.values("offer_id", "network_id").annotate(n=Count("id")),
+        clicks.values("offer_id", network_id=F("offer__network_id")).annotate(
+            n=Count("id"), converted=Count("id", filter=CONVERTED_CLICK)
+        ),
+        network_clicks.values("offer_id", "network_id").annotate(
+            n=Count("id"), converted=Count("id", filter=CONVERTED_NETWORK_CLICK)
+        ),
     ):
         for group in source:
-            _row(networks, group["network_id"]).clicks += group["n"]
-            _row(offers, group["offer_id"]).clicks += group["n"]
+            for row in (_row(networks, group["network_id"]), _row(offers, group["offer_id"])):
+                row.clicks += group["n"]
+                row.converted_clicks += group["converted"]
 
     _name(networks, Network.objects.filter(pk__in=networks).values_list("pk", "name"))
     _name(offers, Offer.objects.filter(pk__in=offers).values_list("pk", "name"))
@@ -99,7 +119,7 @@ def compute(since, until, network=None, offer=None):
 
 def _row(rows, key, clicks=0):
     if key not in rows:
-        rows[key] = Row(name=str(key), clicks=clicks)
+        rows[key] = Row(name=str(key), clicks=clicks, converted_clicks=clicks)
     return rows[key]
 
 

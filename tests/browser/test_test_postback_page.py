@@ -44,7 +44,7 @@ def test_two_rows_turn_green_then_red_in_the_live_log_without_a_reload(
     make_partner("Partner A", partner_ok.url(TEMPLATE))
     make_partner("Partner B", partner_broken.url(TEMPLATE))
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, timezone_id="America/New_York")
         page.set_default_timeout(15_000)
 
         # Log in through the admin's own login page, which sends us on to the tool.
@@ -85,6 +85,8 @@ def test_two_rows_turn_green_then_red_in_the_live_log_without_a_reload(
         expect(row1.locator(".tp-state")).to_have_text("succeeded", timeout=30_000)
         expect(row1.locator(".tp-state")).to_have_class(re.compile(r"\btp-succeeded\b"))
         expect(row1.locator("td").nth(5)).to_have_text("200")
+        # The admin's one time format, in the server's zone (UTC), whatever the browser's.
+        expect(row1.locator(".tp-when")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))
         expect(row2.locator(".tp-state")).to_have_text("scheduled")
         expect(row2.locator(".tp-when")).to_have_text(re.compile(r"^in \d+ s$"))
         expect(page.locator("#tp-cancel")).to_be_visible()

@@ -480,3 +480,49 @@ def test_replay_without_a_usable_since_says_what_to_type(act, failed, partner, s
 
     assert any(message in note for note in notes(response))
     assert Delivery.objects.get(pk=failed.pk).attempts == 1
+
+
+# The partner form as a new admin meets it
+
+
+def test_the_url_template_box_is_a_wide_textarea(admin_client, db):
+    html = admin_client.get(admin_url(Partner, "add")).content.decode()
+
+    assert re.search(r'<textarea name="postback_url"[^>]*class="vLargeTextField"', html)
+
+
+def test_the_slug_help_text_shows_its_placeholders(admin_client, db):
+    html = admin_client.get(admin_url(Partner, "add")).content.decode()
+
+    assert "/click/&lt;offer&gt;/?partner=&lt;slug&gt;." in html
+
+
+def test_an_empty_add_form_starts_the_preview_with_a_hint_not_an_error(admin_client, db):
+    html = admin_client.get(admin_url(Partner, "add")).content.decode()
+
+    # The preview asks the server only once a URL is typed; the server's answer to an empty one is an error.
+    assert "type a postback URL to see the request" in html
+    assert "if (!urlField.value.trim())" in html
+    assert 'class="errorlist' not in html
+
+
+def test_decimals_show_as_written_not_at_six_places(admin_client, partner):
+    html = admin_client.get(admin_url(Partner, "change", partner.pk)).content.decode()
+
+    assert re.search(r'name="share_value" value="50"', html)
+    assert "50.000000" not in html
+
+
+def test_partners_cannot_be_deleted_but_deactivated(admin_client, partner):
+    # given
+    html = admin_client.get(admin_url(Partner, "change", partner.pk)).content.decode()
+    assert "deletelink" not in html
+    assert admin_client.get(admin_url(Partner, "delete", partner.pk)).status_code == 403
+    # when
+    response = admin_client.post(
+        admin_url(Partner, "changelist"), {"action": "deactivate", "_selected_action": [partner.pk]}, follow=True
+    )
+    # then
+    assert Partner.objects.get(pk=partner.pk).is_active is False
+    assert "Deactivated 1 partners." in notes(response)
+    assert "delete_selected" not in response.content.decode()

@@ -395,6 +395,7 @@ def test_status_counts_the_last_hour_the_queue_and_the_failing_partners(admin_cl
         {
             "name": network.name,
             "clicks": 0,
+            "converted_clicks": 0,
             "conversions": 7,
             "by_type": {"(none)": 7},
             "approved": 6,

@@ -38,15 +38,17 @@ def world(db):
         name="Gone", postback_url="https://g.example/", disabled_at=at(DAY3), disabled_reason="answered 410 Gone"
     )
 
-    for slug in ("", "", "pub", "wall"):
-        Click.objects.create(offer=survey, partner_slug=slug, created_at=at(DAY1))
+    clicks = {slug: Click.objects.create(offer=survey, partner_slug=slug, created_at=at(DAY1)) for slug in ("", "pub")}
+    clicks["wall"] = Click.objects.create(offer=survey, partner_slug="wall", created_at=at(DAY1))
+    Click.objects.create(offer=survey, created_at=at(DAY1))
     Click.objects.create(offer=shop, created_at=at(DAY2))
     Click.objects.create(offer=survey, created_at=at(BEFORE))
 
-    def conversion(offer, status, payout, currency, house, day, rate=None, missing=False, test=False):
+    def conversion(offer, status, payout, currency, house, day, rate=None, missing=False, test=False, click=None):
         row = Conversion.objects.create(
             network=offer.network,
             offer=offer,
+            known_click=click,
             click_id=f"c{Conversion.objects.count()}",
             status=status,
             payout=Decimal(payout),
@@ -76,10 +78,11 @@ def world(db):
             created_at=ev.created_at,
         )
 
-    usd = conversion(survey, "approved", "2.00", "USD", "2.00", DAY1)
+    # Two of the month's five clicks converted (one that came through Wall); the other conversions match no click.
+    usd = conversion(survey, "approved", "2.00", "USD", "2.00", DAY1, click=clicks[""])
     eur = conversion(survey, "approved", "3.00", "EUR", "3.30", DAY2, rate="1.10")
     gbp = conversion(shop, "approved", "5.00", "GBP", None, DAY2, missing=True)
-    reversed_ = conversion(survey, "reversed", "4.00", "USD", "4.00", DAY2)
+    reversed_ = conversion(survey, "reversed", "4.00", "USD", "4.00", DAY2, click=clicks["wall"])
     pending = conversion(game, "pending", "1.00", "USD", "1.00", DAY3)
     test = conversion(survey, "approved", "100.00", "USD", "100.00", DAY1, test=True)
     old = conversion(survey, "approved", "9.00", "USD", "9.00", BEFORE)
@@ -124,9 +127,9 @@ def test_the_figures_of_a_known_month_are_exact(world, django_assert_max_num_que
     with django_assert_max_num_queries(16):
         figures = stats.compute(START, END)
 
-    assert figures.clicks == 5
+    assert (figures.clicks, figures.converted_clicks) == (5, 2)
     assert figures.conversions == {"total": 5, "approved": 3, "pending": 1, "rejected": 0, "reversed": 1}
-    assert figures.conversion_rate == Decimal("100.00")
+    assert figures.conversion_rate == Decimal("40.00")
     assert (figures.gross, figures.gross_missing_rate) == (Decimal("5.30"), 1)
     # 1.40 + 0.50 + 2.31: the reversed conversion's payout and the GBP one without a rate (not in gross) are left out.
     assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("4.21"), 0)
@@ -190,6 +193,24 @@ def test_a_partner_narrows_to_what_was_delivered_to_it(world):
     assert figures.points_issued == 200
     assert figures.deliveries["total"] == 2
     assert [p.name for p in figures.failing_partners] == ["Wall"]
+
+
+def test_the_conversion_rate_counts_conversions_of_the_counted_clicks_only(world):
+    # Conversions without a click of ours (4 of 5 this month) or delivered to a partner its clicks did not come through
+    # made the rate 100 % overall and 400 % for Pub: each rate is now of the clicks it counts.
+    overall = stats.compute(START, END)
+    pub = stats.compute(START, END, partner=world["pub"])
+    wall = stats.compute(START, END, partner=world["wall"])
+
+    assert (overall.clicks, overall.converted_clicks, overall.conversion_rate) == (5, 2, Decimal("40.00"))
+    assert (pub.clicks, pub.conversions["total"], pub.converted_clicks, pub.conversion_rate) == (1, 4, 0, Decimal(0))
+    assert (wall.clicks, wall.converted_clicks, wall.conversion_rate) == (1, 1, Decimal("100.00"))
+
+
+def test_a_click_converted_by_a_test_conversion_only_does_not_count_as_converted(world):
+    Conversion.objects.filter(is_test=True).update(known_click=Click.objects.get(partner_slug="pub"))
+
+    assert stats.compute(START, END, partner=world["pub"]).converted_clicks == 0
 
 
 def test_a_skipped_delivery_does_not_tie_a_conversion_to_the_partner(world):
@@ -379,6 +400,53 @@ def test_the_page_filters_by_the_forms_choices(client, staff, world):
     response = client.get(URL, {"start": "2026-03-01", "end": "2026-03-31", "partner": world["wall"].pk})
 
     assert response.context["stats"].partner_payouts == Decimal("0.50")
+
+
+@pytest.mark.parametrize(
+    ("label", "start", "end"),
+    [
+        ("Today", "2026-03-18", "2026-03-18"),
+        ("7 days", "2026-03-12", "2026-03-18"),
+        ("30 days", "2026-02-17", "2026-03-18"),
+        ("This month", "2026-03-01", "2026-03-18"),
+    ],
+)
+def test_period_presets_end_today_and_keep_the_filters(client, staff, world, label, start, end, monkeypatch):
+    monkeypatch.setattr("partners.dashboard.timezone.localdate", lambda: date(2026, 3, 18))
+    client.force_login(staff)
+
+    response = client.get(URL, {"start": "2026-03-01", "end": "2026-03-18", "partner": world["wall"].pk})
+
+    presets = {name: (url, active) for name, url, active in response.context["presets"]}
+    assert presets[label] == (f"?start={start}&end={end}&partner={world['wall'].pk}", label == "This month")
+    assert f'href="?start={start}&amp;end={end}&amp;partner={world["wall"].pk}"' in response.content.decode()
+
+
+def test_each_count_links_to_the_admin_list_it_summarises_and_that_list_shows_as_many(admin_client, world):
+    response = admin_client.get(URL, {"start": "2026-03-01", "end": "2026-03-31", "network": world["acme"].pk})
+
+    links, figures = response.context["links"], response.context["stats"]
+    rows = response.context["rows"]
+    counted = [
+        (links.clicks(), figures.our_clicks),
+        (links.conversions(), figures.conversions["total"]),
+        *[(url, n) for _, n, url in rows["conversions"]],
+        *[(url, n) for _, n, url in rows["reasons"]],
+        (links.postbacks("rejected"), figures.postbacks["rejected"]),
+    ]
+    for url, n in counted:
+        assert f'href="{url.replace("&", "&amp;")}"' in response.content.decode()
+        assert admin_client.get(url).context["cl"].result_count == n, url
+
+
+def test_a_count_whose_list_cannot_show_the_same_rows_has_no_link(admin_client, world):
+    response = admin_client.get(URL, {"start": "2026-03-01", "end": "2026-03-31", "partner": world["pub"].pk})
+
+    links, figures = response.context["links"], response.context["stats"]
+    assert links.conversions() is None  # the conversions delivered to a partner are no filter of the list
+    # The delivery list is the partner's, test deliveries included (the figures leave them out).
+    tests = Delivery.objects.filter(partner=world["pub"], event__conversion__is_test=True).count()
+    assert admin_client.get(links.deliveries()).context["cl"].result_count == figures.deliveries["total"] + tests
 
 
 def test_anonymous_visitors_are_sent_to_the_admin_login(client, db):

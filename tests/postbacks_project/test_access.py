@@ -23,6 +23,11 @@ PUBLIC = {
     # Load balancers and monitoring; it shows the database and broker state, no data.
     "api/postback/health",
     "api/postback/health/",
+    # The landing page (the admin's "View site") shows the same health report and links; the icon is a redirect.
+    "",
+    "favicon.ico",
+    # seed_demo's partner: a 404 unless partner URLs may reach loopback (development) and the caller is on it.
+    "demo/sink/",
     # Click links are handed to users: they record a click and redirect to the offer.
     "click/<int:offer_id>/",
     # The way in, and out.

@@ -2,6 +2,7 @@
 secret is write-only."""
 
 import json
+import re
 
 import pytest
 from django.test import override_settings
@@ -367,3 +368,26 @@ def test_remove_the_secret_leaves_the_network_without_one(admin_client, signed_n
 
     signed_network.refresh_from_db()
     assert signed_network.hmac_secret == ""
+
+
+def test_networks_cannot_be_deleted_but_deactivated(admin_client, db):
+    network = Network.objects.create(name="Acme")
+    changelist = reverse("admin:receiver_network_changelist")
+
+    page = admin_client.get(reverse("admin:receiver_network_change", args=[network.pk]))
+    assert "deletelink" not in page.content.decode()
+    response = admin_client.post(changelist, {"action": "deactivate", "_selected_action": [network.pk]}, follow=True)
+
+    assert Network.objects.get().is_active is False
+    assert "delete_selected" not in response.content.decode()
+
+
+def test_the_offer_form_chooses_its_network_by_name_and_shows_its_payout_as_written(admin_client, db):
+    network = Network.objects.create(name="Acme")
+    offer = Offer.objects.create(network=network, name="Survey", url="https://a.example/?s={click_id}", payout="1.5")
+
+    html = admin_client.get(reverse("admin:receiver_offer_change", args=[offer.pk])).content.decode()
+
+    assert re.search(r'<select name="network"[^>]*class="admin-autocomplete', html)
+    assert f'<option value="{network.pk}" selected>Acme</option>' in html
+    assert 'name="payout" value="1.5"' in html

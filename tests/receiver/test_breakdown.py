@@ -16,15 +16,16 @@ def traffic(db):
     acme, beta = Network.objects.create(name="Acme"), Network.objects.create(name="Beta")
     survey = Offer.objects.create(network=acme, name="Survey", url="https://a.example/?s={click_id}")
     shop = Offer.objects.create(network=beta, name="Shop", url="https://b.example/?s={click_id}")
-    for _ in range(3):
-        Click.objects.create(offer=survey)
-    NetworkClick.objects.create(network=acme, offer=survey, click_id="N1")
+    ours = [Click.objects.create(offer=survey) for _ in range(3)]
+    theirs = NetworkClick.objects.create(network=acme, offer=survey, click_id="N1")
     Click.objects.create(offer=shop, created_at=timezone.now() - timedelta(days=40))
 
-    def convert(offer, kind, status, house, test=False):
+    def convert(offer, kind, status, house, test=False, click=None, network_click=None):
         Conversion.objects.create(
             network=offer.network,
             offer=offer,
+            known_click=click,
+            network_click=network_click,
             click_id=f"c{Conversion.objects.count()}",
             conversion_type=kind,
             status=status,
@@ -34,9 +35,10 @@ def traffic(db):
             is_test=test,
         )
 
-    convert(survey, "install", "approved", "2.00")
-    convert(survey, "install", "rejected", "2.00")
-    convert(survey, "install", "approved", "50.00", test=True)
+    # Two of Acme's four clicks converted, one ours and one the network's; a test conversion converts none.
+    convert(survey, "install", "approved", "2.00", click=ours[0])
+    convert(survey, "install", "rejected", "2.00", network_click=theirs)
+    convert(survey, "install", "approved", "50.00", test=True, click=ours[1])
     convert(shop, "sale", "approved", "7.50")
     return acme
 
@@ -54,6 +56,7 @@ def test_rows_per_network_offer_and_type_count_clicks_installs_payouts_and_rates
         {
             "name": "Acme",
             "clicks": 4,
+            "converted_clicks": 2,
             "conversions": 2,
             "by_type": {"install": 2},
             "approved": 1,
@@ -63,6 +66,7 @@ def test_rows_per_network_offer_and_type_count_clicks_installs_payouts_and_rates
         {
             "name": "Beta",
             "clicks": 0,
+            "converted_clicks": 0,
             "conversions": 1,
             "by_type": {"sale": 1},
             "approved": 1,

@@ -148,9 +148,19 @@
       });
   }
 
-  function localTime(iso) {
+  // The admin's one time format (postbacks_project/formats): YYYY-MM-DD HH:MM:SS and the zone, in the server's
+  // TIME_ZONE. Swedish writes dates and times exactly so; the zone's short name follows.
+  const timeFormat = new Intl.DateTimeFormat("sv-SE", {
+    timeZone: config.timeZone, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZoneName: "short"
+  });
+
+  function serverTime(iso) {
     const moment = iso ? new Date(iso) : null;
-    return moment && !isNaN(moment) ? moment.toLocaleString() : (iso || "");
+    if (!moment || isNaN(moment)) return iso || "";
+    const parts = Object.fromEntries(timeFormat.formatToParts(moment).map(function (p) { return [p.type, p.value]; }));
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute + ":" +
+      parts.second + " " + parts.timeZoneName;
   }
 
   function cell(text, className) {
@@ -177,7 +187,7 @@
       badge.textContent = row.state;
       state.appendChild(badge);
       tr.appendChild(state);
-      const when = cell(row.state === "scheduled" ? "in " + row.seconds_left + " s" : localTime(row.sent_at), "tp-when");
+      const when = cell(row.state === "scheduled" ? "in " + row.seconds_left + " s" : serverTime(row.sent_at), "tp-when");
       if (row.sent_at) when.title = row.sent_at;
       tr.appendChild(when);
       tr.appendChild(cell(row.response_status));
