@@ -17,7 +17,7 @@ from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normali
 from postbacks_project.cli import money_text
 from receiver.models import Conversion
 
-from . import admin_claims
+from . import admin_claims, parking
 from .admin_logs import ConversionTraceAdmin, DeliveryAdmin, DeliveryAttemptAdmin
 from .allocation import over_allocated
 from .macros import sample_values
@@ -85,6 +85,12 @@ class ReplayActionForm(ActionForm):
         widget=forms.TextInput(attrs={"placeholder": "YYYY-MM-DD HH:MM", "size": 16}),
         help_text="For the replay action.",
     )
+    reason = forms.CharField(
+        required=False,
+        label="reason:",
+        widget=forms.TextInput(attrs={"placeholder": "why parked deliveries are discarded", "size": 30}),
+        help_text="For re-enabling with discard: kept on each discarded delivery.",
+    )
 
 
 class AutoDisabledFilter(admin.SimpleListFilter):
@@ -146,7 +152,7 @@ class PartnerAdmin(admin.ModelAdmin):
     filter_horizontal = ["networks", "offers"]
     date_hierarchy = "created_at"
     readonly_fields = ["disabled_at", "disabled_reason", "failing_since", "created_at"]
-    actions = [deactivate, "reenable", "replay_failed"]
+    actions = [deactivate, "reenable", "reenable_discard", "replay_failed"]
     inlines = [OfferShareInline]
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "network"]}),
@@ -254,12 +260,29 @@ class PartnerAdmin(admin.ModelAdmin):
     def has_resend_permission(self, request):
         return request.user.has_perm("partners.resend_delivery")
 
-    @admin.action(description="Re-enable the selected auto-disabled partners", permissions=["change"])
+    @admin.action(
+        description="Re-enable the selected auto-disabled partners and replay what was parked", permissions=["change"]
+    )
     def reenable(self, request, queryset):
-        count = queryset.filter(disabled_at__isnull=False).update(
-            disabled_at=None, disabled_reason="", failing_since=None
+        count, replayed = parking.reenable(queryset, replay=True)
+        self.message_user(
+            request,
+            f"Re-enabled {count} partner(s); {replayed} parked deliveries are sent again, within each partner's "
+            "limits, and new conversions go out as they come.",
         )
-        self.message_user(request, f"Re-enabled {count} partner(s); their new conversions are sent again.")
+
+    @admin.action(
+        description="Re-enable the selected auto-disabled partners and discard what was parked (reason in the box)",
+        permissions=["change"],
+    )
+    def reenable_discard(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        count, discarded = parking.reenable(queryset, replay=False, reason=reason)
+        self.message_user(
+            request,
+            f"Re-enabled {count} partner(s); {discarded} parked deliveries discarded (cancelled, with the reason); "
+            "new conversions go out as they come.",
+        )
 
     @admin.action(description="Replay failed deliveries since ... (date in the box)", permissions=["resend"])
     def replay_failed(self, request, queryset):

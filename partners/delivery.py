@@ -48,7 +48,10 @@ def create_for_event(event):
     rows = []
     for partner in terms.partners:
         why = skip_reason(partner, event)
-        rows.append(_new_delivery(event, partner, now, why))
+        row = _new_delivery(event, partner, now, why)
+        if why is None and partner.disabled_at is not None:
+            row.state, row.reason = State.PARKED, parked_because(partner)
+        rows.append(row)
     if event.kind == EventKind.CREATED and event.conversion.source == Source.CLAIM:
         report = _network_report(event, now)
         if report is not None:
@@ -58,7 +61,7 @@ def create_for_event(event):
     # A new conversion has no earlier deliveries: nothing held, and no query to learn it.
     held = {} if event.kind == EventKind.CREATED else amounts.held_by_partner(event.conversion)
     for row in rows:
-        if row.state == State.PENDING:
+        if row.state in (State.PENDING, State.PARKED):
             offer_share = terms.offer_shares.get((row.partner.pk, event.conversion.offer_id))
             amounts.fix(row, event, row.partner, offer_share, held.get(row.partner.pk, amounts.Held()))
     Delivery.objects.bulk_create(rows)
@@ -173,9 +176,11 @@ def prepare_all(locked, task_id=""):
             partner = delivery.partner = terms.partners[delivery.partner_id]
             conversion = delivery.event.conversion
             conversion.network = terms.networks[conversion.network_id]
-            if not partner.sendable:
-                why = f"partner disabled: {partner.disabled_reason}" if partner.disabled_at else "partner is inactive"
-                _close(delivery, State.CANCELLED, why)
+            if partner.disabled_at is not None:
+                _park(delivery, parked_because(partner))
+                continue
+            if not partner.is_active:
+                _close(delivery, State.CANCELLED, "partner is inactive")
                 continue
             if delivery.amount is None and not _fix_late(delivery, terms):
                 continue
@@ -297,6 +302,16 @@ def next_delay(attempts_made, retry_after=None):
     if retry_after is not None:
         delay = max(delay, min(retry_after, RETRY_AFTER_MAX))
     return delay
+
+
+def parked_because(partner):
+    return f"parked: the partner is auto-disabled ({partner.disabled_reason}); re-enable it to replay or discard"
+
+
+def _park(delivery, reason):
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=State.PARKED, reason=reason, locked_until=None, lease="", updated_at=timezone.now()
+    )
 
 
 def _close(delivery, state, reason):

@@ -24,7 +24,7 @@ from .routing import sending_terms
 
 logger = logging.getLogger(__name__)
 # A later event of a conversion waits for these deliveries of its earlier events to the same partner.
-UNFINISHED = (State.PENDING, State.SENDING, State.RETRYING, State.WAITING_RATE)
+UNFINISHED = (State.PENDING, State.SENDING, State.RETRYING, State.WAITING_RATE, State.PARKED)
 # Candidates read per free slot: enough to find other partners' work behind one partner's backlog.
 CANDIDATES_PER_SLOT = 4
 POLL_SECONDS = 0.05

@@ -239,6 +239,7 @@ class State(models.TextChoices):
     FAILED = "failed"
     CANCELLED = "cancelled"
     SKIPPED = "skipped"
+    PARKED = "parked", "parked (its partner is auto-disabled: replayed or discarded when re-enabled)"
 
 
 FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED, State.SKIPPED)

@@ -45,7 +45,8 @@ def _load_sending():
 
 
 def _load_routed():
-    partners = Partner.objects.filter(is_active=True, disabled_at=None, network__isnull=True)
+    # Auto-disabled partners are routed too: their deliveries are parked until an admin re-enables them.
+    partners = Partner.objects.filter(is_active=True, network__isnull=True)
     return RoutingTerms(
         partners=list(partners.prefetch_related("networks", "offers")),
         offer_shares={(share.partner_id, share.offer_id): share for share in OfferShare.objects.all()},

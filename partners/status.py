@@ -19,7 +19,10 @@ from .models import DUE_STATES, Delivery, Partner, State
 
 WINDOW = timedelta(hours=1)
 # Unfinished deliveries; one waiting for a rate is sent once manage.py reconvert supplies it.
-QUEUED_STATES = (State.PENDING.value, State.RETRYING.value, State.SENDING.value, State.WAITING_RATE.value)
+QUEUED_STATES = (
+    *(State.PENDING.value, State.RETRYING.value, State.SENDING.value),
+    *(State.WAITING_RATE.value, State.PARKED.value),
+)
 FAILING_LIMIT = 100
 
 

@@ -376,6 +376,7 @@ def test_status_counts_the_last_hour_the_queue_and_the_failing_partners(admin_cl
         "failed": 1,
         "cancelled": 0,
         "skipped": 0,
+        "parked": 0,
     }
     queue = body["queue"]
     assert {k: queue[k] for k in ("total", "pending", "retrying", "sending", "due_now")} == {

@@ -9,6 +9,7 @@ import responses
 from django.utils import timezone
 
 from partners import delivery as deliveries
+from partners import parking
 from partners.models import Delivery, DeliveryAttempt, Method, OfferShare, Partner, State
 from partners.signing import generate_secret
 from partners.tasks import drain, sweep
@@ -235,7 +236,7 @@ def test_a_partner_failing_for_days_is_disabled_by_the_sweep(settings, partner, 
 
 
 @responses.activate
-def test_a_delivery_to_a_partner_disabled_meanwhile_is_cancelled(partner, convert):
+def test_a_delivery_to_a_partner_auto_disabled_meanwhile_is_parked_and_replayed_on_re_enable(partner, convert):
     responses.get(URL, status=500)
     delivery = convert()
     deliveries.disable(partner, "test")
@@ -244,7 +245,39 @@ def test_a_delivery_to_a_partner_disabled_meanwhile_is_cancelled(partner, conver
     drain.delay()
 
     delivery.refresh_from_db()
-    assert (delivery.state, delivery.reason) == ("cancelled", "partner disabled: test")
+    assert delivery.state == "parked"
+    assert delivery.reason.startswith("parked: the partner is auto-disabled (test)")
+    responses.replace(responses.GET, URL, status=200)
+    assert parking.reenable([partner], replay=True) == (1, 1)
+    drain.delay()
+    delivery.refresh_from_db()
+    assert delivery.state == "succeeded"
+
+
+def test_re_enabling_with_discard_cancels_what_was_parked_with_the_reason(partner, convert, monkeypatch):
+    monkeypatch.setattr("partners.forwarding.wake_drainer", lambda: None)
+    deliveries.disable(partner, "test")
+    delivery = convert()
+    assert delivery.state == "parked"
+
+    assert parking.reenable([partner], replay=False, reason="stale by now") == (1, 1)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.reason) == ("cancelled", "discarded when the partner was re-enabled: stale by now")
+    assert Partner.objects.get().disabled_at is None
+
+
+@responses.activate
+def test_a_delivery_to_a_partner_switched_off_meanwhile_is_cancelled(partner, convert):
+    responses.get(URL, status=500)
+    delivery = convert()
+    Partner.objects.filter(pk=partner.pk).update(is_active=False)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+
+    drain.delay()
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.reason) == ("cancelled", "partner is inactive")
 
 
 @responses.activate

@@ -33,10 +33,16 @@ def test_an_inactive_partner_gets_nothing(client, network, partner, django_captu
     assert send(client, network, django_capture_on_commit_callbacks) is None
 
 
-def test_an_auto_disabled_partner_gets_nothing(client, network, partner, django_capture_on_commit_callbacks):
+def test_an_auto_disabled_partners_delivery_is_parked_until_it_is_re_enabled(
+    client, network, partner, django_capture_on_commit_callbacks
+):
     deliveries.disable(partner, "410 Gone")
 
-    assert send(client, network, django_capture_on_commit_callbacks) is None
+    delivery = send(client, network, django_capture_on_commit_callbacks)
+
+    assert (delivery.state, delivery.reason) == ("parked", deliveries.parked_because(Partner.objects.get()))
+    assert "auto-disabled (410 Gone)" in delivery.reason
+    assert delivery.amount is not None  # fixed at the event, like any delivery
 
 
 def test_own_clicks_scope_skips_clicks_of_other_partners(

@@ -154,6 +154,7 @@ def test_the_figures_of_a_known_month_are_exact(world, django_assert_max_num_que
         "failed": 1,
         "cancelled": 0,
         "skipped": 1,
+        "parked": 0,
     }
     assert [(p.name, p.last_error) for p in figures.failing_partners] == [("Gone", ""), ("Wall", "")]
     by_day = {d.day: (d.conversions, d.gross) for d in figures.daily if d.conversions}
