@@ -1,4 +1,4 @@
-"""Forwarding throughput benchmark: one Celery worker delivering to a local sink vs a plain requests.Session loop.
+"""Forwarding throughput benchmark: one Celery worker's drainer delivering to a local sink vs requests.Session loops.
 
 Run with `.venv/bin/python bench/forwarding.py` (or `make bench`); `--quick` for a smoke run, `--json` for
 machine-readable output. See bench/README.md for what the figures mean.
@@ -6,14 +6,16 @@ machine-readable output. See bench/README.md for what the figures mean.
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import re
 import sqlite3
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,12 +41,16 @@ from common import (
     stop,
     wait_for,
 )
-from forwarding_profile import profile_summary, profile_tasks
+from forwarding_profile import profile_summary
 from sink import sink, sink_stats
 
-TASK = "partners.tasks.send_delivery"
-DEFAULT_POOLS = "prefork:1,threads:8,solo:1,solo:1:reuse,prefork:1:poll=0.01:reuse:prefetch=4"
-DEFAULT_MEMORY_POOL = "threads:8:poll=0.01:reuse"
+# The drainer's wake-up: no arguments, it sends whatever is due (partners/tasks.py).
+TASK = "partners.tasks.drain"
+# threads:8 is the Procfile's worker; each slot can run one drain task (and so one drainer).
+DEFAULT_POOLS = "threads:1,threads:4,threads:8,prefork:1"
+DEFAULT_MEMORY_POOL = "threads:8"
+# Seeded deliveries wait here, not due, until `feed` releases them: a drain only ever sees the batch being measured.
+HELD = datetime(2999, 1, 1, tzinfo=UTC)
 # What a partner's postback URL typically carries; the Session loop sends the same shape.
 URL_TEMPLATE = (
     "/postback?click_id={click_id}&payout={payout}&status={status}&tx={transaction_id}&event={event}&ts={timestamp}"
@@ -59,20 +65,17 @@ class Pool:
     """A worker to measure: Celery pool and concurrency, and settings overridden for the benchmark only.
 
     poll: FILESYSTEM_BROKER_POLL, seconds between polls of the filesystem broker (0.1 as shipped).
-    reuse: keep database connections across tasks (CELERY_DB_REUSE_MAX, with close_old_connections()
-    around each task instead). prefetch: --prefetch-multiplier (1 as shipped).
+    drain: DELIVERY_DRAIN_CONCURRENCY, requests in flight per drainer (16 as shipped).
     """
 
     pool: str
     concurrency: int
     poll: float | None = None
-    reuse: bool = False
-    prefetch: int | None = None
+    drain: int | None = None
 
     def __str__(self):
         changes = [f"poll {self.poll:g} s"] if self.poll is not None else []
-        changes += ["reuse db"] if self.reuse else []
-        changes += [f"prefetch {self.prefetch}"] if self.prefetch else []
+        changes += [f"drain {self.drain}"] if self.drain else []
         return f"{self.pool} x{self.concurrency}" + (f" ({', '.join(changes)})" if changes else "")
 
     @property
@@ -81,7 +84,8 @@ class Pool:
 
     @property
     def env(self):
-        return {"FILESYSTEM_BROKER_POLL": str(self.poll)} if self.poll is not None else {}
+        env = {"FILESYSTEM_BROKER_POLL": str(self.poll)} if self.poll is not None else {}
+        return env | ({"DELIVERY_DRAIN_CONCURRENCY": str(self.drain)} if self.drain else {})
 
 
 # Sizes as (quick, full): a full run takes about 13 minutes, --quick about 2 (bench/README.md).
@@ -93,8 +97,8 @@ SIZES = {
     "memory_checkpoint": ((1000, 1000), "RSS after this many deliveries is compared with RSS at the end"),
     "memory_deliveries": ((3000, 50000), "deliveries of the memory run"),
     "memory_seconds": ((60.0, 900.0), "most seconds of the memory run"),
-    "baseline_requests": ((1000, 5000), "requests of the Session loop"),
-    "profile_deliveries": ((300, 1000), "deliveries of the profiled worker, after the warm-up (0: no profile)"),
+    "baseline_requests": ((1000, 5000), "requests of each Session loop (sequential, thread pool)"),
+    "profile_deliveries": ((300, 1000), "deliveries of the profiled drain(), after the warm-up (0: no profile)"),
 }
 
 
@@ -104,16 +108,26 @@ def parse_args(argv=None):
     parser.add_argument(
         "--pools",
         default=DEFAULT_POOLS,
-        help=f"workers, comma-separated: pool:concurrency[:poll=S][:reuse][:prefetch=N] (default {DEFAULT_POOLS})",
+        help=f"workers, comma-separated: pool:concurrency[:poll=S][:drain=N] (default {DEFAULT_POOLS})",
     )
     parser.add_argument("--memory-pool", default=DEFAULT_MEMORY_POOL, help=f"(default {DEFAULT_MEMORY_POOL})")
     parser.add_argument("--memory-all", action="store_true", help="the memory run on every database, not the last")
-    parser.add_argument("--profile-pool", default="solo:1", help="the profiled worker (default solo:1)")
     for name, ((quick, full), text) in SIZES.items():
         kind = type(full)
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"{text} (default {full}, quick {quick})")
     parser.add_argument(
-        "--window", type=int, default=500, help="most tasks queued ahead of the worker (default 500; 0: all at once)"
+        "--window",
+        type=int,
+        default=0,
+        help="deliveries made due per release, the next once half are sent (default 0: the whole batch at once)",
+    )
+    parser.add_argument(
+        "--wakeups", type=int, help="drain tasks sent per release (default: the worker's concurrency, one per slot)"
+    )
+    parser.add_argument(
+        "--partner-concurrency",
+        type=int,
+        help="the bench partner's max_concurrency (default: DELIVERY_DRAIN_CONCURRENCY, so it never caps a drainer)",
     )
     parser.add_argument("--latency-ms", type=float, default=0, help="the sink answers after this long (default 0)")
     add_common_arguments(parser)
@@ -124,48 +138,59 @@ def parse_args(argv=None):
             setattr(args, name, quick if args.quick else full)
     args.pools = [parse_pool(parser, item) for item in args.pools.split(",") if item.strip()]
     args.memory_pool = parse_pool(parser, args.memory_pool) if args.memory_pool else None
-    args.profile_pool = parse_pool(parser, args.profile_pool)
     return args
 
 
 def parse_pool(parser, item):
-    """pool:concurrency, then any of :poll=SECONDS :reuse :prefetch=N, e.g. prefork:1:poll=0.01:reuse."""
+    """pool:concurrency, then any of :poll=SECONDS :drain=N, e.g. threads:4:poll=0.01."""
     pool, concurrency, *options = item.strip().split(":")
     try:
         changes = {}
         for option in options:
             name, _, value = option.partition("=")
-            changes[name] = {"poll": float, "prefetch": int, "reuse": lambda v: True}[name](value)
+            changes[name] = {"poll": float, "drain": int}[name](value)
         return Pool(pool, int(concurrency), **changes)
     except (ValueError, KeyError):
-        parser.error(f"bad pool {item!r}; use e.g. prefork:1, threads:8 or prefork:1:poll=0.01:reuse")
+        parser.error(f"bad pool {item!r}; use e.g. prefork:1, threads:4 or threads:4:poll=0.01")
 
 
-# --- The Session loop: the baseline ------------------------------------------------------------------
+# --- The Session loops: the baselines ----------------------------------------------------------------
 
 
-def session_loop(port, tag, count, warmup=100):
-    """GETs back to back on one requests.Session, same URL shape as the partner's: the floor of one sender."""
+def session_loop(port, tag, count, warmup=100, threads=0):
+    """GETs on requests.Session, same URL shape as the partner's: the floor of one sender.
+
+    threads=0: back to back on one session (sequential). threads=N: a ThreadPoolExecutor of N workers sharing one
+    session whose pool keeps N connections, the shape of a drainer with DELIVERY_DRAIN_CONCURRENCY=N.
+    """
     import requests
 
     session = requests.Session()
+    if threads:
+        session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=threads))
     values = {"payout": "0.75", "status": "approved", "event": "conversion", "timestamp": str(int(time.time()))}
 
     def url(batch, n):
         path = URL_TEMPLATE.format(click_id=f"{batch}-{n}", transaction_id=f"tx-{batch}-{n}", **values)
         return f"http://{HOST}:{port}{path}"
 
-    for n in range(warmup):
-        session.get(url(tag + "warm", n)).content  # noqa: B018 -- read the body, as the worker does
-    bad = 0
-    started, machine = time.monotonic(), machine_ticks()
-    for n in range(count):
-        response = session.get(url(tag, n))
-        bad += response.status_code != 200 or response.content != b"ok"
-    seconds = time.monotonic() - started
+    def get(batch, n):
+        response = session.get(url(batch, n))  # the body is read, as the worker does
+        return response.status_code != 200 or response.content != b"ok"
+
+    with ThreadPoolExecutor(max_workers=threads or 1) as pool:
+        run = (lambda batch, n: pool.map(get, [batch] * n, range(n))) if threads else None
+        if threads:
+            list(run(tag + "warm", warmup))  # every thread's connection open
+        else:
+            for n in range(warmup):
+                get(tag + "warm", n)
+        started, machine = time.monotonic(), machine_ticks()
+        bad = sum(run(tag, count)) if threads else sum(get(tag, n) for n in range(count))
+        seconds = time.monotonic() - started
     sink = sink_stats(port, tag)
     return {
-        "target": "requests.Session loop",
+        "target": f"requests.Session, thread pool x{threads}" if threads else "requests.Session loop",
         "deliveries": count,
         "per_s": round(count / seconds, 1),
         "machine_cpu_pct": pct(busy_share(machine, machine_ticks())),
@@ -179,17 +204,21 @@ def session_loop(port, tag, count, warmup=100):
 
 
 def django_child(command, payload):
-    """Runs in a child process with the benchmark's environment: set up, seed or run attempt() in a loop."""
+    """Runs in a child process with the benchmark's environment: set up, seed, or send without Celery."""
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
-    result = {"setup": child_setup, "seed": child_seed, "attempt_loop": child_attempt_loop}[command](**payload)
-    print(json.dumps(result))
+    commands = {"setup": child_setup, "seed": child_seed, "attempt_loop": child_attempt_loop, "drain": child_drain}
+    print(json.dumps(commands[command](**payload)))
 
 
-def child_setup(sink_url):
-    """One network, offer and partner pointing at the sink; the broker settings the worker will use."""
+def child_setup(sink_url, partner_concurrency=None):
+    """One network, offer and partner pointing at the sink; the broker settings the worker will use.
+
+    The partner may have as many requests in flight as one drainer sends at once (DELIVERY_PARTNER_CONCURRENCY,
+    8, would otherwise halve what a drainer of 16 can do against the one partner of the benchmark).
+    """
     from decimal import Decimal
 
     from django.conf import settings
@@ -200,20 +229,31 @@ def child_setup(sink_url):
     network = Network.objects.create(name="bench network")
     Offer.objects.create(network=network, name="bench offer", url="https://offer.example/?c={click_id}")
     partner = Partner.objects.create(
-        name="bench sink", slug="bench-sink", postback_url=sink_url + URL_TEMPLATE, share_value=Decimal("75")
+        name="bench sink",
+        slug="bench-sink",
+        postback_url=sink_url + URL_TEMPLATE,
+        share_value=Decimal("75"),
+        max_concurrency=partner_concurrency or settings.DELIVERY_DRAIN_CONCURRENCY,
     )
     return {
         "partner": partner.pk,
+        "partner_concurrency": partner.max_concurrency,
+        "drain_concurrency": settings.DELIVERY_DRAIN_CONCURRENCY,
         "broker_url": settings.CELERY_BROKER_URL,
         "transport_options": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
     }
 
 
-def child_seed(partner, count, tag):
-    """`count` conversions, each with its created event and a pending delivery to the partner, in bulk."""
+def child_seed(partner, count, tag, due=False):
+    """`count` conversions, each with its created event and a pending delivery to the partner, in bulk.
+
+    Amounts fixed at creation as partners.delivery.create_for_event does (a delivery without them would be priced
+    late, one query more each, in prepare_all). Not due (next attempt in 2999) unless `due`: `feed` makes them due.
+    """
     from decimal import Decimal
 
-    from partners.models import Delivery
+    from partners import amounts
+    from partners.models import Delivery, Partner
     from receiver.models import Conversion, ConversionEvent, Network, Offer
 
     network = Network.objects.get(name="bench network")
@@ -234,7 +274,13 @@ def child_seed(partner, count, tag):
     events = ConversionEvent.objects.bulk_create(
         ConversionEvent(conversion=c, kind="created", to_status="approved", payout=c.payout) for c in conversions
     )
-    ids = [d.pk for d in Delivery.objects.bulk_create(Delivery(event=e, partner_id=partner) for e in events)]
+    when = {} if due else {"next_attempt_at": HELD}
+    partner = Partner.objects.get(pk=partner)
+    rows = [amounts.fix(Delivery(event=e, partner=partner, **when), e, partner, None, amounts.Held()) for e in events]
+    if any(row.amount is None for row in rows):
+        raise RuntimeError("seeded deliveries have no amount")
+    deliveries = Delivery.objects.bulk_create(rows)
+    ids = [d.pk for d in deliveries]
     # The benchmark counts a batch by id range: one seeder at a time gets consecutive ids.
     if ids != list(range(ids[0], ids[0] + count)):
         raise RuntimeError("delivery ids are not consecutive")
@@ -242,43 +288,43 @@ def child_seed(partner, count, tag):
 
 
 def child_attempt_loop(partner, count, warmup, tag):
-    """partners.delivery.attempt() called in a loop, no Celery: what the application path alone costs."""
+    """partners.delivery.attempt() called in a loop, no Celery: one delivery at a time (lock one, send, record)."""
     from partners.delivery import attempt
 
-    warm, batch = child_seed(partner, warmup, tag + "w"), child_seed(partner, count, tag)
+    warm = child_seed(partner, warmup, tag + "w", due=True)
     for pk in range(warm["first"], warm["last"] + 1):
         attempt(pk)
+    batch = child_seed(partner, count, tag, due=True)
     started = time.monotonic()
     for pk in range(batch["first"], batch["last"] + 1):
         attempt(pk)
     return {**batch, "seconds": time.monotonic() - started}
 
 
+def child_drain(partner, count, warmup, tag, profile=None):
+    """partners.drainer.drain() in this process, no Celery: the drainer alone. With `profile`, under cProfile
+    (the drainer's own thread: locking, preparing, recording, waiting; the sends run in its pool's threads)."""
+    import cProfile
+
+    from partners.drainer import drain
+
+    child_seed(partner, warmup, tag + "w", due=True)
+    drain()
+    batch = child_seed(partner, count, tag, due=True)
+    profiler = cProfile.Profile() if profile else None
+    started = time.monotonic()
+    if profiler:
+        profiler.enable()
+    sent, _ = drain()
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    return {**batch, "seconds": time.monotonic() - started, "sent": sent}
+
+
 def in_django(env, command, **payload):
     output = run_python(env, str(Path(__file__).relative_to(ROOT)), "_django", command, json.dumps(payload))
     return json.loads(output.strip().splitlines()[-1])
-
-
-def worker_child(overrides, celery_args):
-    """`celery worker` with settings changed first: what a settings change would do, the code untouched."""
-    sys.path.insert(0, str(ROOT))
-    from celery import signals
-    from django.conf import settings
-
-    if overrides.get("reuse"):
-        from django.db import close_old_connections
-
-        # Celery's Django fixup closes every connection before and after each task unless this is set;
-        # close_old_connections() keeps them for CONN_MAX_AGE and still drops broken ones.
-        settings.CELERY_DB_REUSE_MAX = 10**9
-        signals.task_prerun.connect(lambda **kwargs: close_old_connections(), weak=False)
-        signals.task_postrun.connect(lambda **kwargs: close_old_connections(), weak=False)
-    if overrides.get("profile"):
-        profile_tasks(signals, overrides["profile"], overrides["profile_after"])
-    from celery.bin.celery import main as celery_main
-
-    sys.argv = ["celery", *celery_args]
-    return celery_main()
 
 
 # --- Watching the database from here (no Django in this process) --------------------------------------
@@ -299,23 +345,51 @@ class Batch:
 
 
 class Probe:
-    """Counts deliveries with plain SQL, so that this process stays out of the worker's way."""
+    """Counts deliveries with plain SQL, so that this process stays out of the worker's way; releases batches."""
 
     def __init__(self, database_url):
         parts = urlsplit(database_url)
-        if parts.scheme == "sqlite":
+        self.sqlite = parts.scheme == "sqlite"
+        if self.sqlite:
             # Read-only and autocommit: each poll sees the latest commit and never holds the write lock.
             path = "/" + parts.path.lstrip("/")  # sqlite:////tmp/x has the path //tmp/x
             self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=20)
+            self.writer = sqlite3.connect(path, isolation_level=None, timeout=20)
+            # The project's writers queue on this lock file (postbacks_project/db.py); so do ours.
+            self.writer_lock = open(f"{path}.writer-lock", "a")  # noqa: SIM115 (closed in close())
             self.mark = "?"
         else:
             import psycopg
 
             self.conn = psycopg.connect(database_url, autocommit=True)
+            self.writer, self.writer_lock = self.conn, None
             self.mark = "%s"
 
     def rows(self, sql, batch):
         return self.conn.execute(sql.replace("%s", self.mark), (batch.first, batch.last)).fetchall()
+
+    def _moment(self, moment):
+        # Django keeps SQLite datetimes as UTC text, "YYYY-MM-DD HH:MM:SS.ffffff", and compares them as text.
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else moment
+
+    def _set_next_attempt(self, moment, first, last):
+        """One UPDATE of the batch's pending deliveries from id `first` to `last`; how many it changed."""
+        sql = "UPDATE partners_delivery SET next_attempt_at = %s WHERE id BETWEEN %s AND %s AND state = 'pending'"
+        if self.writer_lock:
+            fcntl.flock(self.writer_lock, fcntl.LOCK_EX)
+        try:
+            return self.writer.execute(sql.replace("%s", self.mark), (self._moment(moment), first, last)).rowcount
+        finally:
+            if self.writer_lock:
+                fcntl.flock(self.writer_lock, fcntl.LOCK_UN)
+
+    def release(self, first, last):
+        """Make deliveries `first`..`last` due now, for the next drain to take."""
+        return self._set_next_attempt(datetime.now(UTC), first, last)
+
+    def hold(self, batch):
+        """What of the batch is not sent yet stops being due: in-flight ones finish, the rest stays pending."""
+        return self._set_next_attempt(HELD, batch.first, batch.last)
 
     def succeeded(self, batch):
         sql = "SELECT count(*) FROM partners_delivery WHERE id BETWEEN %s AND %s AND state = 'succeeded'"
@@ -335,6 +409,9 @@ class Probe:
 
     def close(self):
         self.conn.close()
+        if self.sqlite:
+            self.writer.close()
+            self.writer_lock.close()
 
 
 def as_datetime(value):
@@ -371,30 +448,25 @@ def tree_usage(pid):
     return rss / 2**20, cpu
 
 
-def worker_command(spec, name, profile):
+def worker_command(spec, name):
     """The Procfile's worker with the pool under test; mingle and gossip off, as other workers are not ours."""
-    command = [str(BIN / "python")]
-    if spec.reuse or profile:
-        command += [__file__, "_worker", json.dumps({"reuse": spec.reuse, **profile})]
-    else:
-        command += ["-m", "celery"]  # exactly as shipped: what `.venv/bin/celery` runs
+    command = [str(BIN / "python"), "-m", "celery"]  # exactly as shipped: what `.venv/bin/celery` runs
     command += ["-A", "postbacks_project", "worker", "--loglevel", "INFO", "--pool", spec.pool]
     command += ["--concurrency", str(spec.concurrency), "--hostname", f"{name}@%h"]
-    command += ["--prefetch-multiplier", str(spec.prefetch)] if spec.prefetch else []
     return [*command, "--without-mingle", "--without-gossip"]
 
 
 @contextlib.contextmanager
-def worker(ctx, spec, **profile):
+def worker(ctx, spec):
     name = f"bench-{os.getpid()}-{spec.slug}"
-    log_path = ctx.tmp / f"worker-{ctx.label}-{spec.slug}{'-profile' if profile else ''}.log"
-    process = start(worker_command(spec, name, profile), ctx.env | spec.env, log_path)
+    log_path = ctx.tmp / f"worker-{ctx.label}-{spec.slug}.log"
+    process = start(worker_command(spec, name), ctx.env | spec.env, log_path)
     try:
         wait_for(lambda: " ready." in log_path.read_text(errors="replace"), "worker start", 60, process, log_path)
         yield process, log_path
     finally:
-        stop(process, timeout=60)  # warm shutdown: tasks in flight finish, a profiled worker writes its profile
-        # Tasks it had reserved but not started went back to the queue; they must not reach the next worker.
+        stop(process, timeout=60)  # warm shutdown: a drain in progress finishes what it has in flight
+        # Wake-ups it had not started (and hand-overs it queued) go back to the queue; not for the next worker.
         ctx.feeder.control.purge()
 
 
@@ -416,6 +488,7 @@ class Context:
     partner: int
     port: int
     window: int
+    wakeups: int | None
     batches: int = 0
 
     def tag(self):
@@ -436,26 +509,37 @@ def feeder_app(broker_url, options):
     return app
 
 
-def send(app, ids):
+def wake(app, count):
+    """`count` drain tasks, sent by name: each takes whatever is due, so a few serve a whole batch."""
     with app.producer_or_acquire() as producer:
-        for pk in ids:
-            app.send_task(TASK, args=(pk,), producer=producer)
+        for _ in range(count):
+            app.send_task(TASK, producer=producer)
 
 
-def feed(ctx, batch, process, log_path, seconds, on_progress=None):
-    """Queue the batch at most `window` ahead of the worker until it is done or `seconds` have passed.
+# No success for this long while released deliveries wait: one more wake-up (counted and reported, as the sweep
+# would have sent one after DELIVERY_SWEEP_GRACE).
+WAKE_AGAIN = 5.0
 
-    At the deadline, what is still queued is purged: only what the worker took counts. True if all succeeded.
+
+def feed(ctx, batch, spec, process, log_path, seconds, on_progress=None):
+    """Release the batch (make it due, `window` at a time) and wake drainers, until it is done or `seconds` passed.
+
+    A release is one UPDATE of next_attempt_at, then `wakeups` drain tasks (default: one per worker slot). At the
+    deadline what is not sent yet is held again (not due) and stays pending: only what the worker took counts.
+    (done, wake-ups sent again because nothing moved); done == batch.count if all succeeded.
     """
-    ids, sent, done = batch.ids, 0, 0
     window = ctx.window or batch.count
-    deadline = last_change = time.monotonic()
+    wakeups = ctx.wakeups or spec.concurrency
+    released = done = rewakes = 0
+    deadline = last_change = last_wake = time.monotonic()
     deadline += seconds
     while done < batch.count:
-        if sent < batch.count and sent - done < window:
-            chunk = ids[sent : min(batch.count, done + window, sent + 100)]
-            send(ctx.feeder, chunk)
-            sent += len(chunk)
+        if released < batch.count and released - done <= window // 2:
+            chunk = min(window, batch.count - released)
+            ctx.probe.release(batch.first + released, batch.first + released + chunk - 1)
+            released += chunk
+            wake(ctx.feeder, wakeups)
+            last_wake = time.monotonic()
             continue
         time.sleep(0.05)
         now = time.monotonic()
@@ -464,12 +548,15 @@ def feed(ctx, batch, process, log_path, seconds, on_progress=None):
             if on_progress:
                 on_progress(done)
         if now > deadline:
-            ctx.feeder.control.purge()
-            return False
+            ctx.probe.hold(batch)
+            break
         if process.poll() is not None or now - last_change > STALL_TIMEOUT:
             state = "exited" if process.poll() is not None else f"stalled for {STALL_TIMEOUT} s"
             raise RuntimeError(f"worker {state} at {done}/{batch.count} deliveries; log: {log_path}")
-    return True
+        if now - max(last_change, last_wake) > WAKE_AGAIN:
+            wake(ctx.feeder, 1)
+            rewakes, last_wake = rewakes + 1, now
+    return done, rewakes
 
 
 # The memory run passes when RSS at its end is at most this much above RSS at the checkpoint.
@@ -484,7 +571,7 @@ def bench_pool(ctx, spec, count, seconds, warmup, warmup_seconds, checkpoint=Non
     progress(f"{ctx.label}: worker {spec}: up to {count} deliveries in {seconds:g} s")
     warm, batch = ctx.seed(warmup), ctx.seed(count)
     with worker(ctx, spec) as (process, log_path):
-        feed(ctx, warm, process, log_path, warmup_seconds)
+        feed(ctx, warm, spec, process, log_path, warmup_seconds)
         rss_start, cpu_start = tree_usage(process.pid)
         samples = [(0, round(rss_start, 1))]
 
@@ -496,7 +583,7 @@ def bench_pool(ctx, spec, count, seconds, warmup, warmup_seconds, checkpoint=Non
 
         marks = []
         started, machine = time.monotonic(), machine_ticks()
-        complete = feed(ctx, batch, process, log_path, seconds, on_progress=sample)
+        done, rewakes = feed(ctx, batch, spec, process, log_path, seconds, on_progress=sample)
         elapsed, machine_cpu = time.monotonic() - started, busy_share(machine, machine_ticks())
         rss_end, cpu_end = tree_usage(process.pid)
     row = measured_row(ctx, f"worker {spec}", batch)
@@ -506,7 +593,8 @@ def bench_pool(ctx, spec, count, seconds, warmup, warmup_seconds, checkpoint=Non
         row["memory"] = {"checkpoints": [*marks, (done, round(rss_end, 1))], "growth_pct": growth}
         row["memory"]["flat"] = growth is not None and growth <= FLAT_PCT and done == count
     row.update(
-        complete=complete,
+        complete=done == count,
+        rewakes=rewakes,
         worker_cpu_pct=pct((cpu_end - cpu_start) / elapsed),
         machine_cpu_pct=pct(machine_cpu),
         rss_start_mb=round(rss_start, 1),
@@ -539,31 +627,28 @@ def measured_row(ctx, target, batch):
     }
 
 
-def bench_attempt_loop(ctx, count, warmup):
-    """The application path without Celery, in one process: the most a worker could reach."""
-    progress(f"{ctx.label}: attempt() loop without Celery: {count} deliveries")
-    loop = in_django(ctx.env, "attempt_loop", partner=ctx.partner, count=count, warmup=warmup, tag=ctx.tag())
+def bench_in_process(ctx, command, target, count, warmup):
+    """The application path without Celery, in one Django process: attempt() one at a time, or drain()."""
+    progress(f"{ctx.label}: {target}: {count} deliveries")
+    loop = in_django(ctx.env, command, partner=ctx.partner, count=count, warmup=warmup, tag=ctx.tag())
     batch = Batch(loop["first"], loop["last"], loop["tag"], loop["count"])
-    row = measured_row(ctx, "attempt() loop, no Celery", batch)
+    row = measured_row(ctx, target, batch)
     row["per_s"] = round(count / loop["seconds"], 1)  # its own clock: from the first try, not the first success
     return row
 
 
-# --- Profile: one solo worker under cProfile ---------------------------------------------------------
+# --- Profile: drain() under cProfile -----------------------------------------------------------------
 
 
-def bench_profile(ctx, spec, count, warmup):
-    """A solo worker (the task runs in the process that takes it from the broker) under cProfile after warm-up."""
-    progress(f"{ctx.label}: worker {spec} under cProfile: {warmup} warm-up, then {count} deliveries profiled")
-    warm, batch = ctx.seed(warmup), ctx.seed(count)
-    profile_path = ctx.tmp / f"worker-{ctx.label}.prof"
-    with worker(ctx, spec, profile=str(profile_path), profile_after=warmup) as (process, log_path):
-        feed(ctx, warm, process, log_path, STALL_TIMEOUT)
-        feed(ctx, batch, process, log_path, STALL_TIMEOUT * 5)
-    wait_for(profile_path.exists, "profile written", 30)
-    summary = ctx.probe.summary(batch)
+def bench_profile(ctx, count, warmup):
+    """drain() in one Django process (no Celery) under cProfile after a warm-up drain: where the drainer's time goes."""
+    progress(f"{ctx.label}: drain() under cProfile: {warmup} warm-up, then {count} deliveries profiled")
+    profile_path = ctx.tmp / f"drain-{ctx.label}.prof"
+    payload = {"partner": ctx.partner, "count": count, "warmup": warmup, "tag": ctx.tag(), "profile": str(profile_path)}
+    loop = in_django(ctx.env, "drain", **payload)
+    summary = ctx.probe.summary(Batch(loop["first"], loop["last"], loop["tag"], loop["count"]))
     done = summary["states"].get("succeeded", 0)
-    return {"worker": str(spec)} | profile_summary(profile_path, done, summary["span_s"] / max(1, done - 1) * 1000)
+    return {"worker": "drain(), no Celery"} | profile_summary(profile_path, done, loop["seconds"] / done * 1000)
 
 
 # --- One database ------------------------------------------------------------------------------------
@@ -590,21 +675,25 @@ def bench_database(label, database, args, tmp, port, memory):
         )
         progress(f"{label}: migrating a fresh database")
         manage(env, "migrate", "--noinput", "--verbosity", "0")
-        setup = in_django(env, "setup", sink_url=f"http://{HOST}:{port}")
+        setup = in_django(env, "setup", sink_url=f"http://{HOST}:{port}", partner_concurrency=args.partner_concurrency)
         probe = Probe(url)
         feeder = feeder_app(setup["broker_url"], setup["transport_options"])
-        ctx = Context(label, env, tmp, probe, feeder, setup["partner"], port, args.window)
+        ctx = Context(label, env, tmp, probe, feeder, setup["partner"], port, args.window, args.wakeups)
         try:
             result = {"database": label, "broker": "redis" if redis_url else "filesystem"}
-            return result | run_phases(ctx, args, memory)
+            result |= {name: setup[name] for name in ("drain_concurrency", "partner_concurrency")}
+            return result | run_phases(ctx, args, memory, setup["drain_concurrency"])
         finally:
             probe.close()
 
 
-def run_phases(ctx, args, memory):
+def run_phases(ctx, args, memory, threads):
     progress(f"{ctx.label}: requests.Session loop: {args.baseline_requests} requests")
     rows = [session_loop(ctx.port, ctx.tag(), args.baseline_requests)]
-    rows.append(bench_attempt_loop(ctx, args.deliveries, args.warmup))
+    progress(f"{ctx.label}: requests.Session in a thread pool x{threads}: {args.baseline_requests} requests")
+    rows.append(session_loop(ctx.port, ctx.tag(), args.baseline_requests, threads=threads))
+    rows.append(bench_in_process(ctx, "attempt_loop", "attempt() loop, no Celery", args.deliveries, args.warmup))
+    rows.append(bench_in_process(ctx, "drain", "drain(), no Celery", args.deliveries, args.warmup))
     for spec in args.pools:
         rows.append(bench_pool(ctx, spec, args.deliveries, args.seconds, args.warmup, args.warmup_seconds))
     result = {"targets": rows}
@@ -615,8 +704,9 @@ def run_phases(ctx, args, memory):
         rows.append(row)
     for row in rows:
         row["ratio"] = round(row["per_s"] / rows[0]["per_s"], 3) if row["per_s"] else None
+        row["ratio_pool"] = round(row["per_s"] / rows[1]["per_s"], 3) if row["per_s"] else None
     if args.profile_deliveries:
-        result["profile"] = bench_profile(ctx, args.profile_pool, args.profile_deliveries, args.warmup)
+        result["profile"] = bench_profile(ctx, args.profile_deliveries, args.warmup)
     return result
 
 
@@ -631,6 +721,7 @@ COLUMNS = [
     ("deliveries", "deliveries"),
     ("per s", "per_s"),
     ("/ Session", "ratio"),
+    ("/ thread pool", "ratio_pool"),
     ("worker cpu %", "worker_cpu_pct"),
     ("machine cpu %", "machine_cpu_pct"),
     ("RSS start MB", "rss_start_mb"),
@@ -645,7 +736,7 @@ def print_report(report):
     run = report["run"]
     print(
         f"{run['date']}  {run['cpus']} CPUs  Python {run['python']}  up to {run['deliveries']} deliveries or "
-        f"{run['seconds']:g} s per worker after {run['warmup']} warm-up; tasks queued at most {run['window']} ahead"
+        f"{run['seconds']:g} s per worker after {run['warmup']} warm-up; {released(run)}"
         + (f"; the sink answers after {run['latency_ms']:g} ms" if run["latency_ms"] else "")
     )
     for result in report["results"]:
@@ -653,6 +744,7 @@ def print_report(report):
         if "skipped" in result:
             print(f"skipped: {result['skipped']}")
             continue
+        print(limits(result))
         for row in result["targets"]:
             row["check"] = "ok" if row["exactly_once"] else "NO"
         print_table(result["targets"], COLUMNS)
@@ -671,9 +763,11 @@ def print_details(result):
             print(f"RSS MB after n deliveries, {row['target']}: {row['rss_samples']}")
         for item in row.get("worker_log", []):
             print(f"worker log  {row['target']}: {item['count']} x {item['line']}")
+        if row.get("rewakes"):
+            print(f"wake-ups  {row['target']}: {row['rewakes']} more sent after {WAKE_AGAIN:g} s without a success")
     if "profile" in result:
         profile = result["profile"]
-        print(f"\nprofile: worker {profile['worker']} under cProfile, {profile['ms_per_delivery']} ms per delivery")
+        print(f"\nprofile: {profile['worker']} under cProfile, {profile['ms_per_delivery']} ms per delivery")
         print_table(profile["parts"], PROFILE_COLUMNS)
         print("own time, ms per delivery:")
         for item in profile["top_own_time"][:12]:
@@ -695,6 +789,7 @@ def run(args, tmp):
             latency_ms=args.latency_ms,
             warmup=args.warmup,
             window=args.window,
+            wakeups=args.wakeups,
         ),
         "results": [],
     }
@@ -713,18 +808,37 @@ def run(args, tmp):
     return report
 
 
+def released(run):
+    window = f"{run['window']:,} at a time" if run["window"] else "the whole batch at once"
+    wakeups = f"{run['wakeups']} drain tasks" if run.get("wakeups") else "one drain task per worker slot"
+    return f"deliveries made due {window}, {wakeups} per release"
+
+
+def limits(result):
+    return (
+        f"drainer: {result['drain_concurrency']} requests in flight (DELIVERY_DRAIN_CONCURRENCY); "
+        f"the partner's max_concurrency: {result['partner_concurrency']}"
+    )
+
+
 def markdown(report):
     """The section of bench/results.md: one row per worker and database, then the memory run."""
     run = report["run"]
     lines = [
         "## Forwarding",
         "",
-        f"One worker process delivering to a local sink, up to {run['deliveries']:,} deliveries or "
-        f"{run['seconds']:g} s per worker after {run['warmup']} warm-up, against a `requests.Session` loop to the "
-        "same sink in the same run.",
+        f"One worker process (its drain tasks) delivering to a local sink, up to {run['deliveries']:,} deliveries "
+        f"or {run['seconds']:g} s per worker after {run['warmup']} warm-up; {released(run)}. Baselines in the same "
+        "run to the same sink: a sequential `requests.Session` loop, and a thread pool of the drainer's concurrency "
+        "sharing one `requests.Session`.",
         "",
-        "| database, broker | worker | per s | / Session | worker cpu % | RSS MB start → end | exactly once |",
-        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [f"- {result['database']}: {limits(result)}" for result in report["results"] if "skipped" not in result]
+    lines += [
+        "",
+        "| database, broker | worker | per s | / Session | / thread pool | worker cpu % | RSS MB start → end "
+        "| exactly once |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     notes = []
     for result in report["results"]:
@@ -734,8 +848,10 @@ def markdown(report):
         where = f"{result['database']}, {result['broker']}"
         for row in result["targets"]:
             rss = f"{row['rss_start_mb']} → {row['rss_end_mb']}" if "rss_start_mb" in row else ""
+            if row.get("rewakes"):
+                notes.append(f"{where}, {row['target']}: {row['rewakes']} wake-ups sent again after a stall")
             lines.append(
-                f"| {where} | {row['target']} | {row['per_s']} | {row['ratio']} | "
+                f"| {where} | {row['target']} | {row['per_s']} | {row['ratio']} | {row['ratio_pool']} | "
                 f"{'' if row.get('worker_cpu_pct') is None else row['worker_cpu_pct']} | {rss} | "
                 f"{'ok' if row['exactly_once'] else 'NO'} |"
             )
@@ -747,7 +863,24 @@ def markdown(report):
                     f"memory, {where}, {row['target']}: {points}: {memory['growth_pct']:+} % "
                     f"({verdict}; the bar is {FLAT_PCT} %)"
                 )
-    return "\n".join(lines + [""] + [f"- {note}" for note in notes]) + "\n"
+    lines += ["", *[f"- {note}" for note in notes]]
+    profiled = [result for result in report["results"] if "profile" in result]
+    if profiled:
+        intro = (
+            f"Where the drainer's time goes: {profiled[0]['profile']['worker']} under cProfile (its own thread; the "
+            "sends run in its pool), ms per delivery and share; `calls` per delivery (1 / calls is the deliveries per "
+            "batch). cProfile slows the ORM more than the waits: read the shares."
+        )
+        lines += ["", intro, ""]
+        lines.append("| part | " + " | ".join(f"{r['database']} calls | ms | share" for r in profiled) + " |")
+        lines.append("|---|" + "---|---|---|" * len(profiled))
+        for n, part in enumerate(profiled[0]["profile"]["parts"]):
+            cells = [r["profile"]["parts"][n] for r in profiled]
+            label = part["part"].strip().replace("|", "/")
+            indent = "&nbsp;" * (len(part["part"]) - len(part["part"].lstrip()))
+            lines.append(f"| {indent}{label} | " + " | ".join(
+                f"{c['calls']} | {c['ms']} | {c['share_pct']} %" for c in cells) + " |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def failed(report):
@@ -760,8 +893,6 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_django"]:
         return django_child(argv[1], json.loads(argv[2]))
-    if argv[:1] == ["_worker"]:
-        return worker_child(json.loads(argv[1]), argv[2:])
     args = parse_args(argv)
     if not (BIN / "celery").exists():
         sys.exit(f"no celery next to {sys.executable}; run `make setup`, then `.venv/bin/python bench/forwarding.py`")

@@ -1,7 +1,7 @@
-"""The forwarding benchmark's profile: cProfile in a solo worker, and where a delivery's time goes.
+"""The forwarding benchmark's profile: where the drainer's time goes, per delivery, from a cProfile dump.
 
-bench/forwarding.py switches the profiler on in the worker (`profile_tasks`) and reads the dump
-(`profile_summary`); this module needs no Django.
+bench/forwarding.py profiles partners.drainer.drain() in a Django process of its own (no Celery: a drain task is
+this call) and reads the dump here (`profile_summary`); this module needs no Django.
 """
 
 import pstats
@@ -10,49 +10,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def profile_tasks(signals, path, after):
-    """cProfile the worker's main thread from the end of task number `after` until shutdown (solo pool)."""
-    import cProfile
-
-    profiler, finished = cProfile.Profile(), [0]
-
-    def count(**kwargs):
-        finished[0] += 1
-        if finished[0] == after:
-            profiler.enable()
-
-    def dump(**kwargs):
-        profiler.disable()
-        profiler.dump_stats(path)
-
-    signals.task_postrun.connect(count, weak=False)
-    signals.worker_shutting_down.connect(dump, weak=False)
-
-
-# (label, file, function, only its calls from this file and function); files are path suffixes.
+LOCK = ("partners/drainer.py", "lock_batch")
+RECORD = ("partners/delivery.py", "record_all")
+DRAIN = ("partners/drainer.py", "drain")
+# (label, file, function, only its calls from this file and function); files are path suffixes. The first is the
+# whole. cProfile sees the drainer's own thread: the HTTP requests run in its pool's threads, which it waits for.
+# bulk_create and bulk_update are reached through the managers; in a drain only record_all() calls them.
 PROFILE_PARTS = [
-    ("Celery's task trace: the task, signals, ack", "celery/app/trace.py", "trace_task", None),
-    ("  Django fixup: close all DB connections, before and after", "celery/fixups/django.py", "close_database", None),
-    ("  attempt()", "partners/delivery.py", "attempt", None),
-    ("    claim(): conditional UPDATE", "partners/delivery.py", "claim", None),
-    ("    load: SELECT with 2 joins", "django/db/models/query.py", "get", ("partners/delivery.py", "attempt")),
-    ("    sending_terms(): the process's copy (one token SELECT)", "partners/routing.py", "sending_terms", None),
-    ("    event_share(): the share (terms from the copy)", "partners/macros.py", "event_share", None),
-    ("    event_values(): macro values", "partners/macros.py", "event_values", None),
-    ("    build_request(): render", "partners/outbound.py", "build_request", None),
-    ("    transport.send(): HTTP", "partners/transport.py", "send", None),
-    ("    _record()", "partners/delivery.py", "_record", None),
-    ("      INSERT attempt", "django/db/models/query.py", "create", None),
-    (
-        "      UPDATE delivery, UPDATE partner",
-        "django/db/models/query.py",
-        "update",
-        ("partners/delivery.py", "_record"),
-    ),
-    ("      COMMIT", "django/db/transaction.py", "__exit__", ("postbacks_project/db.py", "write_transaction")),
-    ("    logger.info(): one log line", "logging/__init__.py", "info", ("partners/delivery.py", "attempt")),
-    ("in all of the above: opening a DB connection", "django/db/backends/base/base.py", "connect", None),
+    ("drain(): the drainer's thread", "partners/drainer.py", "drain", None),
+    ("  lock_batch(): lock due deliveries", "partners/drainer.py", "lock_batch", None),
+    ("    sending_terms(): the process's copy", "partners/routing.py", "sending_terms", LOCK),
+    ("    SELECTs: in flight per partner, candidates, the locked rows", "django/db/models/query.py", "__iter__", LOCK),
+    ("    _fair_share(): round robin", "partners/drainer.py", "_fair_share", None),
+    ("    UPDATE: lock, with a lease", "django/db/models/query.py", "update", LOCK),
+    ("  prepare_all(): macro values, render", "partners/delivery.py", "prepare_all", None),
+    ("  pool.submit(): to a sender thread", "concurrent/futures/thread.py", "submit", DRAIN),
+    ("  wait(): for a send to finish (idle)", "concurrent/futures/_base.py", "wait", DRAIN),
+    ("  record_all(): record in one transaction", "partners/delivery.py", "record_all", None),
+    ("    SELECT ... FOR UPDATE: leases still held", "django/db/models/query.py", "__iter__", RECORD),
+    ("    INSERT attempts: bulk_create", "django/db/models/query.py", "bulk_create", None),
+    ("    UPDATE deliveries: bulk_update, CASE WHEN", "django/db/models/query.py", "bulk_update", None),
+    ("    COMMIT", "django/db/transaction.py", "__exit__", ("postbacks_project/db.py", "write_transaction")),
+    ("    logger.info(): one line per delivery", "logging/__init__.py", "info", RECORD),
     ("in all of the above: SQL, Django's execute()", "django/db/backends/utils.py", "_execute", None),
 ]
 # Waiting, not working: the consumer's idle polls and sleeps, lock waits.
@@ -75,14 +54,12 @@ def profile_entry(stats, file, function, caller):
 
 
 def profile_summary(path, count, per_delivery_ms):
-    """Per delivery: where the solo worker's time goes (ms, share of its time per delivery) and the top functions."""
+    """Per delivery: where the drainer's time goes (ms, share of its time per delivery) and the top functions."""
     stats = pstats.Stats(str(path))
     parts = []
     for label, file, function, caller in PROFILE_PARTS:
         calls, cumulative = profile_entry(stats, file, function, caller)
-        parts.append({"part": label, "calls": round(calls / count, 2), "ms": cumulative / count * 1000})
-    # What the task trace does not cover: taking messages from the broker, the consumer loop, idle polls.
-    parts.insert(0, {"part": "outside the task: broker, consumer loop", "ms": per_delivery_ms - parts[0]["ms"]})
+        parts.append({"part": label, "calls": round(calls / count, 3), "ms": cumulative / count * 1000})
     for part in parts:
         part["share_pct"] = round(part["ms"] / per_delivery_ms * 100, 1)
         part["ms"] = round(part["ms"], 3)

@@ -66,6 +66,9 @@ def session():
         )
         # A cookie one partner sets would otherwise go to every later request to its host: other partners', tests'.
         _session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        # The drainer sends DELIVERY_DRAIN_CONCURRENCY requests at once; requests keeps only 10 per host alive.
+        for adapter in _session.adapters.values():
+            adapter.init_poolmanager(10, max(10, settings.DELIVERY_DRAIN_CONCURRENCY))
         _session_key = key
     return _session
 
