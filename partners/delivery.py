@@ -235,7 +235,7 @@ def record_all(finished, task_id=""):
             if result.status == 410:
                 disable(partner, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC (delivery {delivery.pk})")
         DeliveryAttempt.objects.bulk_create(attempts)
-        Delivery.objects.bulk_update(rows, RECORDED_FIELDS)
+        _update_grouped(rows)
         _partners_health(health.values(), now)
         results = {}
         for prepared, result in ours:
@@ -258,6 +258,17 @@ RECORDED_FIELDS = [
     *("state", "reason", "attempts", "locked_until", "lease", "updated_at"),
     *("last_status_code", "last_error", "next_attempt_at", "finished_at"),
 ]
+
+
+def _update_grouped(rows):
+    """One UPDATE per set of identical new values: a batch's successes mostly share them, and Django's bulk_update
+    would build a CASE per field per row."""
+    groups = {}
+    for row in rows:
+        values = tuple(getattr(row, name) for name in RECORDED_FIELDS)
+        groups.setdefault(values, []).append(row.pk)
+    for values, pks in groups.items():
+        Delivery.objects.filter(pk__in=pks).update(**dict(zip(RECORDED_FIELDS, values, strict=True)))
 
 
 def _verdict(result, number):

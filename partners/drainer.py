@@ -9,7 +9,7 @@ can win, and a lock whose drainer died runs out, so the delivery is taken again 
 import logging
 import time
 from collections import defaultdict, deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 from uuid import uuid4
 
@@ -28,6 +28,7 @@ UNFINISHED = (State.PENDING, State.SENDING, State.RETRYING, State.WAITING_RATE, 
 # Candidates read per free slot: enough to find other partners' work behind one partner's backlog.
 CANDIDATES_PER_SLOT = 4
 POLL_SECONDS = 0.05
+GATHER_SECONDS = 0.005
 
 
 def due(now):
@@ -142,11 +143,13 @@ def drain(task_id="", budget=None, concurrency=None):
     concurrency = concurrency or settings.DELIVERY_DRAIN_CONCURRENCY
     deadline = time.monotonic() + budget
     pace, running, sent, soonest = Pace(), {}, 0, None
+    # Locking and recording cost a few statements per round whatever its size: refill once half the slots are free.
+    refill = max(1, concurrency // 2)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drainer") as pool:
         while True:
             held_back = False
             room = concurrency - len(running)
-            if room and time.monotonic() < deadline:
+            if (room >= refill or not running) and time.monotonic() < deadline:
                 locked, held_back = lock_batch(room, pace)
                 for prepared in deliveries.prepare_all(locked, task_id):
                     running[pool.submit(transport.send, prepared.request)] = prepared
@@ -158,6 +161,9 @@ def drain(task_id="", budget=None, concurrency=None):
             done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             if not done:
                 continue
+            if len(done) < refill and len(running) > len(done):
+                # A few more are usually a moment away: record them together.
+                done |= wait(set(running) - done, timeout=GATHER_SECONDS, return_when=ALL_COMPLETED)[0]
             finished = [(running.pop(future), _result(future)) for future in done]
             for outcome in deliveries.record_all(finished, task_id):
                 sent += 1
