@@ -32,7 +32,9 @@ RETRY_AFTER_MAX = 3600
 
 
 @dataclass
-class Outcome:
+class Attempted:
+    """What became of a delivery after an attempt: its state, and the seconds to its next try if it has one."""
+
     state: str
     retry_in: float | None = None
 
@@ -143,7 +145,7 @@ def lock(delivery_id):
 
 
 def attempt(delivery_id, task_id=""):
-    """Make one HTTP try of one delivery if this worker can lock it; its Outcome, or None if it could not.
+    """One HTTP try of one delivery if this worker can lock it: what became of it (Attempted), else None.
 
     The drainer (partners/drainer.py) does the same for batches; both prepare and record through here.
     """
@@ -153,7 +155,7 @@ def attempt(delivery_id, task_id=""):
     locked = Delivery.objects.select_related("event__conversion__offer").filter(pk=delivery_id, lease=lease)
     prepared = prepare_all(list(locked), task_id)
     if not prepared:  # closed, waiting for a rate, or recorded as our own failure
-        return Outcome(Delivery.objects.values_list("state", flat=True).get(pk=delivery_id))
+        return Attempted(Delivery.objects.values_list("state", flat=True).get(pk=delivery_id))
     outcomes = record_all([(prepared[0], transport.send(prepared[0].request))], task_id)
     return outcomes[0] if outcomes else None
 
@@ -196,7 +198,7 @@ def prepare_all(locked, task_id=""):
 
 def record_all(finished, task_id=""):
     """Record (Prepared, Result) pairs in one transaction: the attempts, the deliveries' new states, the partners'
-    health; the Outcome of each recorded one.
+    health; what became of each recorded one (Attempted).
 
     A delivery is recorded only while this worker's lease on it holds: one whose lock ran out and that another
     worker took over (and maybe sent) keeps what that worker records, so a success is never overwritten.
@@ -230,7 +232,7 @@ def record_all(finished, task_id=""):
             delivery.next_attempt_at = now + timedelta(seconds=retry_in or 0)
             delivery.finished_at = None if state == State.RETRYING else now
             rows.append(delivery)
-            outcomes.append(Outcome(state, retry_in))
+            outcomes.append(Attempted(state, retry_in))
             health[partner.pk] = (partner, health.get(partner.pk, (partner, False))[1] or result.ok)
             if result.status == 410:
                 disable(partner, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC (delivery {delivery.pk})")
