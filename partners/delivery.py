@@ -286,13 +286,14 @@ def _verdict(result, number):
 
 
 def _partners_health(partners, now):
-    """A success clears a partner's failing streak; a batch of failures only starts one."""
-    recovered = [partner.pk for partner, ok in partners if ok and partner.failing_since is not None]
+    """A success clears a partner's failing streak; a batch of failures only starts one. Decided in the database,
+    not from this process's copy of the partners, which these writes leave as it is."""
+    recovered = [partner.pk for partner, ok in partners if ok]
     failing = [partner.pk for partner, ok in partners if not ok]
     if recovered:
-        Partner.objects.filter(pk__in=recovered).update(failing_since=None)
+        Partner.health_writes.filter(pk__in=recovered, failing_since__isnull=False).update(failing_since=None)
     if failing:
-        Partner.objects.filter(pk__in=failing, failing_since__isnull=True).update(failing_since=now)
+        Partner.health_writes.filter(pk__in=failing, failing_since__isnull=True).update(failing_since=now)
 
 
 def _fix_late(delivery, terms):

@@ -147,9 +147,12 @@ class Partner(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ConfigQuerySet.as_manager()
+    # Writes of runtime health (failing_since): never a configuration change, so no process reloads its copy.
+    health_writes = models.Manager()  # noqa: DJ012 (a manager, which ruff takes for a field)
 
     class Meta:
         ordering = ["name"]
+        default_manager_name = "objects"
 
     def __str__(self):
         return self.name

@@ -250,3 +250,20 @@ def test_an_open_breaker_shows_in_check_partners_and_the_partner_list(client, ad
     row = json.loads(out.getvalue())[0]
     assert (row["breaker"], row["consecutive_failures"]) == ("open", 7)
     assert "open (paused after consecutive failures): 7 failures in a row, probe at" in page
+
+
+@responses.activate
+def test_a_partner_going_down_and_up_never_reloads_every_process_configuration(client, network, held):
+    from receiver.models import ConfigVersion
+
+    responses.get("https://p.example/pb", status=503)
+    responses.get("https://p.example/pb", status=200)
+    make_partner("Flaky")
+    post(client, network, 2)
+    token = ConfigVersion.objects.get().token
+
+    drainer.drain(budget=5, concurrency=1)
+
+    assert Partner.objects.get().failing_since is None  # one failed, then one succeeded
+    assert list(DeliveryAttempt.objects.order_by("id").values_list("response_status", flat=True)) == [503, 200]
+    assert ConfigVersion.objects.get().token == token
