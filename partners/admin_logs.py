@@ -31,7 +31,17 @@ class AttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ["number"]
-    fields = ["number", "created_at", "method", "url", "response_status", "duration_ms", "error", "task_id"]
+    fields = [
+        "number",
+        "created_at",
+        "method",
+        "url",
+        "response_status",
+        "duration_ms",
+        "error",
+        "error_code",
+        "task_id",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -55,7 +65,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "last_error_short",
         "next_attempt_at",
     ]
-    list_filter = ["state", "partner"]
+    list_filter = ["state", "last_error_code", "partner"]
     list_select_related = ["partner", "event__conversion"]
     search_fields = ["webhook_id", "event__conversion__click_id", "event__conversion__transaction_id"]
     raw_id_fields = ["event", "partner"]
@@ -107,7 +117,7 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
         "error_short",
         "url_short",
     ]
-    list_filter = ["response_status", "delivery__partner"]
+    list_filter = ["response_status", "error_code", "delivery__partner"]
     list_select_related = ["delivery__partner"]
     search_fields = ["url", "error"]
     raw_id_fields = ["delivery"]

@@ -101,6 +101,8 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
             "response_body",
             "duration_ms",
             "error",
+            "error_code",
+            "error_detail",
             "task_id",
             "created_at",
         ]
@@ -131,6 +133,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "last_status_code",
             "last_error",
+            "last_error_code",
             "effect",
             "amount",
             "amount_currency",

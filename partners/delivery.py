@@ -229,6 +229,7 @@ def record_all(finished, task_id=""):
             delivery.state, delivery.reason, delivery.attempts = state, reason, number
             delivery.locked_until, delivery.lease, delivery.updated_at = None, "", now
             delivery.last_status_code, delivery.last_error = result.status, result.error
+            delivery.last_error_code = result.error_code
             delivery.next_attempt_at = now + timedelta(seconds=retry_in or 0)
             delivery.finished_at = None if state == State.RETRYING else now
             rows.append(delivery)
@@ -258,7 +259,7 @@ def record_all(finished, task_id=""):
 
 RECORDED_FIELDS = [
     *("state", "reason", "attempts", "locked_until", "lease", "updated_at"),
-    *("last_status_code", "last_error", "next_attempt_at", "finished_at"),
+    *("last_status_code", "last_error", "last_error_code", "next_attempt_at", "finished_at"),
 ]
 
 

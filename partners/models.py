@@ -10,6 +10,11 @@ from django.utils import timezone
 
 from receiver.models import ConfigQuerySet, ConversionEvent, Network, Offer
 
+from .transport import ERROR_CODES
+
+# Fixed choices: the admin filters by them without a SELECT DISTINCT over the attempts.
+ERROR_CHOICES = [(code, f"{code}: {meaning}") for code, meaning in ERROR_CODES.items()]
+
 
 class Method(models.TextChoices):
     GET = "GET"
@@ -280,6 +285,7 @@ class Delivery(models.Model):
     )
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    last_error_code = models.CharField(max_length=12, blank=True, choices=ERROR_CHOICES)
     # The money is fixed when the delivery is made, from the terms in force then; every try sends exactly this.
     effect = models.CharField(max_length=6, choices=Effect.choices, default=Effect.NONE)
     amount = models.DecimalField(
@@ -354,7 +360,11 @@ class AttemptRecord(models.Model):
     response_headers = models.JSONField(default=dict, blank=True)
     response_body = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="One line for people, e.g. connection refused by 127.0.0.1:9999.")
+    error_code = models.CharField(
+        max_length=12, blank=True, db_index=True, choices=ERROR_CHOICES, help_text="What kind of failure it was."
+    )
+    error_detail = models.TextField(blank=True, help_text="The technical text behind the error, secrets masked.")
 
     class Meta:
         abstract = True

@@ -45,4 +45,6 @@ def attempt_fields(request, result):
         "response_body": result.body,
         "duration_ms": result.duration_ms,
         "error": result.error,
+        "error_code": result.error_code,
+        "error_detail": result.error_detail,
     }

@@ -2,11 +2,14 @@
 
 import ipaddress
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from http.client import RemoteDisconnected
 from http.cookiejar import DefaultCookiePolicy
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -41,12 +44,30 @@ class Result:
     headers: dict = field(default_factory=dict)
     body: str = ""
     duration_ms: int = 0
-    error: str = ""
+    error: str = ""  # one line for people: "connection refused by 127.0.0.1:9999"
     retry_after: float | None = None
+    error_code: str = ""  # one of ERROR_CODES
+    error_detail: str = ""  # the technical text behind `error`, secrets masked
 
     @property
     def ok(self):
         return self.status in SUCCESS and not self.error
+
+
+ERROR_CODES = {
+    "dns": "the partner's host name has no address",
+    "refused": "nothing listens at the partner's address and port",
+    "timeout": "no connection, or no answer, within OUTBOUND_TIMEOUT",
+    "tls": "the TLS handshake failed (certificate, protocol)",
+    "reset": "the partner closed the connection without an answer",
+    "connection": "another network failure",
+    "blocked": "a private, loopback, link-local or metadata address, which we never send to",
+    "redirect": "the partner answered with a redirect, which we never follow",
+    "http_4xx": "the partner refused the request (4xx)",
+    "http_5xx": "the partner failed (5xx)",
+    "invalid": "the request could not be sent as built (an invalid URL or header)",
+    "internal": "our own code failed (a bug), recorded like any failure",
+}
 
 
 def session():
@@ -95,19 +116,57 @@ def retry_after_seconds(value):
     return max(0.0, (moment - timezone.now()).total_seconds())
 
 
-def describe(exc):
+def failure(exc, url=""):
+    """(code, one line for people, the technical detail) of an exception raised while sending to `url`."""
+    detail = _first_line(exc)
+    where = _host_port(url)
     if isinstance(exc, InvalidIPAddress):
-        return f"blocked address: {exc} (private, loopback, link-local or metadata addresses are not allowed)"
+        why = "private, loopback, link-local or metadata addresses are not allowed"
+        return "blocked", f"blocked address: {exc} ({why})", detail
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls", f"TLS handshake with {where} failed", detail
     if isinstance(exc, requests.Timeout):
-        return f"timed out after {settings.OUTBOUND_TIMEOUT:g} s"
+        return "timeout", f"timed out after {settings.OUTBOUND_TIMEOUT:g} s", detail
     if isinstance(exc, requests.ConnectionError):
-        return f"connection failed: {_first_line(exc)}"
-    return f"{type(exc).__name__}: {_first_line(exc)}"
+        causes = list(_causes(exc))
+        if any(isinstance(c, socket.gaierror) for c in causes) or "NameResolutionError" in detail:
+            return "dns", f"DNS: no address for {where.rsplit(':', 1)[0]}", detail
+        if any(isinstance(c, ConnectionRefusedError) for c in causes) or "Connection refused" in detail:
+            return "refused", f"connection refused by {where}", detail
+        if any(isinstance(c, (ConnectionResetError, RemoteDisconnected)) for c in causes) or "reset by peer" in detail:
+            return "reset", f"{where} closed the connection without an answer", detail
+        return "connection", f"connection to {where} failed", detail
+    if isinstance(exc, requests.exceptions.InvalidSchema):
+        return "invalid", "only http and https URLs are sent", detail
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader, ValueError)):
+        return "invalid", f"the request could not be sent: {type(exc).__name__}", detail
+    return "connection", f"sending failed: {type(exc).__name__}", detail
 
 
 def internal_error(exc):
     """The Result of a try that our own code broke off (a bug), recorded like any failure."""
-    return Result(error=f"internal error: {describe(exc)}")
+    detail = _first_line(exc)
+    return Result(error=f"internal error: {type(exc).__name__}: {detail}", error_code="internal", error_detail=detail)
+
+
+def _causes(exc):
+    """The exception and what it wraps: requests wraps urllib3's MaxRetryError, which holds the socket's error."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        reason = getattr(exc, "reason", None)
+        nested = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        exc = reason if isinstance(reason, BaseException) else nested or exc.__cause__ or exc.__context__
+
+
+def _host_port(url):
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = "?"
+    return f"{parts.hostname or '?'}:{port}"
 
 
 def _first_line(exc):
@@ -129,7 +188,8 @@ def send(request):
             response.close()
         return _result(response, raw, started)
     except (requests.RequestException, ValueError) as exc:
-        return Result(error=describe(exc), duration_ms=_ms(started))
+        code, error, detail = failure(exc, request.url)
+        return Result(error=error, error_code=code, error_detail=detail, duration_ms=_ms(started))
 
 
 def _result(response, raw, started):
@@ -143,6 +203,7 @@ def _result(response, raw, started):
     )
     if status not in SUCCESS:
         result.error = f"HTTP {status} {response.reason or ''}".strip()
+        result.error_code = "http_5xx" if status >= 500 else "http_4xx" if status >= 400 else "redirect"
         if 300 <= status < 400:
             result.error += f" (redirect to {response.headers.get('Location', '?')} not followed)"
         result.retry_after = retry_after_seconds(response.headers.get("Retry-After"))

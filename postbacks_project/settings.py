@@ -222,8 +222,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Conversions, events and partner filters share one status set: one name for it, not one per field.
-    "ENUM_NAME_OVERRIDES": {"ConversionStatusEnum": "receiver.statuses.Status"},
+    # One name per shared choice set (conversion statuses; delivery and attempt error codes), not one per field.
+    "ENUM_NAME_OVERRIDES": {
+        "ConversionStatusEnum": "receiver.statuses.Status",
+        "DeliveryErrorCodeEnum": "partners.models.ERROR_CHOICES",
+    },
     # Error answers (400, 401, 403, 404) documented for every operation, as clients and schemathesis expect.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "postbacks_project.api.document_errors"],
 }

@@ -59,6 +59,8 @@ class TestPostbackSerializer(serializers.ModelSerializer):
             "response_body",
             "duration_ms",
             "error",
+            "error_code",
+            "error_detail",
         ]
 
     def get_seconds_left(self, row) -> int:

@@ -248,7 +248,7 @@ def test_the_address_checked_is_the_address_connected_to(settings, listener, ope
 
     assert fake_dns["rebinding.partner.example"] == 2
     assert opened == [(PUBLIC_IP, listener.port)]
-    assert attempt.error.startswith("connection failed"), attempt.error
+    assert attempt.error_code == "refused", attempt.error
     assert test_row["error"].startswith(f"{BLOCKED_REASON}: 127.0.0.1"), test_row["error"]
     assert listener.connections == []
 
@@ -259,7 +259,8 @@ def test_schemes_other_than_http_are_refused_without_a_connection(url, settings,
 
     attempt, test_row = send_both(url.replace("PORT", str(listener.port)))
 
-    assert attempt.error.startswith("InvalidSchema: No connection adapters"), attempt.error
+    assert (attempt.error, attempt.error_code) == ("only http and https URLs are sent", "invalid")
+    assert attempt.error_detail.startswith("No connection adapters"), attempt.error_detail
     assert test_row["error"] == attempt.error
     assert opened == []
     assert listener.connections == []

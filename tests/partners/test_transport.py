@@ -95,7 +95,10 @@ def test_a_timeout_is_a_result_not_an_exception():
 def test_a_connection_error_is_a_result_not_an_exception():
     responses.get("https://p.example/pb", body=requests.ConnectionError("reset by peer"))
 
-    assert get("https://p.example/pb").error == "connection failed: reset by peer"
+    result = get("https://p.example/pb")
+
+    assert (result.error, result.error_code) == ("p.example:443 closed the connection without an answer", "reset")
+    assert result.error_detail == "reset by peer"
 
 
 @pytest.mark.parametrize(
@@ -129,7 +132,8 @@ def test_loopback_is_reachable_only_when_allowed(settings):
 
     result = get("http://127.0.0.1:9/pb")
 
-    assert result.error.startswith("connection failed"), result.error
+    assert (result.error, result.error_code) == ("connection refused by 127.0.0.1:9", "refused"), result.error_detail
+    assert "Connection refused" in result.error_detail
 
 
 def test_private_addresses_stay_blocked_when_loopback_is_allowed(settings):
@@ -187,3 +191,34 @@ def test_a_dot_segment_in_a_path_value_does_not_move_the_request(settings, sink)
 
     # requests writes %2E as "." again (an unreserved character, RFC 3986 6.2.2.2), but no longer drops the segment.
     assert sink.paths == ["/inj/../x?q=.."]
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("raised", "code", "error"),
+    [
+        (requests.exceptions.SSLError("certificate verify failed"), "tls", "TLS handshake with p.example:443 failed"),
+        (requests.ConnectTimeout("no route"), "timeout", "timed out after 10 s"),
+        (
+            requests.ConnectionError("HTTPSConnectionPool: NameResolutionError: Failed to resolve 'p.example'"),
+            "dns",
+            "DNS: no address for p.example",
+        ),
+        (requests.ConnectionError("something else"), "connection", "connection to p.example:443 failed"),
+    ],
+)
+def test_each_failure_is_classified_with_a_line_for_people_and_the_detail_kept(raised, code, error):
+    responses.get("https://p.example/pb", body=raised)
+
+    result = get("https://p.example/pb")
+
+    assert (result.error_code, result.error) == (code, error)
+    assert result.error_detail == str(raised)
+
+
+@responses.activate
+@pytest.mark.parametrize(("status", "code"), [(404, "http_4xx"), (503, "http_5xx"), (302, "redirect")])
+def test_an_error_answer_is_classified_by_its_status(status, code):
+    responses.get("https://p.example/pb", status=status, headers={"Location": "https://elsewhere.example/"})
+
+    assert get("https://p.example/pb").error_code == code

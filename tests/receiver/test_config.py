@@ -81,13 +81,13 @@ def test_a_partner_switched_off_with_a_queryset_update_gets_nothing_more(client,
     assert _deliveries("c2") == []
 
 
-def test_an_auto_disabled_partner_gets_nothing_more(client, network, partner):
+def test_an_auto_disabled_partner_is_seen_at_once_and_its_new_deliveries_are_parked(client, network, partner):
     _post(client, network, "c1")
 
     disable(partner, "answered 410 Gone")
     _post(client, network, "c2")
 
-    assert _deliveries("c2") == []
+    assert [state for state, _reason in _deliveries("c2")] == ["parked"]
 
 
 def test_a_network_filter_set_on_a_partner_applies_to_the_next_conversion(client, network, partner):
