@@ -18,6 +18,9 @@ run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin
+	@# The metrics' files of the last run (prometheus_client's multiprocess mode) go before any process of this one
+	@# writes its own: their counters start again from zero together, which Prometheus reads as one reset.
+	rm -rf "$${PROMETHEUS_MULTIPROC_DIR:-$${VAR_DIR:-var}/metrics}"
 	@echo "Postback hub on http://127.0.0.1:$(PORT)/  admin: http://127.0.0.1:$(PORT)/admin/"
 	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from postbacks_project import metrics
 from postbacks_project.db import write_transaction
 from postbacks_project.masking import mask_url
 from receiver.models import Conversion, EventKind, Source
@@ -244,6 +245,7 @@ def record_all(finished, task_id=""):
         for prepared, result in ours:
             results.setdefault(prepared.delivery.partner_id, []).append(result.ok)
         breaker.record(results, now)
+    metrics.attempts_recorded(ours, outcomes)
     for (prepared, result), outcome in zip(ours, outcomes, strict=True):
         logger.info(
             "delivery %s to %s: %s in %d ms (%s)",

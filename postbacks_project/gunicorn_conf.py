@@ -1,4 +1,6 @@
-"""gunicorn settings for `make run` and production: bounded requests, and an access log masked like Django's logs."""
+"""gunicorn settings: bounded requests, an access log masked like Django's logs, dead workers' metrics tidied."""
+
+import os
 
 # In production a buffering reverse proxy stands in front (docs/operations.md): it holds slow clients, so that
 # gunicorn's threads see only whole requests. Without one these bound what a client can hold: a request line
@@ -26,3 +28,14 @@ logconfig_dict = {
         "gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
     },
 }
+
+
+def child_exit(server, worker):
+    """prometheus_client's multiprocess bookkeeping for a dead worker: its live gauges leave the sums, its counters
+    stay (they keep counting what it did). Imported here, once settings have set PROMETHEUS_MULTIPROC_DIR, since
+    prometheus_client reads it at import and the master loads no Django code otherwise."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbacks_project.settings")
+    from django.conf import settings
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, str(settings.METRICS_DIR))

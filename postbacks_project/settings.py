@@ -62,6 +62,27 @@ def _days(name, default):
     return int(raw)
 
 
+def _token(name):
+    """A bearer token from NAME or the file NAME_FILE names, of 16 characters or more; "" when neither is set."""
+    token = env.str(name, default="")
+    if not token and env.str(f"{name}_FILE", default=""):
+        token = Path(env.str(f"{name}_FILE")).read_text().strip()
+    if token and len(token) < 16:
+        raise ImproperlyConfigured(f"{name} must be at least 16 characters (e.g. openssl rand -hex 32)")
+    return token
+
+
+def _networks(name):
+    """Comma-separated addresses or CIDRs, checked now: a typo is an error at start, not a scrape refused later."""
+    networks = []
+    for part in filter(None, (part.strip() for part in env.str(name, default="").split(","))):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be comma-separated addresses or CIDRs, not {part!r}") from None
+    return networks
+
+
 def _trusted_proxies(name):
     """The proxies in front of the hub: 0 (none), their number, or their addresses (CIDRs), outermost first."""
     if env.str("RECEIVER_TRUST_X_FORWARDED_FOR", default=""):
@@ -97,8 +118,8 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}")
 # fresh machine. Each one can be set on its own.
 _HTTPS = PUBLIC_BASE_URL.startswith("https://")
 SECURE_SSL_REDIRECT = _strict_bool("SECURE_SSL_REDIRECT", _HTTPS)
-# A load balancer's health check often calls the backend over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^api/postback/health/?$"]
+# A load balancer's health check, and Prometheus on the internal network, often call the backend over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/postback/health/?$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if _HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _strict_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
 SECURE_HSTS_PRELOAD = _strict_bool("SECURE_HSTS_PRELOAD", _HTTPS)
@@ -343,5 +364,15 @@ CELERY_BEAT_SCHEDULE = {
     # Daily, at a quiet hour (CELERY_TIMEZONE, UTC): a run deletes a day's worth of each kind.
     "prune-old-rows": {"task": "receiver.tasks.prune", "schedule": crontab(hour=3, minute=30)},
 }
+
+# Metrics (GET /metrics, postbacks_project/metrics.py). Every web and worker process writes its counters into files
+# in this folder, prometheus_client's multiprocess mode, and a scrape sums them; the variable is set here, before any
+# module imports prometheus_client, which reads it at import. `make run` empties it before it starts the processes.
+METRICS_DIR = Path(env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))).resolve()
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+# Who may scrape: a bearer token, or an address in the allowlist; with neither, /metrics answers 404.
+METRICS_TOKEN = _token("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = _networks("METRICS_ALLOWED_IPS")
 
 BENCHMARK_ENDPOINTS = _strict_bool("BENCHMARK_ENDPOINTS", False)

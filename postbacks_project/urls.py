@@ -1,4 +1,4 @@
-"""URL map: landing page, admin and its tools, the receiver's endpoints, the API with its index, schema and docs."""
+"""URL map: landing page, admin and its tools, the receiver's endpoints, the API (index, schema, docs), metrics."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -14,6 +14,7 @@ from postbacks_project.permissions import requires
 from receiver import api_urls as receiver_api
 
 from .home import home
+from .metrics_view import metrics
 
 admin.site.site_header = "Postback hub"
 admin.site.site_title = "Postback hub"
@@ -41,6 +42,7 @@ urlpatterns = [
     # drf-spectacular's ReDoc template links Google Fonts.)
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/status/", system_status, name="api-status"),
+    path("metrics", metrics, name="metrics"),
     path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("receiver.api_urls")),
     path("api/v1/", include("partners.api_urls")),

@@ -2,6 +2,7 @@
 
 from rest_framework.authtoken.models import Token
 
+from postbacks_project import metrics
 from postbacks_project.db import write_transaction
 
 from . import admission, ledger
@@ -111,6 +112,9 @@ def record_claim(inbound, offer, fields, started=None):
         row.save()
         if outcome == Outcome.ACCEPTED:
             open_event(conversion, outcome, "", row)
+    metrics.postback_stored(row)
+    if outcome == Outcome.ACCEPTED:
+        metrics.conversion_recorded(conversion)
     return row, outcome, conversion
 
 

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from postbacks_project import metrics
 from postbacks_project.cli import money_text
 from postbacks_project.db import write_transaction
 from postbacks_project.masking import mask_headers, mask_query, mask_secret
@@ -82,6 +83,7 @@ def reject(inbound, network, http_status, reason, message, params=None, started=
         started=started,
     )
     row.save()
+    metrics.postback_stored(row)
     return row
 
 
@@ -170,6 +172,9 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
         row.save()
         changed = outcome in (Outcome.ACCEPTED, Outcome.STATUS_CHANGE, Outcome.ADJUSTMENT)
         event = open_event(conversion, outcome, previous, row, previous_payout) if changed else None
+    metrics.postback_stored(row)
+    if event is not None:
+        metrics.conversion_recorded(conversion, previous, previous_payout)
     return row, outcome, event
 
 

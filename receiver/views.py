@@ -11,6 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from postbacks_project import metrics
+
 from . import acknowledgements, admission, claims
 from . import health as health_checks
 from .admission import Refused
@@ -37,6 +39,11 @@ def stored(source):
         @wraps(handler)
         def view(request, *args, **kwargs):
             started = time.monotonic()
+            answer = answered(request, started, *args, **kwargs)
+            metrics.request_answered(source, answer.status_code, time.monotonic() - started)
+            return answer
+
+        def answered(request, started, *args, **kwargs):
             inbound = capture(request, kwargs.get("key", ""))
             try:
                 return handler(request, inbound, started, *args, **kwargs)

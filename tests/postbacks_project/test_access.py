@@ -23,6 +23,8 @@ PUBLIC = {
     # Load balancers and monitoring; it shows the database and broker state, no data.
     "api/postback/health",
     "api/postback/health/",
+    # Prometheus: its own bearer token or address allowlist, and off (404) until one is set (test_metrics_access.py).
+    "metrics",
     # The landing page (the admin's "View site") shows the same health report and links; the icon is a redirect.
     "",
     "favicon.ico",
