@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "receiver",
     "partners",
     "testing_tools",
+    "portal",
 ]
 
 MIDDLEWARE = [
