@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "receiver",
     "partners",
     "testing_tools",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +285,11 @@ CELERY_TASK_IGNORE_RESULT = True
 # costs a new connection per delivery (5 ms on PostgreSQL); celery.py closes stale ones instead.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TIMEZONE = TIME_ZONE
+
+# Mail (the partner portal's invitations): printed to the console unless EMAIL_URL names a server, e.g.
+# smtp+tls://user:password@smtp.example:587. Only the EMAIL_* settings are taken from it.
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://")
+globals().update({name: value for name, value in _EMAIL.items() if name.startswith("EMAIL_")})
 
 # Receiver.
 HOUSE_CURRENCY = env.str("HOUSE_CURRENCY", default="USD").upper()

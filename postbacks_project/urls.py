@@ -1,4 +1,5 @@
-"""URL map: landing page, admin and its tools, the receiver's endpoints, the API (index, schema, docs), metrics."""
+"""URL map: landing page, admin and its tools, the partner portal, the receiver's endpoints, the API (index, schema,
+docs), metrics."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -37,6 +38,7 @@ urlpatterns = [
     path("", include("testing_tools.urls")),
     path("", include("partners.urls")),
     path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI loads its scripts from drf-spectacular-sidecar's static files, never a CDN. (No ReDoc page:
     # drf-spectacular's ReDoc template links Google Fonts.)

@@ -35,6 +35,11 @@ PUBLIC = {
     # The way in, and out.
     "admin/login/",
     "admin/logout/",
+    # The partner portal's way in and out, and its invitation link (a one-time token; partner users only).
+    "portal/login/",
+    "portal/logout/",
+    "portal/set-password/<uidb64>/<token>/",
+    "portal/set-password/done/",
     # The API's shape (no data), and the page that reads it; calls from that page still need staff.
     "api/schema/",
     "api/docs/",
@@ -109,9 +114,10 @@ def test_each_sample_path_reaches_the_view_it_was_made_for(route, path):
 
 
 def _refused(response):
-    """Sent to the login page, or 401/403: the answer of a door that knows the caller may not come in."""
+    """Sent to the login page (the portal's, for its pages), or 401/403: the answer of a door that knows the caller
+    may not come in. The portal answers 403 to a logged-in user who is not a partner user, staff included."""
     if response.status_code == 302:
-        return response["Location"].startswith("/admin/login/?next=")
+        return response["Location"].startswith(("/admin/login/?next=", "/portal/login/?next="))
     return response.status_code in (401, 403)
 
 

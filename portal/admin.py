@@ -1,0 +1,116 @@
+"""Admin of the portal: each partner's portal users with an invitation field, and what they changed (read-only)."""
+
+from django import forms
+from django.contrib import admin, messages
+
+from receiver.admin import ReadOnlyAdmin
+
+from .invitations import InvitationError, invite
+from .models import ChangeRecord, PartnerMembership, PortalPartner
+
+
+class MembershipInline(admin.TabularInline):
+    """Removing a row takes the user's access to this partner away; users are added by invitation only."""
+
+    model = PartnerMembership
+    extra = 0
+    fields = ["user", "created_at"]
+    readonly_fields = fields
+    verbose_name_plural = "portal users"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ChangeInline(admin.TabularInline):
+    model = ChangeRecord
+    extra = 0
+    can_delete = False
+    ordering = ["-id"]
+    fields = ["created_at", "user", "field", "old_value", "new_value"]
+    readonly_fields = fields
+    verbose_name_plural = "changes made in the portal"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class InviteForm(forms.ModelForm):
+    invite = forms.EmailField(
+        required=False,
+        label="Invite a portal user",
+        help_text="On save, emails this address a one-time link to set a password and log in to /portal/ for "
+        "this partner (the account is made if it does not exist).",
+    )
+
+    class Meta:
+        model = PortalPartner
+        fields = []
+
+
+@admin.register(PortalPartner)
+class PortalPartnerAdmin(admin.ModelAdmin):
+    """A partner's page for its portal: its users, an invitation, and the changes they made. The terms stay on the
+    partner's own page."""
+
+    form = InviteForm
+    list_display = ["name", "slug", "sending_state", "users"]
+    search_fields = ["name", "slug", "portal_memberships__user__email"]
+    fields = ["name", "slug", "invite"]
+    readonly_fields = ["name", "slug"]
+    inlines = [MembershipInline, ChangeInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(network__isnull=True).prefetch_related("portal_memberships__user")
+
+    @admin.display(description="state")
+    def sending_state(self, obj):
+        return obj.sending_state
+
+    @admin.display(description="portal users")
+    def users(self, obj):
+        return ", ".join(m.user.email or m.user.username for m in obj.portal_memberships.all()) or "-"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # Nothing of the partner itself is edited here: only the invitation is acted on.
+        email = form.cleaned_data.get("invite")
+        if not email:
+            return
+        try:
+            invitation = invite(obj, email)
+        except InvitationError as exc:
+            self.message_user(request, f"Not invited: {exc}.", messages.ERROR)
+            return
+        self.message_user(request, f"Invited {invitation.user.email} to {obj}'s portal: the link is on its way.")
+
+
+@admin.register(PartnerMembership)
+class PartnerMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "partner", "created_at"]
+    list_filter = ["partner"]
+    search_fields = ["user__email", "user__username", "partner__name"]
+    raw_id_fields = ["user", "partner"]
+    list_select_related = ["user", "partner"]
+
+    def has_add_permission(self, request):
+        # Through an invitation (the partner's portal page, or manage.py invite_partner_user), which sends the link.
+        return False
+
+
+@admin.register(ChangeRecord)
+class ChangeRecordAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "partner", "user", "field", "old_value", "new_value"]
+    list_filter = ["field", "partner"]
+    list_select_related = ["partner", "user"]
+    search_fields = ["partner__name", "user__email", "old_value", "new_value"]
+    raw_id_fields = ["partner", "user"]
+    date_hierarchy = "created_at"

@@ -1,0 +1,20 @@
+"""The portal's URLs, under /portal/: the auth views, and each partner's pages by the partner's id."""
+
+from django.urls import path
+
+from . import auth, views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth.login, name="login"),
+    path("logout/", auth.logout, name="logout"),
+    path("password/", auth.password_change, name="password_change"),
+    path("password/done/", auth.password_change_done, name="password_change_done"),
+    path("set-password/<uidb64>/<token>/", auth.set_password, name="set_password"),
+    path("set-password/done/", auth.set_password_done, name="set_password_done"),
+    path("partners/<int:partner_id>/settings/", views.postback_settings, name="settings"),
+    path("partners/<int:partner_id>/deliveries/", views.deliveries, name="deliveries"),
+    path("partners/<int:partner_id>/deliveries/<int:delivery_id>/", views.delivery, name="delivery"),
+]
