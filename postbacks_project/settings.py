@@ -146,7 +146,7 @@ INSTALLED_APPS = [
     "receiver",
     "partners",
     "testing_tools",
-    "portal",
+    "partners.portal",
 ]
 
 MIDDLEWARE = [

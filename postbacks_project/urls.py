@@ -38,7 +38,7 @@ urlpatterns = [
     path("", include("testing_tools.urls")),
     path("", include("partners.urls")),
     path("admin/", admin.site.urls),
-    path("portal/", include("portal.urls")),
+    path("portal/", include("partners.portal.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI loads its scripts from drf-spectacular-sidecar's static files, never a CDN. (No ReDoc page:
     # drf-spectacular's ReDoc template links Google Fonts.)

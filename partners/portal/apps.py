@@ -4,5 +4,6 @@ from django.apps import AppConfig
 
 
 class PortalConfig(AppConfig):
-    name = "portal"
+    name = "partners.portal"
+    label = "portal"
     verbose_name = "Partner portal"

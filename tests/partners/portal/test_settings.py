@@ -6,8 +6,8 @@ import socket
 import pytest
 from django.test import Client
 
+from partners.portal.models import ChangeRecord
 from partners.templating import MACROS
-from portal.models import ChangeRecord
 
 GOOD = "https://hooks.pub.example/pb?click={click_id}&amount={payout}"
 

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from portal.auth import LOGIN_RATES
+from partners.portal.auth import LOGIN_RATES
 
 from .conftest import PASSWORD
 

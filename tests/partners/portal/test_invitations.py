@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from portal.models import PartnerMembership
+from partners.portal.models import PartnerMembership
 
 LINK = re.compile(r"https?://[^/\s]+(/portal/set-password/[^\s]+/)")
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from partners.models import Delivery, DeliveryAttempt, Partner
-from portal.models import PartnerMembership
+from partners.portal.models import PartnerMembership
 from receiver.models import Conversion, ConversionEvent
 
 PASSWORD = "a long portal password 7"

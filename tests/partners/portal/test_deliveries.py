@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from portal import views
+from partners.portal import views
 
 
 def deliveries_path(partner):

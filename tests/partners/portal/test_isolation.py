@@ -2,7 +2,7 @@
 
 import pytest
 
-from portal.models import PartnerMembership
+from partners.portal.models import PartnerMembership
 
 
 def test_another_partners_pages_are_404(portal_client, other_partner):

@@ -12,7 +12,7 @@ from django.conf import settings
 from requests_hardened.ip_filter import InvalidIPAddress, get_ip_address
 
 # Importing the transport also extends the blocked ranges to the ones it adds to requests-hardened's filter.
-from partners.transport import describe
+from partners.transport import failure
 
 
 def blocked_address(url):
@@ -24,7 +24,7 @@ def blocked_address(url):
     try:
         get_ip_address(parts.hostname, port, allow_loopback=settings.OUTBOUND_ALLOW_LOOPBACK)
     except InvalidIPAddress as exc:
-        return describe(exc)
+        return failure(exc)[1]
     except (socket.gaierror, UnicodeError):
         return ""
     return ""

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from partners.models import Partner
-from portal.invitations import InvitationError, invite
+from partners.portal.invitations import InvitationError, invite
 from postbacks_project.cli import emit
 
 
