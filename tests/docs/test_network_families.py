@@ -9,7 +9,6 @@ settings the network takes; optional), `example-secret`, `example-url`, `example
 receiver can only agree by both being right.
 """
 
-import base64
 import hashlib
 import hmac
 import json
@@ -22,6 +21,7 @@ import pytest
 
 from receiver import presets
 from receiver.models import Conversion, Network, ReceivedPostback
+from tests.receiver.network_signers import encoded
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "docs" / "networks"
@@ -97,12 +97,7 @@ def signature_of(recipe, text, secret):
         digest = hmac.new(secret.encode(), text.encode(), algorithm).digest()
     else:
         digest = algorithm(text.encode()).digest()
-    encoding = recipe.get("encoding", "hex")
-    if encoding == "hex":
-        return digest.hex()
-    if encoding == "base64":
-        return base64.b64encode(digest).decode()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return encoded(digest, recipe.get("encoding", "hex"))
 
 
 def scheme_of(preset):

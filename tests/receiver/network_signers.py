@@ -46,7 +46,11 @@ def sha256(text):
 
 
 def hmac_of(secret, text, algorithm, encoding="hex"):
-    digest = hmac.new(secret.encode(), text.encode(), algorithm).digest()
+    return encoded(hmac.new(secret.encode(), text.encode(), algorithm).digest(), encoding)
+
+
+def encoded(digest, encoding="hex"):
+    """A digest as networks write it: hex, base64, or base64url without its padding."""
     if encoding == "hex":
         return digest.hex()
     if encoding == "base64":
