@@ -7,6 +7,7 @@ can win, and a lock whose drainer died runs out, so the delivery is taken again 
 """
 
 import logging
+import threading
 import time
 from collections import defaultdict, deque
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -44,23 +45,29 @@ def rate_of(partner):
 
 
 class Pace:
-    """Requests per second per partner, as token buckets of this process (a bucket holds one second's worth)."""
+    """Requests per second per partner, as token buckets (a bucket holds one second's worth)."""
 
     def __init__(self):
         self.buckets = {}  # partner id -> (tokens, last refill)
+        self.lock = threading.Lock()
 
     def take(self, partner):
         rate = rate_of(partner)
         if not rate:
             return True
-        now = time.monotonic()
-        tokens, last = self.buckets.get(partner.pk, (rate, now))
-        tokens = min(rate, tokens + (now - last) * rate)
-        if tokens < 1:
-            self.buckets[partner.pk] = (tokens, now)
-            return False
-        self.buckets[partner.pk] = (tokens - 1, now)
-        return True
+        with self.lock:
+            now = time.monotonic()
+            tokens, last = self.buckets.get(partner.pk, (rate, now))
+            tokens = min(rate, tokens + (now - last) * rate)
+            if tokens < 1:
+                self.buckets[partner.pk] = (tokens, now)
+                return False
+            self.buckets[partner.pk] = (tokens - 1, now)
+            return True
+
+
+# One per process, shared by its drain tasks (a threads pool runs several): the rate holds per worker process.
+PACE = Pace()
 
 
 def lock_batch(room, pace, now=None):
@@ -142,7 +149,7 @@ def drain(task_id="", budget=None, concurrency=None):
     budget = settings.DELIVERY_DRAIN_SECONDS if budget is None else budget
     concurrency = concurrency or settings.DELIVERY_DRAIN_CONCURRENCY
     deadline = time.monotonic() + budget
-    pace, running, sent, soonest = Pace(), {}, 0, None
+    pace, running, sent, soonest = PACE, {}, 0, None
     # Locking and recording cost a few statements per round whatever its size: refill once half the slots are free.
     refill = max(1, concurrency // 2)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drainer") as pool:
