@@ -154,13 +154,15 @@ def drain(task_id="", budget=None, concurrency=None):
     refill = max(1, concurrency // 2)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drainer") as pool:
         while True:
-            held_back = False
+            locked, held_back = [], False
             room = concurrency - len(running)
             if (room >= refill or not running) and time.monotonic() < deadline:
                 locked, held_back = lock_batch(room, pace)
                 for prepared in deliveries.prepare_all(locked, task_id):
                     running[pool.submit(transport.send, prepared.request)] = prepared
             if not running:
+                if locked and time.monotonic() < deadline:
+                    continue  # all of them were parked, closed or left waiting for a rate: there may be more
                 if held_back and time.monotonic() < deadline:
                     time.sleep(POLL_SECONDS)
                     continue

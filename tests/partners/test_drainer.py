@@ -267,3 +267,14 @@ def test_a_partner_going_down_and_up_never_reloads_every_process_configuration(c
     assert Partner.objects.get().failing_since is None  # one failed, then one succeeded
     assert list(DeliveryAttempt.objects.order_by("id").values_list("response_status", flat=True)) == [503, 200]
     assert ConfigVersion.objects.get().token == token
+
+
+def test_a_batch_that_was_all_parked_does_not_end_the_drain_while_more_is_due(client, network, held, settings):
+    settings.DELIVERY_PARTNER_CONCURRENCY = 2
+    partner = make_partner("Gone")
+    post(client, network, 5)
+    Partner.objects.filter(pk=partner.pk).update(disabled_at=timezone.now(), disabled_reason="410")
+
+    drainer.drain(budget=5, concurrency=2)
+
+    assert set(Delivery.objects.values_list("state", flat=True)) == {State.PARKED}
