@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "partners",
     "testing_tools",
     "partners.portal",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -361,7 +362,26 @@ PRUNE_BATCH_SIZE = env.int("PRUNE_BATCH_SIZE", default=5000)
 if PRUNE_BATCH_SIZE < 1:
     raise ImproperlyConfigured(f"PRUNE_BATCH_SIZE must be at least 1, not {PRUNE_BATCH_SIZE}")
 
+# Alerts (alerts/): a notice when a condition starts and one when it clears, by email (ALERT_EMAILS, else ADMINS,
+# through EMAIL_URL) and, when set, to an operator webhook signed like partner deliveries (Standard Webhooks).
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+ADMINS = [(address, address) for address in env.list("ADMINS", default=[])]
+ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
+ALERT_WEBHOOK_SECRET = env.str("ALERT_WEBHOOK_SECRET", default="")
+if not ALERT_WEBHOOK_SECRET and env.str("ALERT_WEBHOOK_SECRET_FILE", default=""):
+    ALERT_WEBHOOK_SECRET = Path(env.str("ALERT_WEBHOOK_SECRET_FILE")).read_text().strip()
+ALERT_CHECK_EVERY = env.float("ALERT_CHECK_EVERY", default=60.0)
+# A partner is failing when more than this share of its attempts failed over the minutes, out of enough attempts.
+ALERT_FAILURE_RATIO = env.float("ALERT_FAILURE_RATIO", default=0.5)
+ALERT_FAILURE_MINUTES = env.float("ALERT_FAILURE_MINUTES", default=10.0)
+ALERT_FAILURE_MIN_ATTEMPTS = env.int("ALERT_FAILURE_MIN_ATTEMPTS", default=10)
+ALERT_BACKLOG_SECONDS = env.int("ALERT_BACKLOG_SECONDS", default=600)
+# A network without its own silence_alert_minutes is silent after its longest gap of the week times the factor.
+ALERT_SILENCE_FACTOR = env.float("ALERT_SILENCE_FACTOR", default=2.0)
+ALERT_SILENCE_FLOOR_MINUTES = env.float("ALERT_SILENCE_FLOOR_MINUTES", default=30.0)
+
 CELERY_BEAT_SCHEDULE = {
+    "check-alerts": {"task": "alerts.tasks.check", "schedule": ALERT_CHECK_EVERY},
     "sweep-deliveries": {"task": "partners.tasks.sweep", "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0)},
     "sweep-test-postbacks": {
         "task": "testing_tools.tasks.sweep_test_postbacks",

@@ -162,6 +162,13 @@ class Network(models.Model):
         editable=False,
         help_text="Set by this network's first offer claim: from then on its postbacks are matched to claims.",
     )
+    silence_alert_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Alert when the network has sent no accepted postback for this many minutes. Empty: learned from "
+        "its own last week (its longest gap, times ALERT_SILENCE_FACTOR, at least ALERT_SILENCE_FLOOR_MINUTES); "
+        "0: never.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     key_rotated_at = models.DateTimeField(null=True, blank=True)
 
