@@ -6,7 +6,7 @@ from postbacks_project.masking import mask_headers, mask_url
 
 from . import signing
 from .models import BodyType, Method
-from .templating import render
+from .templating import render, signature_parameter
 
 CONTENT_TYPES = {BodyType.FORM: "application/x-www-form-urlencoded", BodyType.JSON: "application/json"}
 
@@ -20,8 +20,15 @@ class OutboundRequest:
 
 
 def build_request(partner, values, message_id, timestamp):
-    """Render URL, body and headers; sign them when the partner has a secret."""
+    """Render URL, body and headers; sign them when the partner has a secret.
+
+    `{signature}` depends on the rest of the URL, so it is rendered empty and filled in once the URL is complete.
+    """
+    values = {**values, "signature": "", "signature_ts": str(timestamp)}
     url = render(partner.postback_url, values, "url")
+    name = signature_parameter(partner.postback_url)
+    if partner.signing_secret and name:
+        url = signing.sign_url(partner.signing_secret, url, name)
     headers = {str(name): str(value) for name, value in (partner.headers or {}).items()}
     body = b""
     if partner.method == Method.POST:

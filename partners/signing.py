@@ -1,4 +1,4 @@
-"""Standard Webhooks signing: secrets (whsec_ + base64) and the three webhook-* headers."""
+"""Standard Webhooks signing: secrets (whsec_ + base64), the three webhook-* headers, and the URL signature."""
 
 import base64
 import hashlib
@@ -35,3 +35,32 @@ def headers(secret, message_id, timestamp, body):
         "webhook-timestamp": str(timestamp),
         "webhook-signature": "v1," + base64.b64encode(digest).decode(),
     }
+
+
+def _is_parameter(part, name):
+    return part.split("=", 1)[0] == name
+
+
+def url_message(url, name):
+    """What a URL signature covers: the URL without its fragment and without every `name=` query part, as text.
+
+    The parts are removed as text, the way the receiver's `url` recipe removes a network's signature, so the
+    partner checks exactly the bytes it was sent, whatever their encoding.
+    """
+    base, _, query = url.split("#", 1)[0].partition("?")
+    kept = "&".join(part for part in query.split("&") if part and not _is_parameter(part, name))
+    return base + ("?" + kept if kept else "")
+
+
+def url_signature(secret, url, name):
+    """Hex HMAC-SHA256 of `url_message`, keyed with the secret as written (a `url` recipe with sha256 and hex)."""
+    return hmac.new(secret.encode(), url_message(url, name).encode(), hashlib.sha256).hexdigest()
+
+
+def sign_url(secret, url, name):
+    """`url`, rendered with an empty `name=`, with its signature filled into that parameter."""
+    signature = url_signature(secret, url, name)
+    address, hash_mark, fragment = url.partition("#")
+    base, question_mark, query = address.partition("?")
+    parts = [f"{name}={signature}" if _is_parameter(part, name) else part for part in query.split("&")]
+    return base + question_mark + "&".join(parts) + hash_mark + fragment

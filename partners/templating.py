@@ -37,11 +37,20 @@ MACROS = {
     "event": "conversion, status_change, adjustment or test",
     "timestamp": "unix time of the event",
     "iso_time": "ISO 8601 time of the event",
+    # Made per request by outbound.build_request, not from the event: the signature covers the rendered URL.
+    "signature": "HMAC-SHA256 (hex) of the URL as sent without this parameter, keyed with the signing secret; "
+    "the whole value of one query parameter, e.g. &sig={signature}",
+    "signature_ts": "unix time the request was signed (the webhook-timestamp header)",
 }
+SIGNATURE = "{signature}"
 CUSTOM_PREFIX = "custom."
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
 # `{name` not closed by `}`: a typo that would otherwise go out as literal text.
 UNCLOSED = re.compile(r"\{([A-Za-z0-9_.]+)(?=[^A-Za-z0-9_.}]|$)")
+
+
+# `?name={signature}` or `&name={signature}`, ending the parameter: the only place the URL signature may stand.
+SIGNATURE_PARAMETER = re.compile(r"[?&]([^=&?#]+)=" + re.escape(SIGNATURE) + r"(?=[&#]|$)")
 
 
 class TemplateError(ValueError):
@@ -65,6 +74,12 @@ def check(template):
     unclosed = UNCLOSED.search(template)
     if unclosed and is_macro(unclosed.group(1)):
         raise TemplateError(f"macro {{{unclosed.group(1)} is not closed with '}}'")
+
+
+def signature_parameter(template):
+    """The query parameter whose whole value is `{signature}`, or None."""
+    found = SIGNATURE_PARAMETER.search(template)
+    return found.group(1) if found else None
 
 
 def _lookup(values, name):

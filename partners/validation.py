@@ -12,7 +12,7 @@ from receiver.statuses import Status
 from . import signing
 from .macros import sample_values
 from .models import BodyType, Method, Scope, ShareType
-from .templating import TemplateError, check, render
+from .templating import SIGNATURE, TemplateError, check, render, signature_parameter
 
 
 def validate_partner(partner):
@@ -39,11 +39,24 @@ def _check_url(partner):
     check(template)
     if "{" in urlsplit(template).netloc:
         raise ValueError("the host of a postback URL cannot be a macro")
+    if SIGNATURE in template:
+        _check_signature(partner, template)
     rendered = render(template, sample_values(partner), "url")
     try:
         URLValidator(schemes=["http", "https"])(rendered)
     except ValidationError:
         raise ValueError(f"not a valid http(s) URL once rendered: {rendered}") from None
+
+
+def _check_signature(partner, template):
+    name = signature_parameter(template)
+    if template.count(SIGNATURE) > 1 or name is None:
+        raise ValueError("{signature} goes once, as the whole value of a query parameter, e.g. &sig={signature}")
+    names = [part.split("=", 1)[0] for part in urlsplit(template).query.split("&")]
+    if names.count(name) > 1:
+        raise ValueError(f"the signature's parameter {name!r} appears twice in the URL: the signature leaves out both")
+    if not partner.signing_secret:
+        raise ValueError("{signature} needs a signing secret: generate one, or give one")
 
 
 def _check_body(partner):
@@ -53,6 +66,8 @@ def _check_body(partner):
             raise ValueError("a body template needs the POST method")
         return
     check(template)
+    if SIGNATURE in template:
+        raise ValueError("{signature} signs the URL and goes in it; a body is signed by the webhook-signature header")
     if partner.body_type == BodyType.JSON and template.strip():
         rendered = render(template, sample_values(partner), "json")
         try:

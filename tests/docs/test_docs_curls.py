@@ -563,7 +563,8 @@ def test_the_partner_endpoint_example_verifies_real_signed_deliveries(live_serve
                 ),
                 Partner(
                     name=f"GET partner {number}",
-                    postback_url=here + "?click_id={click_id}&status={status}&payout={payout}",
+                    postback_url=here + "?click_id={click_id}&status={status}&payout={payout}"
+                    "&ts={signature_ts}&sig={signature}",
                     signing_secret=secret,
                 ),
             ]
@@ -593,6 +594,13 @@ def test_the_partner_endpoint_example_verifies_real_signed_deliveries(live_serve
             forged = build_request(partners[0], event_values(delivery, partners[0]), "msg_x", int(time.time()))
             forged.headers.update(signing.headers(signing.generate_secret(), "msg_x", int(time.time()), forged.body))
             assert transport.send(forged).status == 401
+
+            # A GET whose URL was changed on the way: its headers still verify, its URL signature does not.
+            delivery = deliveries.get(partner=partners[2])
+            get = build_request(partners[2], event_values(delivery, partners[2]), "msg_y", int(time.time()))
+            get.url = re.sub(r"payout=[^&]*", "payout=999", get.url)
+            refused = transport.send(get)
+            assert (refused.status, refused.body.strip()) == (401, "bad URL signature")
         finally:
             endpoint.terminate()
             out, err = endpoint.communicate(timeout=10)

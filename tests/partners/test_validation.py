@@ -92,3 +92,42 @@ def test_a_generated_signing_secret_is_accepted_and_a_bad_one_is_not(db):
 def test_own_clicks_only_needs_a_slug(db):
     assert "needs a slug" in errors_of(scope="own_clicks")["slug"][0]
     assert errors_of(scope="own_clicks", slug="pub-1") == {}
+
+
+def test_a_url_signature_is_accepted_as_a_whole_query_value_with_a_secret(db):
+    url = "https://p.example/pb?c={click_id}&ts={signature_ts}&sig={signature}"
+
+    assert errors_of(postback_url=url, signing_secret=generate_secret()) == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://p.example/pb?c={click_id}&sig={signatur}", "unknown macro {signatur}"),
+        ("https://p.example/pb/{signature}?c={click_id}", "whole value of a query parameter"),
+        ("https://p.example/pb?sig=v1-{signature}", "whole value of a query parameter"),
+        ("https://p.example/pb?a={signature}&b={signature}", "whole value of a query parameter"),
+        ("https://p.example/pb?sig={signature}&sig={click_id}", "appears twice"),
+    ],
+)
+def test_a_misplaced_or_mistyped_url_signature_is_refused(db, url, problem):
+    errors = errors_of(postback_url=url, signing_secret=generate_secret())
+
+    assert problem in errors["postback_url"][0]
+
+
+def test_a_url_signature_needs_a_signing_secret(db):
+    errors = errors_of(postback_url="https://p.example/pb?c={click_id}&sig={signature}")
+
+    assert "needs a signing secret" in errors["postback_url"][0]
+
+
+def test_a_body_cannot_carry_the_url_signature(db):
+    errors = errors_of(
+        method=Method.POST,
+        body_type=BodyType.FORM,
+        body_template="c={click_id}&sig={signature}",
+        signing_secret=generate_secret(),
+    )
+
+    assert "signs the URL" in errors["body_template"][0]

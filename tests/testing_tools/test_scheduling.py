@@ -1,11 +1,14 @@
 """Rows are scheduled with cumulative countdowns, sent once through the real sender, and cancellable."""
 
+import hashlib
+import hmac
 from decimal import Decimal
 
 import pytest
 import responses
 
 from partners.models import DeliveryAttempt, Partner
+from partners.signing import generate_secret
 from receiver.models import Conversion
 from testing_tools import services
 from testing_tools.models import TestPostback
@@ -61,6 +64,26 @@ def test_a_row_is_sent_through_the_real_renderer_and_recorded(partner, queued, d
     assert (test.state, test.response_status, test.response_body) == ("succeeded", 200, "got it")
     assert test.url == URL + "?user=alice&offer=Daily%20Survey&pts=50&event=test"
     assert test.sent_at is not None
+
+
+@responses.activate
+def test_a_test_postback_carries_a_url_signature_made_as_a_real_deliverys(
+    partner, queued, django_capture_on_commit_callbacks
+):
+    partner.postback_url = URL + "?user={username}&ts={signature_ts}&sig={signature}"
+    partner.signing_secret = generate_secret()
+    partner.full_clean()
+    partner.save()
+    responses.get(URL, body="ok")
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = services.schedule_batch([row(partner)])
+
+    assert services.send(TestPostback.objects.get(batch=batch).pk) == "succeeded"
+
+    sent = responses.calls[0].request.url
+    unsigned, _, signature = sent.rpartition("&sig=")
+    assert signature == hmac.new(partner.signing_secret.encode(), unsigned.encode(), hashlib.sha256).hexdigest()
+    assert f"ts={responses.calls[0].request.headers['webhook-timestamp']}&" in sent
 
 
 @responses.activate
