@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from partners import signing
+from partners.admin_logs import STATE_TONES
 from partners.models import Delivery, DeliveryAttempt, Partner
 from partners.templating import known_macros_text
 from receiver.models import Conversion
@@ -126,6 +127,30 @@ def test_every_filter_choice_renders(admin_client, failed, succeeded, network, m
     for spec in changelist.filter_specs:
         for choice in spec.choices(changelist):
             assert admin_client.get(url + choice["query_string"]).status_code == 200, choice["query_string"]
+
+
+@pytest.mark.parametrize(
+    ("state", "tone"), [(s, t) for s, t in STATE_TONES.items()] + [("cancelled", "off"), ("skipped", "off")]
+)
+def test_the_delivery_list_shows_each_state_as_its_badge(admin_client, failed, state, tone):
+    Delivery.objects.filter(pk=failed.pk).update(state=state)
+
+    page = admin_client.get(admin_url(Delivery, "changelist")).content.decode()
+
+    assert f'<span class="badge badge-{tone}">{state}</span>' in page
+
+
+def test_the_delivery_list_keeps_code_error_and_next_attempt_short(admin_client, failed, retrying):
+    Conversion.objects.filter(pk=failed.event.conversion_id).update(click_id="f" * 40)
+
+    page = admin_client.get(admin_url(Delivery, "changelist")).content.decode()
+
+    due = date_format(timezone.localtime(retrying.next_attempt_at), "DATETIME_FORMAT")
+    assert f'<td class="field-next_attempt">{due}</td>' in page
+    assert '<td class="field-code">500</td>' in page
+    error = "http_5xx: HTTP 500 Internal Server Error"
+    assert f'<span title="{error}">{error[:31]}…</span>' in page
+    assert f'<span title="{"f" * 40}">{"f" * 11}…</span>' in page
 
 
 def test_deliveries_filter_by_state_and_partner(admin_client, failed, succeeded, partner):

@@ -391,3 +391,23 @@ def test_the_offer_form_chooses_its_network_by_name_and_shows_its_payout_as_writ
     assert re.search(r'<select name="network"[^>]*class="admin-autocomplete', html)
     assert f'<option value="{network.pk}" selected>Acme</option>' in html
     assert 'name="payout" value="1.5"' in html
+
+
+@pytest.mark.parametrize(
+    ("outcome", "tone"),
+    [("accepted", "ok"), ("status_change", "ok"), ("adjustment", "ok"), ("duplicate", "wait"), ("rejected", "bad")],
+)
+def test_the_received_list_shows_each_outcome_as_its_badge(admin_client, data, outcome, tone):
+    ReceivedPostback.objects.update(outcome=outcome)
+
+    page = admin_client.get(admin_url(ReceivedPostback, "changelist")).content.decode()
+
+    assert f'<span class="badge badge-{tone}">{outcome}</span>' in page
+
+
+def test_the_received_list_cuts_long_click_ids_to_one_line(admin_client, data):
+    ReceivedPostback.objects.update(click_id="a" * 64)
+
+    page = admin_client.get(admin_url(ReceivedPostback, "changelist")).content.decode()
+
+    assert f'<span title="{"a" * 64}">{"a" * 11}…</span>' in page
