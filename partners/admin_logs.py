@@ -1,23 +1,56 @@
 """Read-only admin for deliveries and attempts, and the conversion page's trace down to every attempt."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.template.loader import render_to_string
-from django.urls import reverse
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 
+from postbacks_project.badges import BAD, OK, WAIT, badge
 from postbacks_project.cli import money_text
-from receiver.admin import ConversionAdmin, ReadOnlyAdmin
+from receiver.admin import ConversionAdmin, ReadOnlyAdmin, short_id
 
 from .admin_claims import NotReportedFilter, report_to_network
-from .models import Delivery, DeliveryAttempt, Effect
-from .redelivery import redeliver
+from .models import DUE_STATES, Delivery, DeliveryAttempt, Effect, State
+from .redelivery import REPLAYABLE, redeliver
 
 SHORT = 60
+ERROR_SHOWN = 32  # the list's error column: the code and the start of the line, the whole on the delivery's page
+STATE_TONES = {
+    State.SUCCEEDED: OK,
+    State.FAILED: BAD,
+    State.PENDING: WAIT,
+    State.SENDING: WAIT,
+    State.RETRYING: WAIT,
+    State.WAITING_RATE: WAIT,
+    State.PARKED: WAIT,
+}
+# Why a delivery that is not due has no next attempt time; a final one has none.
+NOT_DUE = {
+    State.SENDING: "in flight now",
+    State.PARKED: "when its partner is re-enabled",
+    State.WAITING_RATE: "once the exchange rate is in",
+}
 
 
 def _short(text, limit=SHORT):
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def next_attempt(delivery):
+    """When the drainer tries the delivery next, or why it does not; "-" once it is final."""
+    if delivery.state in DUE_STATES:
+        return date_format(timezone.localtime(delivery.next_attempt_at), "DATETIME_FORMAT")
+    return NOT_DUE.get(delivery.state, "-")
+
+
+def can_resend(request):
+    return request.user.has_perm("partners.resend_delivery")
 
 
 def _change_link(obj, text=None):
@@ -52,18 +85,19 @@ class AttemptInline(admin.TabularInline):
 
 
 class DeliveryAdmin(ReadOnlyAdmin):
+    # What an admin scans for comes first, so state, attempts, code, error and next attempt fit 1366 px beside the
+    # sidebar and filters; the event's kind rides in the conversion column.
     list_display = [
         "id",
-        "created_at",
+        "state_badge",
+        "attempts",
+        "code",
+        "last_error_short",
+        "next_attempt",
         "partner",
         "conversion_link",
-        "event_kind",
-        "state",
-        "attempts",
+        "created_at",
         "paid",
-        "last_status_code",
-        "last_error_short",
-        "next_attempt_at",
     ]
     list_filter = ["state", "last_error_code", "partner"]
     list_select_related = ["partner", "event__conversion"]
@@ -72,19 +106,67 @@ class DeliveryAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     inlines = [AttemptInline]
     actions = ["resend_now"]
+    readonly_fields = ["next_attempt"]
+    change_form_template = "admin/partners/delivery/change_form.html"
+
+    def get_urls(self):
+        resend = path(
+            "<path:object_id>/resend/", self.admin_site.admin_view(self.resend_view), name="partners_delivery_resend"
+        )
+        # Before the defaults: their "<path:object_id>/" would swallow it.
+        return [resend, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = {"can_resend": can_resend(request), "replayable": REPLAYABLE}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **context})
+
+    def resend_view(self, request, object_id):
+        """POST: the resend action for one delivery, from its page or the conversion trace; back where it came from."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not can_resend(request):
+            raise PermissionDenied
+        delivery = self.get_object(request, unquote(object_id))
+        if delivery is None:
+            raise Http404("no such delivery")
+        report = redeliver([delivery])
+        level = messages.SUCCESS if report.queued else messages.WARNING
+        self.message_user(request, f"Resend of delivery #{delivery.pk}: {report.summary()}.", level)
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+            back = reverse("admin:partners_delivery_change", args=[delivery.pk])
+        return HttpResponseRedirect(back)
+
+    def get_fields(self, request, obj=None):
+        # The raw next_attempt_at of a final delivery is stale: show the one that says when, or why not.
+        fields = [name for name in super().get_fields(request, obj) if name not in ("next_attempt", "next_attempt_at")]
+        fields.insert(fields.index("state") + 1, "next_attempt")
+        return fields
+
+    @admin.display(description="next attempt", ordering="next_attempt_at")
+    def next_attempt(self, obj):
+        return next_attempt(obj)
 
     @admin.display(description="conversion", ordering="event__conversion")
     def conversion_link(self, obj):
         conversion = obj.event.conversion
-        return _change_link(conversion, f"#{conversion.pk} {conversion.click_id}")
+        link = _change_link(conversion, f"#{conversion.pk}")
+        return format_html("{} {} · {}", link, short_id(conversion.click_id), obj.event.kind)
 
-    @admin.display(description="event", ordering="event__kind")
-    def event_kind(self, obj):
-        return obj.event.kind
+    @admin.display(description="state", ordering="state")
+    def state_badge(self, obj):
+        return badge(obj.state, obj.state, STATE_TONES)
 
-    @admin.display(description="last error")
+    @admin.display(description="code", ordering="last_status_code")
+    def code(self, obj):
+        return obj.last_status_code or "-"
+
+    @admin.display(description="error")
     def last_error_short(self, obj):
-        return _short(obj.last_error)
+        if not obj.last_error:
+            return "-"
+        text = f"{obj.last_error_code}: {obj.last_error}" if obj.last_error_code else obj.last_error
+        return format_html('<span title="{}">{}</span>', text, _short(text, ERROR_SHOWN))
 
     @admin.display(description="partner's books", ordering="amount")
     def paid(self, obj):
@@ -95,7 +177,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         return {Effect.CREDIT: f"+{text}", Effect.DEBIT: f"-{text}"}.get(obj.effect, f"({text})")
 
     def has_resend_permission(self, request):
-        return request.user.has_perm("partners.resend_delivery")
+        return can_resend(request)
 
     @admin.action(description="Resend now", permissions=["resend"])
     def resend_now(self, request, queryset):
@@ -141,22 +223,38 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
 
 
 class ConversionTraceAdmin(ConversionAdmin):
-    """The receiver's conversion page plus the trace: received -> events -> deliveries -> attempts."""
+    """The receiver's conversion page with the trace first: received -> events -> deliveries -> attempts.
 
-    readonly_fields = ["trace"]
+    The trace sits above the form, not in it, so each resend button is a form of its own; the conversion's
+    fields, mostly empty, wait in a collapsed section below it.
+    """
+
+    change_form_template = "admin/partners/conversion/change_form.html"
     list_filter = [*ConversionAdmin.list_filter, NotReportedFilter]
     actions = [report_to_network]
 
     def get_fieldsets(self, request, obj=None):
-        fields = [name for name in self.get_fields(request, obj) if name != "trace"]
+        fields = self.get_fields(request, obj)
         if obj is None:
             return [(None, {"fields": fields})]
-        return [(None, {"fields": fields}), ("Trace: received → events → deliveries → attempts", {"fields": ["trace"]})]
+        return [("Conversion fields", {"fields": fields, "classes": ["collapse"]})]
 
-    @admin.display(description="trace")
-    def trace(self, obj):
-        context = {"groups": trace_groups(obj), "conversion": obj}
-        return render_to_string("admin/partners/conversion_trace.html", context)
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        conversion = self.get_object(request, unquote(object_id))
+        context = {}
+        if conversion is not None:
+            groups = trace_groups(conversion)
+            for _postback, events in groups:
+                for event in events:
+                    for delivery in event.deliveries.all():
+                        delivery.next_attempt_text = next_attempt(delivery)
+            context = {
+                "trace_groups": groups,
+                "conversion": conversion,
+                "can_resend": can_resend(request),
+                "replayable": REPLAYABLE,
+            }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **context})
 
 
 def trace_groups(conversion):

@@ -8,10 +8,11 @@ from django.contrib.auth import get_permission_codename
 from django.db import models
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
+from postbacks_project.badges import BAD, OK, WAIT, badge
 from postbacks_project.masking import mask_secret
 from postbacks_project.permissions import staff_page
 
@@ -25,9 +26,49 @@ from .models import (
     NetworkClick,
     Offer,
     OfferMapping,
+    Outcome,
     PointsEntry,
     ReceivedPostback,
 )
+from .params import FIELDS
+
+# What a network without a mapping is asked to send, in our own names.
+PANEL_FIELDS = ("click_id", "transaction_id", "payout", "status")
+PLACEHOLDER_NOTE = (
+    "Each {name} stands for the value the network fills in. {name} is the generic syntax: where the network's panel "
+    "writes its macros otherwise (e.g. [name], %name% or ##name##), write them its way."
+)
+
+
+def panel_url(network):
+    """The postback URL a network pastes into its panel: its own parameter names, each with a {placeholder}."""
+    mapping = network.param_mapping or {}
+    names = [mapping[field] for field in FIELDS if field in mapping] or list(PANEL_FIELDS)
+    if "click_id" not in mapping and "click_id" not in names:
+        names.insert(0, "click_id")  # required: unmapped, the network sends it under our name
+    place, _, name = network.recipe.get("in", "").partition(":")
+    if place == "query":
+        names.append(name)
+    query = "&".join(f"{name}={{{name}}}" for name in dict.fromkeys(names))
+    return f"{network.postback_url()}?{query}"
+
+
+# A click id or hash shown in a list is cut to this, the whole one on hover: rows stay one line high.
+ID_SHOWN = 12
+OUTCOME_TONES = {
+    Outcome.ACCEPTED: OK,
+    Outcome.STATUS_CHANGE: OK,
+    Outcome.ADJUSTMENT: OK,
+    Outcome.DUPLICATE: WAIT,
+    Outcome.REJECTED: BAD,
+}
+
+
+def short_id(text):
+    """A long id cut to its start, the whole of it in the title."""
+    if len(text) <= ID_SHOWN:
+        return text
+    return format_html('<span title="{}">{}…</span>', text, text[: ID_SHOWN - 1])
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -131,6 +172,8 @@ class NetworkAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ["postback_url", "key", "key_rotated_at", "has_claims", "created_at"]
     actions = [deactivate, "rotate_keys"]
+    # The key is drawn when the network is saved: an add page showing one would show another than the one saved.
+    not_on_add = ("postback_url", "key", "key_rotated_at")
 
     def has_delete_permission(self, request, obj=None):
         # Offers, clicks and conversions protect a network: offer "Deactivate" instead of a delete that fails.
@@ -148,6 +191,8 @@ class NetworkAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = [name for name in super().get_fields(request, obj) if name != "remove_secret"]
+        if obj is None:
+            return [name for name in fields if name not in self.not_on_add]
         if obj is not None and not self.has_change_permission(request, obj):
             # A view-only page prints every field's value: the secret is shown masked instead.
             return ["stored_secret" if name == "hmac_secret" else name for name in fields]
@@ -189,6 +234,12 @@ class NetworkAdmin(admin.ModelAdmin):
         initial.setdefault("name", chosen["name"])
         return initial
 
+    def response_post_save_add(self, request, obj):
+        # Its page shows the URL to paste into the network's panel, which the list does not.
+        return HttpResponseRedirect(
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        )
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = {"sample_form": SampleForm()}
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **context})
@@ -219,7 +270,14 @@ class NetworkAdmin(admin.ModelAdmin):
 
     @admin.display(description="postback URL to give the network")
     def postback_url(self, obj):
-        return obj.postback_url() if obj.pk else "(saved networks only)"
+        return format_html(
+            '<code id="panel-url" class="panel-url">{}</code> '
+            '<button type="button" class="button" data-copy="panel-url">Copy</button>'
+            '<div class="help">{} Without parameters: {}</div>',
+            panel_url(obj),
+            PLACEHOLDER_NOTE,
+            obj.postback_url(),
+        )
 
     @admin.display(description="signature")
     def has_signature(self, obj):
@@ -270,26 +328,26 @@ class NetworkClickAdmin(ReadOnlyAdmin):
 
 @admin.register(ReceivedPostback)
 class ReceivedPostbackAdmin(ReadOnlyAdmin):
-    list_display = [
-        "id",
-        "received_at",
-        "source",
-        "network",
-        "method",
-        "outcome",
-        "reason",
-        "http_status",
-        "click_id",
-        "status",
-        "payout",
-        "remote_addr",
-    ]
+    # Source, method and address are filters and search terms; the columns keep what an admin reads at 1366 px.
+    list_display = ["id", "received_at", "outcome_badge", "reason", "code", "click", "status", "payout", "network"]
     list_filter = ["source", "outcome", "reason", "http_status", "method", "network"]
     search_fields = ["click_id", "remote_addr", "query", "message"]
     raw_id_fields = ["network", "conversion"]
     date_hierarchy = "received_at"
     exclude = ["body"]
     readonly_fields = ["body_text"]
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome_badge(self, obj):
+        return badge(obj.outcome, obj.outcome, OUTCOME_TONES)
+
+    @admin.display(description="code", ordering="http_status")
+    def code(self, obj):
+        return obj.http_status
+
+    @admin.display(description="click id", ordering="click_id")
+    def click(self, obj):
+        return short_id(obj.click_id)
 
     @admin.display(description="body")
     def body_text(self, obj):

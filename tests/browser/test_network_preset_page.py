@@ -55,11 +55,15 @@ def test_a_network_made_from_the_cpx_research_preset_accepts_its_signed_sample(
         save_screenshot(page)
 
         page.click("#network_form [name=_save]")
-        expect(page).to_have_url(re.compile(r"/admin/receiver/network/$"))
+        # Saved, it opens on its own page: the URL to paste into CPX's panel, in CPX's names, and a copy button.
+        expect(page).to_have_url(re.compile(r"/admin/receiver/network/\d+/change/$"))
         expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+        expect(page.locator("#panel-url")).to_contain_text("/?trans_id={trans_id}&")
+        expect(page.locator("#panel-url")).to_contain_text("&amount_usd={amount_usd}&")
+        expect(page.locator("#panel-url")).to_contain_text("&hash={hash}")
+        expect(page.locator("[data-copy=panel-url]")).to_be_visible()
 
         # The verify box on its page answers in place.
-        page.click("#result_list a:text('CPX Research')")
         expect(page.locator("#verify-sample-form")).to_be_visible()
         page.evaluate("window.__marker = 1")
         key = page.locator(".field-key .readonly").inner_text().strip()

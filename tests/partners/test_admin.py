@@ -6,14 +6,17 @@ from decimal import Decimal
 
 import pytest
 import responses
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from partners import signing
+from partners.admin_logs import STATE_TONES
 from partners.models import Delivery, DeliveryAttempt, Partner
 from partners.templating import known_macros_text
 from receiver.models import Conversion
@@ -126,6 +129,30 @@ def test_every_filter_choice_renders(admin_client, failed, succeeded, network, m
             assert admin_client.get(url + choice["query_string"]).status_code == 200, choice["query_string"]
 
 
+@pytest.mark.parametrize(
+    ("state", "tone"), [(s, t) for s, t in STATE_TONES.items()] + [("cancelled", "off"), ("skipped", "off")]
+)
+def test_the_delivery_list_shows_each_state_as_its_badge(admin_client, failed, state, tone):
+    Delivery.objects.filter(pk=failed.pk).update(state=state)
+
+    page = admin_client.get(admin_url(Delivery, "changelist")).content.decode()
+
+    assert f'<span class="badge badge-{tone}">{state}</span>' in page
+
+
+def test_the_delivery_list_keeps_code_error_and_next_attempt_short(admin_client, failed, retrying):
+    Conversion.objects.filter(pk=failed.event.conversion_id).update(click_id="f" * 40)
+
+    page = admin_client.get(admin_url(Delivery, "changelist")).content.decode()
+
+    due = date_format(timezone.localtime(retrying.next_attempt_at), "DATETIME_FORMAT")
+    assert f'<td class="field-next_attempt">{due}</td>' in page
+    assert '<td class="field-code">500</td>' in page
+    error = "http_5xx: HTTP 500 Internal Server Error"
+    assert f'<span title="{error}">{error[:31]}…</span>' in page
+    assert f'<span title="{"f" * 40}">{"f" * 11}…</span>' in page
+
+
 def test_deliveries_filter_by_state_and_partner(admin_client, failed, succeeded, partner):
     url = admin_url(Delivery, "changelist")
     other = Partner.objects.create(name="Other", postback_url=URL)
@@ -229,6 +256,113 @@ def test_the_trace_costs_the_same_queries_for_one_partner_or_many(admin_client, 
 
     assert Delivery.objects.filter(event__conversion__click_id="many").count() == 8
     assert queries_for_page() == one
+
+
+def resend_url(delivery):
+    return reverse("admin:partners_delivery_resend", args=[delivery.pk])
+
+
+@pytest.fixture
+def retrying(settings, partner, convert):
+    """A delivery whose first attempt got a 500 with a body, its next one five minutes away."""
+    settings.DELIVERY_RETRY_SCHEDULE = [0, 300]
+    with responses.RequestsMock() as mock:
+        mock.get(URL, status=500, body="down for maintenance until noon")
+        delivery = convert(transaction_id="t-retrying")
+    delivery.refresh_from_db()
+    assert delivery.state == "retrying"
+    return delivery
+
+
+@pytest.fixture
+def staff_without_resend(db, django_user_model):
+    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_conversion", "view_delivery", "view_deliveryattempt"])
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_trace_comes_before_the_conversions_fields_which_are_collapsed(admin_client, failed):
+    page = admin_client.get(admin_url(Conversion, "change", Conversion.objects.get().pk)).content.decode()
+
+    assert page.index('class="conversion-trace"') < page.index("Conversion fields") < page.index("field-click_id")
+    assert re.search(r'<fieldset class="[^"]*collapse', page)
+
+
+def test_the_trace_shows_next_attempt_response_body_and_error_code(admin_client, retrying):
+    page = admin_client.get(admin_url(Conversion, "change", Conversion.objects.get().pk)).content.decode()
+
+    due = date_format(timezone.localtime(retrying.next_attempt_at), "DATETIME_FORMAT")
+    assert f'next attempt: <span class="trace-next">{due}</span>' in page
+    assert "down for maintenance until noon" in page
+    assert "http_5xx: HTTP 500 Internal Server Error" in page
+    assert reverse("admin:partners_deliveryattempt_change", args=[retrying.attempt_set.get().pk]) in page
+    # Still retrying on its own: nothing to resend yet.
+    assert resend_url(retrying) not in page
+
+
+def test_the_trace_says_a_final_delivery_has_no_next_attempt_and_offers_resend(admin_client, failed):
+    page = admin_client.get(admin_url(Conversion, "change", Conversion.objects.get().pk)).content.decode()
+
+    assert 'next attempt: <span class="trace-next">-</span>' in page
+    assert f'action="{resend_url(failed)}"' in page
+    assert "csrfmiddlewaretoken" in page
+
+
+@responses.activate
+def test_resend_from_the_trace_sends_again_and_comes_back_with_a_message(
+    admin_client, failed, django_capture_on_commit_callbacks
+):
+    responses.get(URL, body="ok")
+    page = admin_url(Conversion, "change", Conversion.objects.get().pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(resend_url(failed), {"next": page})
+
+    assert response.status_code == 302
+    assert response["Location"] == page
+    failed.refresh_from_db()
+    assert (failed.state, failed.attempts) == ("succeeded", 2)
+    assert f"Resend of delivery #{failed.pk}: queued 1." in notes(response)
+
+
+def test_resend_of_a_succeeded_delivery_says_why_not(admin_client, succeeded):
+    response = admin_client.post(resend_url(succeeded), {"next": "https://elsewhere.example/"})
+
+    assert response["Location"] == admin_url(Delivery, "change", succeeded.pk)
+    assert f"Resend of delivery #{succeeded.pk}: queued 0; not queued 1 (already succeeded: 1)." in notes(response)
+    assert Delivery.objects.get(pk=succeeded.pk).attempts == 1
+
+
+def test_resend_is_refused_without_the_permission_and_not_offered(staff_without_resend, failed):
+    page = staff_without_resend.get(admin_url(Conversion, "change", Conversion.objects.get().pk))
+
+    assert page.status_code == 200
+    assert resend_url(failed) not in page.content.decode()
+    assert resend_url(failed) not in staff_without_resend.get(admin_url(Delivery, "change", failed.pk)).content.decode()
+    assert staff_without_resend.post(resend_url(failed)).status_code == 403
+    assert Delivery.objects.get(pk=failed.pk).state == "failed"
+
+
+def test_resend_takes_only_a_post_with_the_csrf_token(admin_user, failed):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+
+    assert client.get(resend_url(failed)).status_code == 405
+    assert client.post(resend_url(failed)).status_code == 403
+    assert Delivery.objects.get(pk=failed.pk).state == "failed"
+
+
+def test_a_deliverys_page_shows_its_next_attempt_and_a_resend_button_once_final(admin_client, failed, retrying):
+    final = admin_client.get(admin_url(Delivery, "change", failed.pk)).content.decode()
+    due = admin_client.get(admin_url(Delivery, "change", retrying.pk)).content.decode()
+
+    assert f'action="{resend_url(failed)}"' in final
+    assert resend_url(retrying) not in due
+    assert date_format(timezone.localtime(retrying.next_attempt_at), "DATETIME_FORMAT") in due
 
 
 # live preview of the URL

@@ -391,3 +391,76 @@ def test_the_offer_form_chooses_its_network_by_name_and_shows_its_payout_as_writ
     assert re.search(r'<select name="network"[^>]*class="admin-autocomplete', html)
     assert f'<option value="{network.pk}" selected>Acme</option>' in html
     assert 'name="payout" value="1.5"' in html
+
+
+@pytest.mark.parametrize(
+    ("outcome", "tone"),
+    [("accepted", "ok"), ("status_change", "ok"), ("adjustment", "ok"), ("duplicate", "wait"), ("rejected", "bad")],
+)
+def test_the_received_list_shows_each_outcome_as_its_badge(admin_client, data, outcome, tone):
+    ReceivedPostback.objects.update(outcome=outcome)
+
+    page = admin_client.get(admin_url(ReceivedPostback, "changelist")).content.decode()
+
+    assert f'<span class="badge badge-{tone}">{outcome}</span>' in page
+
+
+def test_the_received_list_cuts_long_click_ids_to_one_line(admin_client, data):
+    ReceivedPostback.objects.update(click_id="a" * 64)
+
+    page = admin_client.get(admin_url(ReceivedPostback, "changelist")).content.decode()
+
+    assert f'<span title="{"a" * 64}">{"a" * 11}…</span>' in page
+
+
+# the network's postback URL
+
+
+def test_the_network_add_page_shows_no_key(admin_client, db):
+    page = admin_client.get(reverse("admin:receiver_network_add")).content.decode()
+
+    assert "field-key" not in page
+    assert "/postback/" not in page
+
+
+def test_a_new_network_lands_on_its_page_with_the_key_it_was_saved_with(admin_client, db, settings):
+    settings.PUBLIC_BASE_URL = "https://hub.example"
+
+    add = reverse("admin:receiver_network_add")
+    form = admin_client.get(add).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() not in (None, False)}
+    data = {name: json.dumps(value) if isinstance(value, dict) else value for name, value in data.items()}
+    inline = {"outgoing_postback-TOTAL_FORMS": "0", "outgoing_postback-INITIAL_FORMS": "0"}
+
+    response = admin_client.post(add, {**data, "name": "Fresh", **inline}, follow=True)
+
+    network = Network.objects.get(name="Fresh")
+    assert response.redirect_chain[-1][0] == admin_url(Network, "change", network.pk)
+    assert f"https://hub.example/postback/{network.key}/?click_id={{click_id}}" in response.content.decode()
+
+
+def test_the_network_page_writes_the_url_in_the_networks_own_names(admin_client, db, settings):
+    settings.PUBLIC_BASE_URL = "https://hub.example"
+    network = Network.objects.create(
+        name="Wall",
+        param_mapping={"click_id": "trans_id", "payout": "amount_usd"},
+        signature={"scheme": "fields", "algorithm": "md5", "template": "{trans_id}-{secret}", "in": "query:hash"},
+        hmac_secret="s3cret",
+    )
+
+    page = admin_client.get(admin_url(Network, "change", network.pk)).content.decode()
+
+    url = f"https://hub.example/postback/{network.key}/?trans_id={{trans_id}}&amp;amount_usd={{amount_usd}}&amp;hash={{hash}}"
+    assert f'<code id="panel-url" class="panel-url">{url}</code>' in page
+    assert 'data-copy="panel-url"' in page
+    assert "{name} is the generic syntax" in page
+
+
+def test_a_network_without_a_mapping_is_asked_for_our_names(admin_client, db, settings):
+    settings.PUBLIC_BASE_URL = "https://hub.example"
+    network = Network.objects.create(name="Plain")
+
+    page = admin_client.get(admin_url(Network, "change", network.pk)).content.decode()
+
+    query = "click_id={click_id}&amp;transaction_id={transaction_id}&amp;payout={payout}&amp;status={status}"
+    assert f"https://hub.example/postback/{network.key}/?{query}</code>" in page
