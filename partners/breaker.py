@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Q
 
-from .models import Breaker, PartnerHealth
+from .models import Breaker, PartnerHealth, lock_span
 
 
 def paused(now):
@@ -28,17 +28,13 @@ def claim_probe(partner_id, now):
 def _probe_due(now):
     # A half-open breaker whose probe was never recorded (its drainer died, or lost the delivery's lock) may probe
     # again once that probe's lock would have run out.
-    return Q(breaker=Breaker.OPEN, probe_at__lte=now) | Q(breaker=Breaker.HALF_OPEN, probe_at__lt=now - _lock_span())
+    return Q(breaker=Breaker.OPEN, probe_at__lte=now) | Q(breaker=Breaker.HALF_OPEN, probe_at__lt=now - lock_span())
 
 
 def _may_probe(state, probe_at, now):
     if probe_at is None:
         return False
-    return probe_at <= now if state == Breaker.OPEN else probe_at < now - _lock_span()
-
-
-def _lock_span():
-    return timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + settings.DELIVERY_LOCK_MARGIN)
+    return probe_at <= now if state == Breaker.OPEN else probe_at < now - lock_span()
 
 
 def record(outcomes, now):

@@ -9,7 +9,6 @@ from uuid import uuid4
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from postbacks_project import metrics
@@ -19,7 +18,7 @@ from receiver.models import Conversion, EventKind, Source
 
 from . import amounts, breaker, transport
 from .macros import event_values
-from .models import DUE_STATES, Delivery, DeliveryAttempt, Partner, State
+from .models import Delivery, DeliveryAttempt, Partner, State, due, lock_span
 from .outbound import OutboundRequest, attempt_fields, build_request
 from .routing import routing_terms, sending_terms, skip_reason
 
@@ -139,9 +138,9 @@ def lock(delivery_id):
     """Lock one due delivery for this worker; its lease, or None if it is not due, final, or in flight elsewhere."""
     now = timezone.now()
     lease = uuid4().hex
-    until = now + timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + settings.DELIVERY_LOCK_MARGIN)
-    due = Q(state__in=DUE_STATES, next_attempt_at__lte=now) | Q(state=State.SENDING, locked_until__lt=now)
-    locked = Delivery.objects.filter(due, pk=delivery_id).update(state=State.SENDING, locked_until=until, lease=lease)
+    locked = Delivery.objects.filter(due(now), pk=delivery_id).update(
+        state=State.SENDING, locked_until=now + lock_span(), lease=lease
+    )
     return lease if locked == 1 else None
 
 
@@ -348,8 +347,9 @@ def due_for_sweep(limit=500, grace=None):
     """Deliveries that should be in flight but are not: the broker lost their wake-up, or a worker died."""
     now = timezone.now()
     waited = now - timedelta(seconds=settings.DELIVERY_SWEEP_GRACE if grace is None else grace)
-    due = Q(state__in=DUE_STATES, next_attempt_at__lte=waited) | Q(state=State.SENDING, locked_until__lt=now)
-    return list(Delivery.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    return list(
+        Delivery.objects.filter(due(now, waited)).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+    )
 
 
 def disable_failing_partners():

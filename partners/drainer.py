@@ -11,16 +11,15 @@ import threading
 import time
 from collections import defaultdict, deque
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ThreadPoolExecutor, wait
-from datetime import timedelta
 from uuid import uuid4
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from . import breaker, transport
 from . import delivery as deliveries
-from .models import DUE_STATES, Delivery, State
+from .models import Delivery, State, due, lock_span
 from .routing import sending_terms
 
 logger = logging.getLogger(__name__)
@@ -30,10 +29,6 @@ UNFINISHED = (State.PENDING, State.SENDING, State.RETRYING, State.WAITING_RATE, 
 CANDIDATES_PER_SLOT = 4
 POLL_SECONDS = 0.05
 GATHER_SECONDS = 0.005
-
-
-def due(now):
-    return Q(state__in=DUE_STATES, next_attempt_at__lte=now) | Q(state=State.SENDING, locked_until__lt=now)
 
 
 def concurrency_of(partner):
@@ -106,7 +101,7 @@ def lock_batch(room, pace, now=None):
     if not chosen:
         return [], held_back
     lease = uuid4().hex
-    lock = now + timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + settings.DELIVERY_LOCK_MARGIN)
+    lock = now + lock_span()
     Delivery.objects.filter(due(now), pk__in=chosen).update(state=State.SENDING, locked_until=lock, lease=lease)
     locked = Delivery.objects.filter(lease=lease, state=State.SENDING).select_related("event__conversion__offer")
     return list(locked.order_by("next_attempt_at", "id")), held_back

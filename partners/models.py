@@ -1,11 +1,14 @@
 """Downstream data: partners with their templates and terms, deliveries and every attempt."""
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from receiver.models import ConfigQuerySet, ConversionEvent, Network, Offer
@@ -252,6 +255,17 @@ class State(models.TextChoices):
 
 FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED, State.SKIPPED)
 DUE_STATES = (State.PENDING, State.RETRYING)
+
+
+def lock_span():
+    """How long an attempt in flight holds its delivery: a worker that died holds it no longer than this."""
+    return timedelta(seconds=2 * settings.OUTBOUND_TIMEOUT + settings.DELIVERY_LOCK_MARGIN)
+
+
+def due(now, waited=None):
+    """Deliveries to send now: due by `waited` (default: now), or left in flight past their lock."""
+    waited = now if waited is None else waited
+    return Q(state__in=DUE_STATES, next_attempt_at__lte=waited) | Q(state=State.SENDING, locked_until__lt=now)
 
 
 class Effect(models.TextChoices):
