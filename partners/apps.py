@@ -13,10 +13,10 @@ class PartnersConfig(AppConfig):
         from receiver import config
         from receiver.signals import conversion_event_created, conversion_priced
 
-        from .forwarding import create_deliveries, release_deliveries
+        from .forwarding import event_created, release_deliveries
         from .models import OfferShare, Partner
 
-        conversion_event_created.connect(create_deliveries, dispatch_uid="partners.create_deliveries")
+        conversion_event_created.connect(event_created, dispatch_uid="partners.event_created")
         conversion_priced.connect(release_deliveries, dispatch_uid="partners.release_deliveries")
         # Routing is read from each process's copy: every change to it must say so (receiver.config).
         # So are partners' settings and offer shares, when a delivery is attempted.

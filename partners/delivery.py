@@ -1,4 +1,4 @@
-"""Deliveries: created with their event, locked by one worker, attempted, then scheduled again or closed."""
+"""Deliveries: made when their event is routed, locked by one worker, attempted, then scheduled again or closed."""
 
 import logging
 import random
@@ -39,14 +39,27 @@ class Attempted:
     retry_in: float | None = None
 
 
-def create_for_event(event):
-    """One delivery per sendable partner, in the caller's transaction; filtered partners get a skipped row.
+def create_for_events(events):
+    """The deliveries of events being routed (partners.outbox), in the caller's transaction: one per routed
+    partner, a skipped row (with its reason) for each filtered one, and a new claim's report to its network.
 
-    A new claim also gets its report to the network. Returns how many deliveries are pending,
-    i.e. whether there is anything to send.
+    A delivery that exists already is kept as it is (the unique constraint on event and partner), so routing
+    an event again makes nothing twice. Returns how many new deliveries are pending, i.e. whether there is
+    anything to send.
     """
     now = timezone.now()
     terms = routing_terms()
+    rows = []
+    for event in events:
+        rows += _routed(event, terms, now)
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    return sum(1 for row in rows if row.state == State.PENDING)
+
+
+def _routed(event, terms, now):
+    """One event's new deliveries, amounts fixed; none for a repriced event, which is recorded, never forwarded."""
+    if event.kind == EventKind.REPRICED:
+        return []
     rows = []
     for partner in terms.partners:
         why = skip_reason(partner, event)
@@ -59,15 +72,15 @@ def create_for_event(event):
         if report is not None:
             rows.append(report)
     if not rows:
-        return 0
-    # A new conversion has no earlier deliveries: nothing held, and no query to learn it.
+        return rows
+    # A new conversion has no earlier deliveries: nothing held, and no query to learn it. The outbox routes a
+    # conversion's events in order, so a later event finds every earlier one's deliveries.
     held = {} if event.kind == EventKind.CREATED else amounts.held_by_partner(event.conversion)
     for row in rows:
         if row.state in (State.PENDING, State.PARKED):
             offer_share = terms.offer_shares.get((row.partner.pk, event.conversion.offer_id))
             amounts.fix(row, event, row.partner, offer_share, held.get(row.partner.pk, amounts.Held()))
-    Delivery.objects.bulk_create(rows)
-    return sum(1 for row in rows if row.state == State.PENDING)
+    return rows
 
 
 def release_waiting(conversion):

@@ -1,4 +1,4 @@
-"""Where conversion events enter forwarding: deliveries in the event's transaction, the drainer woken after commit."""
+"""Where conversion events enter forwarding: the drainer, woken after commit, routes them (partners.outbox)."""
 
 from postbacks_project.enqueue import enqueue_after_commit
 
@@ -6,10 +6,9 @@ from . import delivery
 from .tasks import drain
 
 
-def create_deliveries(sender, event, **kwargs):
-    """Inside the receiver's transaction: an event never exists without its deliveries."""
-    if delivery.create_for_event(event):
-        wake_drainer()
+def event_created(sender, event, **kwargs):
+    """Inside the receiver's transaction, which this leaves as it is: the worker routes the event after commit."""
+    wake_drainer()
 
 
 def release_deliveries(sender, conversion, **kwargs):

@@ -1,4 +1,5 @@
-"""Celery tasks of forwarding: the drainer sends what is due; the sweep wakes it and disables failing partners."""
+"""Celery tasks of forwarding: the drainer routes new events and sends what is due; the sweep wakes it and disables
+failing partners."""
 
 import logging
 
@@ -7,7 +8,7 @@ from celery import shared_task
 from postbacks_project.enqueue import enqueue
 
 from . import delivery as deliveries
-from . import drainer
+from . import drainer, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -16,9 +17,11 @@ RELIABLE = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": T
 
 @shared_task(bind=True, **RELIABLE)
 def drain(self):
-    """Send due deliveries for a while; then hand over to a fresh task if work is left, and wake for retries."""
+    """Route the events not yet routed, then send due deliveries for a while; then hand over to a fresh task if
+    work is left, and wake for retries."""
+    outbox.route()
     sent, retry_in = drainer.drain(self.request.id or "")
-    if sent and deliveries.due_for_sweep(limit=1, grace=0):
+    if outbox.unrouted().exists() or (sent and deliveries.due_for_sweep(limit=1, grace=0)):
         enqueue(drain)
     elif retry_in is not None:
         enqueue(drain, countdown=retry_in)
@@ -26,10 +29,12 @@ def drain(self):
 
 @shared_task(ignore_result=True)
 def sweep():
-    """Wake a drainer for deliveries that are due but not in flight, and disable partners failing for too long."""
+    """Wake a drainer for events left unrouted and deliveries due but not in flight (their wake-up was lost, or a
+    worker died), and disable partners failing for too long."""
+    unrouted = outbox.left_unrouted()
     due = deliveries.due_for_sweep(limit=1)
-    if due:
+    if unrouted or due:
         enqueue(drain)
     disabled = deliveries.disable_failing_partners()
-    if due or disabled:
-        logger.info("sweep: woke the drainer for due deliveries; disabled %d partners", disabled)
+    if unrouted or due or disabled:
+        logger.info("sweep: woke the drainer for unrouted events or due deliveries; disabled %d partners", disabled)

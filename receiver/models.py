@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -534,9 +535,12 @@ class ConversionEvent(models.Model):
         ReceivedPostback, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The outbox: the worker routes an event into its deliveries after the postback's transaction (partners.outbox).
+    routed_at = models.DateTimeField(null=True, blank=True, help_text="When its deliveries were made; empty: not yet.")
 
     class Meta:
         ordering = ["-id"]
+        indexes = [models.Index(fields=["id"], condition=Q(routed_at__isnull=True), name="event_unrouted")]
 
     def __str__(self):
         return f"{self.kind} {self.from_status or '-'} -> {self.to_status}"

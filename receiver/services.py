@@ -3,8 +3,8 @@
 import time
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from postbacks_project import metrics
@@ -230,12 +230,24 @@ def _unknown_original(network, fields):
 
 
 def insert_conversion(conversion):
-    """Insert a new conversion (converted to the house currency); None if its dedupe key already exists."""
-    try:
-        with transaction.atomic():
-            currency.convert(conversion).save(force_insert=True)
-    except IntegrityError:
+    """Insert a new conversion (converted to the house currency); None if its dedupe key already exists.
+
+    One statement, no savepoint: INSERT ... ON CONFLICT DO NOTHING RETURNING id (SQLite 3.35+, PostgreSQL)
+    returns no row for a duplicate, where a failed plain INSERT would need a savepoint to roll back to.
+    bulk_create(ignore_conflicts=True) cannot tell the two apart (it returns no ids), hence the manager's
+    _insert, the call save() and bulk_create themselves make.
+    """
+    currency.convert(conversion)
+    meta = Conversion._meta
+    fields = [field for field in meta.local_concrete_fields if field is not meta.pk]
+    inserted = Conversion.objects._insert(
+        [conversion], fields=fields, returning_fields=[meta.pk], on_conflict=OnConflict.IGNORE
+    )
+    if not inserted or inserted[0] is None:
         return None
+    conversion.pk = inserted[0][0]
+    conversion._state.adding = False
+    conversion._state.db = Conversion.objects.db
     return conversion
 
 
@@ -247,8 +259,8 @@ EVENT_KINDS = {
 
 
 def open_event(conversion, outcome, previous, row, previous_payout=None):
-    """The event of a new conversion, a status change or a payout change: points settled, handed to forwarding
-    in this transaction."""
+    """The event of a new conversion, a status change or a payout change, points settled. It is the outbox: the
+    worker routes it into deliveries after this transaction commits (partners.outbox)."""
     accepted = outcome == Outcome.ACCEPTED
     event = ConversionEvent.objects.create(
         conversion=conversion,

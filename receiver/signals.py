@@ -3,9 +3,9 @@
 from django.dispatch import Signal
 
 # Sent with event=<ConversionEvent> inside the transaction that creates the event, once per new
-# conversion or status change and never for a duplicate. Receivers add their own rows (deliveries)
-# to that transaction and queue their work with transaction.on_commit, so nothing is sent for a
-# transaction that rolls back.
+# conversion or status change and never for a duplicate. The event is the outbox: receivers write
+# nothing here, they only queue the worker that routes it (with transaction.on_commit), so the
+# postback's transaction stays small and nothing is queued for one that rolls back.
 conversion_event_created = Signal()
 
 # Sent with conversion=<Conversion> inside the transaction of `manage.py reconvert`, once the conversion has an
