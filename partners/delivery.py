@@ -120,16 +120,26 @@ def _new_delivery(event, partner, now, skipped_because=None):
 
 def _network_report(event, now):
     """The claim's delivery to its network's outgoing postback; else None, and the conversion says why."""
-    conversion = event.conversion
+    outgoing = note_unreported(event.conversion)
+    return None if outgoing is None else _new_delivery(event, outgoing, now)
+
+
+def note_unreported(conversion):
+    """The network's outgoing postback that reports this claim; else None, and the conversion says why not.
+
+    Also called in a new claim's own transaction (partners.forwarding), so that its answer can say whether
+    it will be reported while the worker makes the report's delivery later.
+    """
     outgoing = Partner.objects.filter(network_id=conversion.network_id).first()
     if outgoing is not None and outgoing.sendable:
-        return _new_delivery(event, outgoing, now)
+        return outgoing
     if outgoing is None:
         why = f"not reported: network {conversion.network} has no outgoing postback template"
     else:
         why = f"not reported: network {conversion.network}'s outgoing postback is {outgoing.sending_state}"
-    conversion.not_reported = why
-    Conversion.objects.filter(pk=conversion.pk).update(not_reported=why)
+    if conversion.not_reported != why:
+        conversion.not_reported = why
+        Conversion.objects.filter(pk=conversion.pk).update(not_reported=why)
     return None
 
 

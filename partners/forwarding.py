@@ -1,13 +1,17 @@
 """Where conversion events enter forwarding: the drainer, woken after commit, routes them (partners.outbox)."""
 
 from postbacks_project.enqueue import enqueue_after_commit
+from receiver.models import EventKind, Source
 
 from . import delivery
 from .tasks import drain
 
 
 def event_created(sender, event, **kwargs):
-    """Inside the receiver's transaction, which this leaves as it is: the worker routes the event after commit."""
+    """Inside the receiver's transaction: the worker routes the event after commit. A new claim learns now whether
+    it will be reported to its network, which its answer says (a claim is an app server's call, not a postback)."""
+    if event.kind == EventKind.CREATED and event.conversion.source == Source.CLAIM:
+        delivery.note_unreported(event.conversion)
     wake_drainer()
 
 

@@ -3,8 +3,8 @@
 from django.dispatch import Signal
 
 # Sent with event=<ConversionEvent> inside the transaction that creates the event, once per new
-# conversion or status change and never for a duplicate. The event is the outbox: receivers write
-# nothing here, they only queue the worker that routes it (with transaction.on_commit), so the
+# conversion or status change and never for a duplicate. The event is the outbox: receivers make
+# no deliveries here, they queue the worker that routes it (with transaction.on_commit), so the
 # postback's transaction stays small and nothing is queued for one that rolls back.
 conversion_event_created = Signal()
 

@@ -13,6 +13,7 @@ from standardwebhooks.webhooks import Webhook
 from alerts import checks
 from alerts.conditions import learned_gap
 from alerts.models import Alert, Kind
+from partners import outbox
 from partners.models import DeliveryAttempt, Partner, State
 from partners.signing import generate_secret
 from receiver.models import Outcome, ReceivedPostback, Source
@@ -43,6 +44,7 @@ def delivery(partner, client, network, django_capture_on_commit_callbacks):
     """A delivery to the partner waiting for its next try tomorrow (what the commit hands over is not run)."""
     with django_capture_on_commit_callbacks(execute=False):
         assert client.get(f"/postback/{network.key}/", {"click_id": "c-1", "transaction_id": "t-1"}).json()["success"]
+    outbox.route()
     partner.deliveries.update(state=State.RETRYING, next_attempt_at=NOW + timedelta(days=1))
     return partner.deliveries.get()
 

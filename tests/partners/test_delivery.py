@@ -9,7 +9,7 @@ import responses
 from django.utils import timezone
 
 from partners import delivery as deliveries
-from partners import parking
+from partners import outbox, parking
 from partners.models import Delivery, DeliveryAttempt, Method, OfferShare, Partner, State
 from partners.signing import generate_secret
 from partners.tasks import drain, sweep
@@ -176,6 +176,7 @@ def queued(client, network, partner, django_capture_on_commit_callbacks):
     """A pending delivery whose task has not run (the commit's hand-over is held back)."""
     with django_capture_on_commit_callbacks(execute=False):
         client.get(f"/postback/{network.key}/", {"click_id": "c1"})
+    outbox.route()
     return Delivery.objects.get()
 
 
@@ -255,7 +256,7 @@ def test_a_delivery_to_a_partner_auto_disabled_meanwhile_is_parked_and_replayed_
 
 
 def test_re_enabling_with_discard_cancels_what_was_parked_with_the_reason(partner, convert, monkeypatch):
-    monkeypatch.setattr("partners.forwarding.wake_drainer", lambda: None)
+    monkeypatch.setattr("partners.forwarding.wake_drainer", outbox.route)
     deliveries.disable(partner, "test")
     delivery = convert()
     assert delivery.state == "parked"
@@ -316,6 +317,7 @@ def test_the_webhook_id_is_stable_across_retries(settings, partner, convert):
     assert len(ids) == 1
 
 
+@responses.activate
 def test_a_broker_that_is_down_loses_nothing(monkeypatch, client, network, partner, django_capture_on_commit_callbacks):
     from kombu.exceptions import OperationalError
 
@@ -323,15 +325,19 @@ def test_a_broker_that_is_down_loses_nothing(monkeypatch, client, network, partn
         raise OperationalError("broker down")
 
     monkeypatch.setattr("partners.tasks.drain.apply_async", refuse)
-
     with django_capture_on_commit_callbacks(execute=True):
         response = client.get(f"/postback/{network.key}/", {"click_id": "c1"})
-
     assert response.json()["success"] is True
-    delivery = Delivery.objects.get()
-    assert delivery.state == "pending"
-    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=2))
-    assert deliveries.due_for_sweep() == [delivery.pk]
+    assert (Delivery.objects.count(), outbox.unrouted().count()) == (0, 1)
+
+    # The broker is back; the event waited longer than the sweep's grace.
+    monkeypatch.undo()
+    outbox.unrouted().update(created_at=timezone.now() - timedelta(minutes=2))
+    responses.get(URL)
+    sweep()
+
+    assert Delivery.objects.get().state == "succeeded"
+    assert not outbox.unrouted().exists()
 
 
 def test_the_drainer_is_woken_after_commit_only(
@@ -349,18 +355,20 @@ def test_the_drainer_is_woken_after_commit_only(
     assert queued == [()]
 
 
-def test_nothing_is_queued_when_every_partner_skips_the_event(
+def test_an_event_every_partner_skips_is_routed_and_nothing_more_is_queued(
     monkeypatch, client, network, partner, django_capture_on_commit_callbacks
 ):
     Partner.objects.filter(pk=partner.pk).update(statuses=["reversed"])
     queued = []
     monkeypatch.setattr("partners.tasks.drain.apply_async", lambda args, **kwargs: queued.append(args))
-
     with django_capture_on_commit_callbacks(execute=True):
         client.get(f"/postback/{network.key}/", {"click_id": "c1"})
+    assert queued == [()]  # the drainer, to route the event
+
+    drain.apply()
 
     assert Delivery.objects.get().state == "skipped"
-    assert queued == []
+    assert queued == [()]
 
 
 def test_a_skipped_delivery_is_not_resent(queued):

@@ -8,6 +8,7 @@ import responses
 from django.utils import timezone
 
 from partners import delivery as deliveries
+from partners import outbox
 from partners.models import Delivery, DeliveryAttempt, Partner, State
 from partners.tasks import drain, sweep
 
@@ -20,6 +21,7 @@ def queued(client, network, django_capture_on_commit_callbacks):
     Partner.objects.create(name="Pub", slug="pub", postback_url=URL + "?click={click_id}")
     with django_capture_on_commit_callbacks(execute=False):
         client.get(f"/postback/{network.key}/", {"click_id": "c1"})
+    outbox.route()
     return Delivery.objects.get()
 
 

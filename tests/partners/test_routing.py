@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from partners import delivery as deliveries
+from partners import outbox
 from partners.models import Delivery, Partner, Scope
 from receiver.models import Click, Network
 
@@ -15,8 +16,10 @@ def partner(db):
 
 
 def send(client, network, django_capture_on_commit_callbacks, **params):
+    """A postback, then the worker's routing of its event (the drainer it wakes after commit is held back)."""
     with django_capture_on_commit_callbacks(execute=False):
         client.get(f"/postback/{network.key}/", {"click_id": "c1", **params})
+    outbox.route()
     return Delivery.objects.order_by("-id").first()
 
 

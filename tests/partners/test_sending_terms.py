@@ -6,6 +6,7 @@ import pytest
 import responses
 from django.db.models import QuerySet
 
+from partners import outbox
 from partners.delivery import attempt
 from partners.models import Delivery, OfferShare, Partner, State
 from receiver.models import Offer
@@ -26,8 +27,8 @@ def offer(network):
 
 @pytest.fixture
 def pending(client, network, offer, partner, monkeypatch):
-    """Deliveries created by real postbacks, left pending (nothing queued) so that the test attempts them."""
-    monkeypatch.setattr("partners.forwarding.wake_drainer", lambda: None)
+    """Deliveries routed from real postbacks at once, left pending (nothing queued) so that the test attempts them."""
+    monkeypatch.setattr("partners.forwarding.wake_drainer", outbox.route)
 
     def create(click_id):
         client.get(f"/postback/{network.key}/", {"click_id": click_id, "offer_id": offer.pk, "payout": "2.00"})

@@ -8,6 +8,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
+from partners import outbox
 from partners.models import Delivery, DeliveryAttempt, Partner
 from receiver.views import postback
 from testing_tools.services import schedule_batch
@@ -37,6 +38,7 @@ def rows(rf, click, admin_user):
     for status in ("pending", "approved"):
         query = {"click_id": click.click_id, "transaction_id": "t1", "payout": "1.5", "status": status}
         postback(rf.get("/api/postback/", query), key=click.offer.network.key)
+    outbox.route()  # the worker's part: the events' deliveries
     DeliveryAttempt.objects.create(
         delivery=Delivery.objects.first(), number=1, url="https://p.example/pb?c=x", method="GET", response_status=500
     )
