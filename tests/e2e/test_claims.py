@@ -2,6 +2,7 @@
 
 import pytest
 
+from partners import outbox
 from partners.models import FINAL_STATES, Delivery, Partner, State
 from receiver import ledger
 from receiver.models import Conversion
@@ -28,7 +29,10 @@ def test_a_claim_is_reported_once_retried_on_500_and_reversed_by_the_network(
     assert first.status_code == 201, first.content
     conversion_id = first.json()["conversionId"]
     expected = f"/acquisition?click_id=CLICK123&txn_id={conversion_id}&goal_value=install"
-    wait_until(lambda: not Delivery.objects.exclude(state__in=FINAL_STATES).exists(), "the report to succeed")
+    wait_until(
+        lambda: not outbox.unrouted().exists() and not Delivery.objects.exclude(state__in=FINAL_STATES).exists(),
+        "the claim to be routed and its report to succeed",
+    )
     assert sink.paths == [expected, expected]
     delivery = Delivery.objects.get()
     assert (delivery.partner, delivery.state, delivery.attempts) == (outgoing, State.SUCCEEDED, 2)

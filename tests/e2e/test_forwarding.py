@@ -3,6 +3,7 @@
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from partners import outbox
 from partners.models import FINAL_STATES, Delivery, DeliveryAttempt, Method, Partner, State
 from partners.signing import generate_secret
 from tests.support.sink import Reply
@@ -25,7 +26,8 @@ def post(client, network, **params):
 
 
 def all_final():
-    return not Delivery.objects.exclude(state__in=FINAL_STATES).exists()
+    """Every event routed by the worker (the postback's transaction makes no delivery), every delivery finished."""
+    return not outbox.unrouted().exists() and not Delivery.objects.exclude(state__in=FINAL_STATES).exists()
 
 
 def test_the_partner_receives_the_rendered_url(client, network, sink, workers, wait_until):

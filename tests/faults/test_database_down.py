@@ -77,7 +77,7 @@ def database(tmp_path):
 
 @pytest.fixture
 def server(servers, database, network):
-    # A partner, so that a conversion's transaction also writes its delivery (no worker: nothing is sent).
+    # A partner, whose deliveries no worker makes here: the postback's transaction ends with the event.
     Partner.objects.create(name="Publisher", postback_url="http://127.0.0.1:9/pb")
     return servers.start(DATABASE_URL=database.url, **database.env)
 
@@ -97,10 +97,11 @@ def postbacks(server, network, numbers):
 
 
 def stored_rows():
+    """(postbacks, conversions, events waiting for a worker to route them, deliveries): no worker runs here."""
     return (
         ReceivedPostback.objects.count(),
         Conversion.objects.count(),
-        ConversionEvent.objects.count(),
+        ConversionEvent.objects.filter(routed_at__isnull=True).count(),
         Delivery.objects.count(),
     )
 
@@ -110,7 +111,7 @@ def test_with_the_database_down_every_postback_gets_503_nothing_is_stored_and_th
 ):
     [before] = postbacks(server, network, [0])
     assert before.json()["success"]
-    assert stored_rows() == (1, 1, 1, 1)
+    assert stored_rows() == (1, 1, 1, 0)
 
     # when the database becomes unreachable while postbacks arrive
     database.down()
@@ -128,21 +129,21 @@ def test_with_the_database_down_every_postback_gets_503_nothing_is_stored_and_th
     assert checks["broker"]["ok"] is True
     assert "receiver storage failed" in server.log()
     # and nothing of theirs was stored, not even in part
-    assert stored_rows() == (1, 1, 1, 1)
+    assert stored_rows() == (1, 1, 1, 0)
     # and once it is back, the networks' retries are new postbacks, each stored whole
     retried = postbacks(server, network, range(1, OUTAGE_POSTBACKS + 1))
     assert [a.status_code for a in retried] == [200] * OUTAGE_POSTBACKS
     assert not any(a.json().get("duplicate") for a in retried)
     total = OUTAGE_POSTBACKS + 1
-    assert stored_rows() == (total, total, total, total)
+    assert stored_rows() == (total, total, total, 0)
     assert server.get(HEALTH).status_code == 200
 
 
 @pytest.mark.postgres
 def test_a_connection_lost_in_the_middle_of_the_transaction_leaves_no_partial_rows(server, network, database):
-    # The proxy resets the server's connection when the transaction gets to its last INSERT, the delivery:
-    # the received postback, the conversion and its event are already written, uncommitted.
-    database.proxy.cut_on(b'INSERT INTO "partners_delivery"')
+    # The proxy resets the server's connection when the transaction gets to its last INSERT, the event:
+    # the received postback and the conversion are already written, uncommitted.
+    database.proxy.cut_on(b'INSERT INTO "receiver_conversionevent"')
 
     [answer] = postbacks(server, network, [1])
 
@@ -153,6 +154,6 @@ def test_a_connection_lost_in_the_middle_of_the_transaction_leaves_no_partial_ro
     assert retried.status_code == 200
     assert retried.json()["success"]
     assert not retried.json().get("duplicate")
-    assert stored_rows() == (1, 1, 1, 1)
+    assert stored_rows() == (1, 1, 1, 0)
     conversion = Conversion.objects.get()
     assert (conversion.click_id, conversion.dedupe_id) == ("c-1", "t-1")

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from partners import delivery as deliveries
+from partners import outbox
 from partners.models import Delivery, DeliveryAttempt, Partner, State
 from tests.support.sink import Reply
 
@@ -28,6 +29,7 @@ def attempt_once(settings, client, network, sink):
     def attempt(reply):
         sink.script(reply)
         assert client.get(f"/postback/{network.key}/", {"click_id": "c-1", "transaction_id": "t-1"}).json()["success"]
+        outbox.route()  # the worker's part, done here
         delivery = partner.deliveries.get()
         outcome = deliveries.attempt(delivery.pk)
         delivery.refresh_from_db()
