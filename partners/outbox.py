@@ -36,6 +36,8 @@ def route_batch(limit=BATCH):
     is unfinished, which works only if the earlier deliveries exist first, and a later event's amounts take back
     what the earlier ones' deliveries hold.
     """
+    if not unrouted().exists():
+        return 0, 0  # the usual answer, read without queueing for SQLite's write lock
     earlier = unrouted().filter(conversion_id=OuterRef("conversion_id"), id__lt=OuterRef("id"))
     with write_transaction():
         batch = unrouted().filter(~Exists(earlier)).order_by("id")
