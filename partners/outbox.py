@@ -8,6 +8,7 @@ locked (FOR UPDATE SKIP LOCKED), on SQLite writers take turns (postbacks_project
 is refused by the unique constraint on (event, partner) in any case.
 """
 
+import logging
 import time
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from receiver.models import ConversionEvent
 
 from . import delivery as deliveries
 
+logger = logging.getLogger(__name__)
 BATCH = 200
 
 
@@ -28,8 +30,9 @@ def unrouted():
     return ConversionEvent.objects.filter(routed_at__isnull=True)
 
 
-def route_batch(limit=BATCH):
-    """Route up to `limit` events, oldest first, in one transaction; return (events routed, deliveries pending).
+def route_batch(limit=BATCH, exclude=(), only=None):
+    """Route up to `limit` events (or event `only`), oldest first, in one transaction; return (events routed,
+    deliveries pending).
 
     An event is taken only once every earlier event of its conversion is routed (committed, not merely locked
     by another router): the drainer holds a later event's delivery back while an earlier one to the same partner
@@ -38,9 +41,8 @@ def route_batch(limit=BATCH):
     """
     if not unrouted().exists():
         return 0, 0  # the usual answer, read without queueing for SQLite's write lock
-    earlier = unrouted().filter(conversion_id=OuterRef("conversion_id"), id__lt=OuterRef("id"))
     with write_transaction():
-        batch = unrouted().filter(~Exists(earlier)).order_by("id")
+        batch = _ready().exclude(pk__in=exclude) if only is None else _ready().filter(pk=only)
         if connection.features.has_select_for_update_skip_locked:
             batch = batch.select_for_update(skip_locked=True, of=("self",))
         events = list(batch.select_related("conversion__known_click", "conversion__offer")[:limit])
@@ -52,14 +54,42 @@ def route_batch(limit=BATCH):
 
 
 def route(budget=None):
-    """Route batches until none is left or `budget` seconds have passed; return how many deliveries are pending."""
+    """Route batches until none is left or `budget` seconds have passed; return whether the budget ran out first.
+
+    A batch that fails is routed again one event at a time, so that an event our code cannot route holds back
+    only its own conversion's later events, not every partner's deliveries; it is logged and tried again by the
+    next run.
+    """
     deadline = time.monotonic() + (settings.DELIVERY_DRAIN_SECONDS if budget is None else budget)
-    pending = 0
+    failed = set()
     while True:
-        routed, made = route_batch()
-        pending += made
-        if not routed or time.monotonic() >= deadline:
-            return pending
+        try:
+            routed, _pending = route_batch(exclude=failed)
+        except Exception:
+            logger.exception("routing a batch of events failed; routing them one by one")
+            routed = _one_by_one(failed)
+        if not routed:
+            return False
+        if time.monotonic() >= deadline:
+            return True
+
+
+def _one_by_one(failed):
+    """How many of the next batch's events were routed, each on its own; those that fail are added to `failed`."""
+    routed = 0
+    for pk in _ready().exclude(pk__in=failed).values_list("pk", flat=True)[:BATCH]:
+        try:
+            routed += route_batch(only=pk)[0]
+        except Exception:
+            logger.exception("event %s could not be routed; the next run tries again", pk)
+            failed.add(pk)
+    return routed
+
+
+def _ready():
+    """Unrouted events whose conversion has no earlier unrouted event, oldest first."""
+    earlier = unrouted().filter(conversion_id=OuterRef("conversion_id"), id__lt=OuterRef("id"))
+    return unrouted().filter(~Exists(earlier)).order_by("id")
 
 
 def left_unrouted(grace=None):

@@ -19,9 +19,9 @@ RELIABLE = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": T
 def drain(self):
     """Route the events not yet routed, then send due deliveries for a while; then hand over to a fresh task if
     work is left, and wake for retries."""
-    outbox.route()
+    more_to_route = outbox.route()
     sent, retry_in = drainer.drain(self.request.id or "")
-    if outbox.unrouted().exists() or (sent and deliveries.due_for_sweep(limit=1, grace=0)):
+    if more_to_route or (sent and deliveries.due_for_sweep(limit=1, grace=0)):
         enqueue(drain)
     elif retry_in is not None:
         enqueue(drain, countdown=retry_in)

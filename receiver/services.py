@@ -232,10 +232,10 @@ def _unknown_original(network, fields):
 def insert_conversion(conversion):
     """Insert a new conversion (converted to the house currency); None if its dedupe key already exists.
 
-    One statement, no savepoint: INSERT ... ON CONFLICT DO NOTHING RETURNING id (SQLite 3.35+, PostgreSQL)
-    returns no row for a duplicate, where a failed plain INSERT would need a savepoint to roll back to.
-    bulk_create(ignore_conflicts=True) cannot tell the two apart (it returns no ids), hence the manager's
-    _insert, the call save() and bulk_create themselves make.
+    One statement, no savepoint: PostgreSQL's INSERT ... ON CONFLICT DO NOTHING RETURNING id (SQLite's INSERT OR
+    IGNORE ... RETURNING id, which needs SQLite 3.35+) returns no row for a duplicate, where a failed plain INSERT
+    would need a savepoint to roll back to. bulk_create(ignore_conflicts=True) cannot tell the two apart (it
+    returns no ids), hence the manager's _insert, the call save() and bulk_create themselves make.
     """
     currency.convert(conversion)
     meta = Conversion._meta

@@ -42,7 +42,7 @@ def test_the_receivers_transaction_makes_no_delivery_and_the_worker_routes_the_e
     event = post(status="pending")
     assert (event.routed_at, Delivery.objects.count()) == (None, 0)
 
-    assert outbox.route() == 1
+    outbox.route()
 
     event.refresh_from_db()
     assert event.routed_at is not None
@@ -76,14 +76,32 @@ def test_an_event_whose_routing_crashed_midway_is_routed_whole_on_the_next_run(p
 
     monkeypatch.setattr("partners.delivery.skip_reason", crash_on_the_second_partner)
     with pytest.raises(RuntimeError):
-        outbox.route()
+        outbox.route_batch()
     assert (Delivery.objects.count(), outbox.unrouted().count()) == (0, 1)
 
-    monkeypatch.setattr("partners.delivery.skip_reason", real)
     outbox.route()
 
     assert sorted(event.deliveries.values_list("partner__slug", flat=True)) == ["pub", "wall"]
     assert not outbox.unrouted().exists()
+
+
+def test_an_event_that_cannot_be_routed_holds_back_only_its_own_conversion(partners, post, monkeypatch):
+    broken = post(click_id="broken")
+    later = post(click_id="broken", status="reversed")
+    other = post(click_id="other")
+    real = outbox.deliveries.skip_reason
+
+    def fail_on_the_broken_event(partner, event):
+        if event.pk == broken.pk:
+            raise RuntimeError("a bug of ours")
+        return real(partner, event)
+
+    monkeypatch.setattr("partners.delivery.skip_reason", fail_on_the_broken_event)
+
+    assert outbox.route() is False  # not out of time: the rest waits for the next run
+
+    assert other.deliveries.count() == 2
+    assert set(outbox.unrouted()) == {broken, later}
 
 
 def test_a_conversions_later_event_is_routed_only_after_its_earlier_one(partners, post):
