@@ -166,11 +166,12 @@ class Prepared:
     request: OutboundRequest
 
 
-def prepare_all(locked, task_id=""):
+def prepare_all(locked, task_id="", terms=None):
     """The requests of locked deliveries, ready to send. A delivery that cannot go (its partner was switched off,
     it waits for a rate) is closed or parked here; one our own code fails to render is recorded as a failed
-    attempt: a delivery left in `sending` would be sent again by every sweep, with no trace of why."""
-    terms = sending_terms()
+    attempt: a delivery left in `sending` would be sent again by every sweep, with no trace of why. `terms` are the
+    sending terms the deliveries were locked with (default: this process's copy, one token read)."""
+    terms = terms or sending_terms()
     ready, broken = [], []
     for delivery in locked:
         request = OutboundRequest(method="", url="")

@@ -71,12 +71,14 @@ class Batch(NamedTuple):
     deliveries: list  # locked, with their event, conversion and offer
     held_back: bool  # due work was held back by a partner's pace
     unwell: frozenset  # partners with a failing streak or a breaker not closed (breaker.Health)
+    terms: object = None  # the sending terms it was locked with (routing.SendingTerms)
 
 
 def lock_batch(room, pace, now=None):
     """Lock up to `room` due deliveries for this drainer (a Batch)."""
     now = now or timezone.now()
-    partners = sending_terms().partners
+    terms = sending_terms()
+    partners = terms.partners
     in_flight = dict(
         Delivery.objects.filter(state=State.SENDING, locked_until__gte=now)
         .values("partner_id")
@@ -107,12 +109,12 @@ def lock_batch(room, pace, now=None):
     }
     chosen = [pk for pk, partner_id in chosen if partner_id not in lost]
     if not chosen:
-        return Batch([], held_back, health.unwell)
+        return Batch([], held_back, health.unwell, terms)
     lease = uuid4().hex
     lock = now + lock_span()
     Delivery.objects.filter(due(now), pk__in=chosen).update(state=State.SENDING, locked_until=lock, lease=lease)
     locked = Delivery.objects.filter(lease=lease, state=State.SENDING).select_related("event__conversion__offer")
-    return Batch(list(locked.order_by("next_attempt_at", "id")), held_back, health.unwell)
+    return Batch(list(locked.order_by("next_attempt_at", "id")), held_back, health.unwell, terms)
 
 
 def _fair_share(candidates, room, partners, in_flight, pace, probes=frozenset()):
@@ -163,7 +165,7 @@ def drain(task_id="", budget=None, concurrency=None):
             batch = lock_batch(room, pace)
             # The latest look at the partners' health: what is recorded next is measured against it.
             unwell = batch.unwell
-            for prepared in deliveries.prepare_all(batch.deliveries, task_id):
+            for prepared in deliveries.prepare_all(batch.deliveries, task_id, batch.terms):
                 running[pool.submit(transport.send, prepared.request)] = prepared
         if not running:
             if batch.deliveries and time.monotonic() < deadline:

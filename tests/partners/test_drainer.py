@@ -93,9 +93,9 @@ def test_a_partners_rate_holds_back_what_it_cannot_send_yet(client, network, hel
     post(client, network, 5)
     pace = drainer.Pace()
 
-    locked, held_back, _unwell = drainer.lock_batch(room=10, pace=pace)
+    batch = drainer.lock_batch(room=10, pace=pace)
 
-    assert (len(locked), held_back) == (2, True)
+    assert (len(batch.deliveries), batch.held_back) == (2, True)
 
 
 @responses.activate
@@ -130,11 +130,13 @@ def test_a_round_locks_in_six_statements_and_records_in_two_whatever_its_size(cl
     make_partner("A")
     post(client, network, size)
 
-    # when a round locks them: the copy's token, in flight, health, candidates, the lock, the locked rows
+    # when a round locks them (the copy's token, in flight, health, candidates, the lock, the locked rows) and
+    # renders them from the terms it locked them with
     drainer.sending_terms()
     with CaptureQueriesContext(connection) as locking:
         batch = drainer.lock_batch(room=size, pace=drainer.Pace())
-    pairs = [(p, deliveries.transport.send(p.request)) for p in deliveries.prepare_all(batch.deliveries)]
+        prepared = deliveries.prepare_all(batch.deliveries, terms=batch.terms)
+    pairs = [(p, deliveries.transport.send(p.request)) for p in prepared]
     # and records them: the states' conditional UPDATE ... RETURNING, the attempts' INSERT, no health write
     with CaptureQueriesContext(connection) as recording:
         deliveries.record_all(pairs, unwell=batch.unwell)
