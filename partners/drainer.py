@@ -16,8 +16,11 @@ from typing import NamedTuple
 from uuid import uuid4
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
+
+from postbacks_project.db import write_transaction
 
 from . import breaker, transport
 from . import delivery as deliveries
@@ -30,6 +33,8 @@ UNFINISHED = (State.PENDING, State.SENDING, State.RETRYING, State.WAITING_RATE, 
 # Candidates read per free slot: enough to find other partners' work behind one partner's backlog.
 CANDIDATES_PER_SLOT = 4
 POLL_SECONDS = 0.05
+# The advisory lock drainers take in turn to lock a batch (any constant: the project takes no other).
+LOCKERS = 0x64726169
 GATHER_SECONDS = 0.005
 
 
@@ -75,8 +80,20 @@ class Batch(NamedTuple):
 
 
 def lock_batch(room, pace, now=None):
-    """Lock up to `room` due deliveries for this drainer (a Batch)."""
-    now = now or timezone.now()
+    """Lock up to `room` due deliveries for this drainer (a Batch).
+
+    Drainers lock one at a time (SQLite's one writer; a transaction-level advisory lock on PostgreSQL): what
+    one counts in flight per partner includes what the one before it locked, so that together they stay within
+    each partner's concurrency.
+    """
+    with write_transaction():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCKERS])
+        return _lock_batch(room, pace, now or timezone.now())
+
+
+def _lock_batch(room, pace, now):
     terms = sending_terms()
     partners = terms.partners
     in_flight = dict(
