@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python bench/receiver_profile.py --out $(BENCH_OUT)/receiver_profile.json $(BENCH_ARGS) || status=1; \
 	$(BIN)/python bench/forwarding.py --out $(BENCH_OUT)/forwarding.json $(BENCH_ARGS) || status=1; \
 	$(BIN)/python bench/scale_out.py --out $(BENCH_OUT)/scale_out.json $(BENCH_ARGS) || status=1; \
+	$(BIN)/python bench/backlog.py --out $(BENCH_OUT)/backlog.json $(BENCH_ARGS) || status=1; \
 	$(BIN)/python bench/prune.py --out $(BENCH_OUT)/prune.json $(BENCH_ARGS) || status=1; \
 	$(BIN)/python bench/report.py $(BENCH_OUT) --note "$(BENCH_NOTE)" > bench/results.md || status=1; \
 	echo "wrote bench/results.md"; exit $$status

@@ -10,16 +10,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-LOCK = ("partners/drainer.py", "lock_batch")
+LOCK = ("partners/drainer.py", "_lock_batch")
 RECORD = ("partners/delivery.py", "record_all")
 DRAIN = ("partners/drainer.py", "drain")
 # (label, file, function, only its calls from this file and function); files are path suffixes. The first is the
 # whole. cProfile sees the drainer's own thread: the HTTP requests run in its pool's threads, which it waits for.
-# bulk_create and bulk_update are reached through the managers; in a drain only record_all() calls them.
+# bulk_create is reached through the managers; in a drain only record_all() calls it.
 PROFILE_PARTS = [
     ("drain(): the drainer's thread", "partners/drainer.py", "drain", None),
-    ("  lock_batch(): lock due deliveries", "partners/drainer.py", "lock_batch", None),
-    ("    sending_terms(): the process's copy", "partners/routing.py", "sending_terms", LOCK),
+    ("  lock_batch(): lock due deliveries, in turn with other drainers", "partners/drainer.py", "lock_batch", None),
+    ("    sending_terms(): the process's copy (one token read)", "partners/routing.py", "sending_terms", LOCK),
+    ("    breaker.health(): breakers and streaks", "partners/breaker.py", "health", LOCK),
     ("    SELECTs: in flight per partner, candidates, the locked rows", "django/db/models/query.py", "__iter__", LOCK),
     ("    _fair_share(): round robin", "partners/drainer.py", "_fair_share", None),
     ("    UPDATE: lock, with a lease", "django/db/models/query.py", "update", LOCK),
@@ -27,11 +28,16 @@ PROFILE_PARTS = [
     ("  pool.submit(): to a sender thread", "concurrent/futures/thread.py", "submit", DRAIN),
     ("  wait(): for a send to finish (idle)", "concurrent/futures/_base.py", "wait", DRAIN),
     ("  record_all(): record in one transaction", "partners/delivery.py", "record_all", None),
-    ("    SELECT ... FOR UPDATE: leases still held", "django/db/models/query.py", "__iter__", RECORD),
+    ("    UPDATE ... RETURNING: the states, where the lease holds", "partners/delivery.py", "_record_states", None),
     ("    INSERT attempts: bulk_create", "django/db/models/query.py", "bulk_create", None),
-    ("    UPDATE deliveries: bulk_update, CASE WHEN", "django/db/models/query.py", "bulk_update", None),
-    ("    COMMIT", "django/db/transaction.py", "__exit__", ("postbacks_project/db.py", "write_transaction")),
+    ("    health: failing streaks and breakers, when they change", "partners/breaker.py", "record", RECORD),
     ("    logger.info(): one line per delivery", "logging/__init__.py", "info", RECORD),
+    (
+        "  COMMITs: the lock's and the record's",
+        "django/db/transaction.py",
+        "__exit__",
+        ("postbacks_project/db.py", "write_transaction"),
+    ),
     ("in all of the above: SQL, Django's execute()", "django/db/backends/utils.py", "_execute", None),
 ]
 # Waiting, not working: the consumer's idle polls and sleeps, lock waits.

@@ -21,6 +21,7 @@ from common import DEFAULT_POSTGRES, REDIS, ROOT
 
 SECTIONS = [("receiver.json", "bench/receiver.py"), ("receiver_profile.json", "bench/receiver_profile.py"),
             ("forwarding.json", "bench/forwarding.py"), ("scale_out.json", "bench/scale_out.py"),
+            ("backlog.json", "bench/backlog.py"),
             ("prune.json", "bench/prune.py")]  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """The benchmarks' partner: a process on a loopback port answering 200 "ok" as fast as it can, counting what it got.
 
-bench/forwarding.py and bench/scale_out.py start it with `sink()`; it runs this file as
+bench/forwarding.py, bench/scale_out.py and bench/backlog.py start it with `sink()`; it runs this file as
 `python bench/sink.py <listening fd> <delay seconds>`. GET /_stats answers the counts as JSON.
 """
 
@@ -18,7 +18,8 @@ OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2
 
 
 class SinkCounts:
-    """Per batch (the click id up to its last "-"): requests, distinct URLs, distinct webhook-id headers.
+    """Per batch (the click id up to its last "-"): requests, distinct URLs, distinct webhook-id headers, and the
+    most requests it had in flight at once (arrived, not answered yet).
 
     A request repeating a URL or a webhook-id is a delivery sent twice. Counting by batch, not since a
     reset, keeps a straggler of one phase out of the next one's figures.
@@ -27,22 +28,30 @@ class SinkCounts:
     def __init__(self):
         self.batches = {}
 
-    def answer(self, target, webhook_id):
-        if target == "/_stats":
-            stats = {
-                tag: {"requests": n, "unique": len(urls), "webhook_ids": len(ids)}
-                for tag, (n, urls, ids) in self.batches.items()
-            }
-            body = json.dumps(stats).encode()
-            return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    def stats(self):
+        stats = {
+            tag: {"requests": n, "unique": len(urls), "webhook_ids": len(ids), "most_in_flight": most}
+            for tag, (n, urls, ids, _now, most) in self.batches.items()
+        }
+        body = json.dumps(stats).encode()
+        return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+    def arrive(self, target, webhook_id):
+        """Count a request as it arrives; its batch, for `leave` once answered."""
         start = target.find("click_id=") + len("click_id=")
         click_id = target[start : target.find("&", start)]
-        batch = self.batches.setdefault(click_id.rpartition("-")[0], [0, set(), set()])
+        batch = self.batches.setdefault(click_id.rpartition("-")[0], [0, set(), set(), 0, 0])
         batch[0] += 1
         batch[1].add(target)
         if webhook_id:
             batch[2].add(webhook_id)
-        return OK_RESPONSE
+        batch[3] += 1
+        batch[4] = max(batch[4], batch[3])
+        return batch
+
+    @staticmethod
+    def leave(batch):
+        batch[3] -= 1
 
 
 async def sink_connection(counts, delay, reader, writer):
@@ -56,9 +65,17 @@ async def sink_connection(counts, delay, reader, writer):
             if length:
                 await reader.readexactly(length)
             target = head.split(b" ", 2)[1].decode("latin-1")
-            if delay and target != "/_stats":
-                await asyncio.sleep(delay)  # a partner across the internet, not on this machine
-            writer.write(counts.answer(target, webhook_id))
+            if target == "/_stats":
+                writer.write(counts.stats())
+            else:
+                batch = counts.arrive(target, webhook_id)
+                try:
+                    if delay:
+                        await asyncio.sleep(delay)  # a partner across the internet, not on this machine
+                    writer.write(OK_RESPONSE)
+                    await writer.drain()
+                finally:
+                    counts.leave(batch)
             if "connection: close" in lines:
                 break
     except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -98,7 +115,8 @@ def sink_stats(port, tag=None):
         conn.request("GET", "/_stats")
         stats = json.loads(conn.getresponse().read())
         conn.close()
-        return stats if tag is None else stats.get(tag, {"requests": 0, "unique": 0, "webhook_ids": 0})
+        empty = {"requests": 0, "unique": 0, "webhook_ids": 0, "most_in_flight": 0}
+        return stats if tag is None else stats.get(tag, empty)
     return None
 
 

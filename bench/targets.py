@@ -56,6 +56,20 @@ def rows(reports):
         found.append(("two nodes: the beat schedule runs once", f"{beat['ran']} runs of {beat['sent']} sends",
                       beat["once"]))  # fmt: skip
         found.append(("two workers against one: measured and reported", scale["two_per_one"], True))
+    backlog = reports.get("backlog.json")
+    for result in backlog["results"] if backlog else []:
+        if "skipped" in result:
+            continue
+        where, slow, dead = result["database"], result["slow"], result["dead"]
+        done = f"{result['healthy_seconds']} s" if result["healthy_done"] else "not within the timeout"
+        found.append((f"backlog: the healthy partners' deliveries all succeed, once each ({where})",
+                      f"{result['per_partner'] * result['healthy_partners']:,} in {done}",
+                      result["healthy_done"] and result["healthy_sent_once"]))  # fmt: skip
+        found.append((f"backlog: the slow partner never above its concurrency ({where})",
+                      f"{slow['most_in_flight']} / {slow['limit']}", slow["within_limit"]))  # fmt: skip
+        found.append((f"backlog: the dead partner's breaker opens ({where})",
+                      f"{dead['breaker']} after {dead['requests']} requests",
+                      dead["breaker"] in ("open", "half_open")))  # fmt: skip
     return found
 
 

@@ -2,17 +2,34 @@
 own retries; one probe at growing intervals closes the breaker again. Auto-disable stays the last resort."""
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import Q
 
-from .models import Breaker, PartnerHealth, lock_span
+from .models import Breaker, Partner, PartnerHealth, lock_span
 
 
-def paused(now):
-    """{partner id: True if one probe may go now, False if it must wait} for partners whose breaker is not closed."""
-    rows = PartnerHealth.objects.exclude(breaker=Breaker.CLOSED).values_list("partner_id", "breaker", "probe_at")
-    return {pk: _may_probe(state, probe_at, now) for pk, state, probe_at in rows}
+class Health(NamedTuple):
+    """What the drainer needs of the partners' health, read in one query when it locks a batch."""
+
+    paused: dict  # partner id -> True if one probe may go now, False if it must wait; breakers not closed
+    unwell: frozenset  # partners with a failing streak (failing_since) or failures in a row, or not closed
+
+
+def health(now):
+    """The partners' breakers and streaks, for the drainer's next batch (one query)."""
+    rows = Partner.health_writes.filter(
+        Q(failing_since__isnull=False)
+        | Q(health__consecutive_failures__gt=0)
+        | Q(health__breaker__in=[Breaker.OPEN, Breaker.HALF_OPEN])
+    ).values_list("pk", "health__breaker", "health__probe_at")
+    paused, unwell = {}, set()
+    for pk, state, probe_at in rows:
+        unwell.add(pk)
+        if state in (Breaker.OPEN, Breaker.HALF_OPEN):
+            paused[pk] = _may_probe(state, probe_at, now)
+    return Health(paused, frozenset(unwell))
 
 
 def claim_probe(partner_id, now):

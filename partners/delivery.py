@@ -8,7 +8,7 @@ from datetime import timedelta
 from uuid import uuid4
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from postbacks_project import metrics
@@ -189,11 +189,12 @@ class Prepared:
     request: OutboundRequest
 
 
-def prepare_all(locked, task_id=""):
+def prepare_all(locked, task_id="", terms=None):
     """The requests of locked deliveries, ready to send. A delivery that cannot go (its partner was switched off,
     it waits for a rate) is closed or parked here; one our own code fails to render is recorded as a failed
-    attempt: a delivery left in `sending` would be sent again by every sweep, with no trace of why."""
-    terms = sending_terms()
+    attempt: a delivery left in `sending` would be sent again by every sweep, with no trace of why. `terms` are the
+    sending terms the deliveries were locked with (default: this process's copy, one token read)."""
+    terms = terms or sending_terms()
     ready, broken = [], []
     for delivery in locked:
         request = OutboundRequest(method="", url="")
@@ -219,56 +220,52 @@ def prepare_all(locked, task_id=""):
     return ready
 
 
-def record_all(finished, task_id=""):
-    """Record (Prepared, Result) pairs in one transaction: the attempts, the deliveries' new states, the partners'
+def record_all(finished, task_id="", unwell=None):
+    """Record (Prepared, Result) pairs in one transaction: the deliveries' new states, their attempts, the partners'
     health; what became of each recorded one (Attempted).
 
     A delivery is recorded only while this worker's lease on it holds: one whose lock ran out and that another
-    worker took over (and maybe sent) keeps what that worker records, so a success is never overwritten.
+    worker took over (and maybe sent) keeps what that worker records, so a success is never overwritten. The
+    UPDATE that records it is conditional on the lease and returns the rows it changed; only those get an attempt.
+
+    `unwell` is the set of partners the drainer saw with a failing streak or a breaker not closed when it locked
+    the batch (None: unknown, every partner is checked). A partner outside it that only succeeded has no health to
+    change, so the batch writes none.
     """
     if not finished:
         return []
     now = timezone.now()
+    verdicts = []
+    for prepared, result in finished:
+        number = prepared.delivery.attempts + 1
+        verdicts.append((prepared, result, number, *_verdict(result, number)))
     with write_transaction():
-        pks = [prepared.delivery.pk for prepared, _result in finished]
-        held = dict(
-            Delivery.objects.select_for_update().filter(pk__in=pks, state=State.SENDING).values_list("pk", "lease")
-        )
-        ours = [(p, r) for p, r in finished if held.get(p.delivery.pk) == p.delivery.lease]
-        rows, attempts, outcomes, health = [], [], [], {}
-        for prepared, result in ours:
-            delivery, partner = prepared.delivery, prepared.delivery.partner
-            number = delivery.attempts + 1
-            state, reason, retry_in = _verdict(result, number)
-            attempts.append(
-                DeliveryAttempt(
-                    delivery=delivery,
-                    number=number,
-                    task_id=task_id,
-                    created_at=now,
-                    **attempt_fields(prepared.request, result),
-                )
+        ours = _record_states(verdicts, now)
+        recorded = [verdict for verdict in verdicts if verdict[0].delivery.pk in ours]
+        DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery_id=prepared.delivery.pk,
+                number=number,
+                task_id=task_id,
+                created_at=now,
+                **attempt_fields(prepared.request, result),
             )
-            delivery.state, delivery.reason, delivery.attempts = state, reason, number
-            delivery.locked_until, delivery.lease, delivery.updated_at = None, "", now
-            delivery.last_status_code, delivery.last_error = result.status, result.error
-            delivery.last_error_code = result.error_code
-            delivery.next_attempt_at = now + timedelta(seconds=retry_in or 0)
-            delivery.finished_at = None if state == State.RETRYING else now
-            rows.append(delivery)
-            outcomes.append(Attempted(state, retry_in))
-            health[partner.pk] = (partner, health.get(partner.pk, (partner, False))[1] or result.ok)
-            if result.status == 410:
-                disable(partner, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC (delivery {delivery.pk})")
-        DeliveryAttempt.objects.bulk_create(attempts)
-        _update_grouped(rows)
-        _partners_health(health.values(), now)
+            for prepared, result, number, *_rest in recorded
+        )
         results = {}
-        for prepared, result in ours:
+        for prepared, result, *_rest in recorded:
             results.setdefault(prepared.delivery.partner_id, []).append(result.ok)
+            if result.status == 410:
+                disable(prepared.delivery.partner, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC "
+                        f"(delivery {prepared.delivery.pk})")  # fmt: skip
+        if unwell is not None:
+            results = {pk: oks for pk, oks in results.items() if pk in unwell or not all(oks)}
+        _partners_health(results, now)
         breaker.record(results, now)
-    metrics.attempts_recorded(ours, outcomes)
-    for (prepared, result), outcome in zip(ours, outcomes, strict=True):
+    pairs = [(prepared, result) for prepared, result, *_rest in recorded]
+    outcomes = [Attempted(state, retry_in) for *_first, state, _reason, retry_in in recorded]
+    metrics.attempts_recorded(pairs, outcomes)
+    for (prepared, result), outcome in zip(pairs, outcomes, strict=True):
         logger.info(
             "delivery %s to %s: %s in %d ms (%s)",
             prepared.delivery.pk,
@@ -281,21 +278,45 @@ def record_all(finished, task_id=""):
     return outcomes
 
 
-RECORDED_FIELDS = [
-    *("state", "reason", "attempts", "locked_until", "lease", "updated_at"),
-    *("last_status_code", "last_error", "last_error_code", "next_attempt_at", "finished_at"),
-]
-
-
-def _update_grouped(rows):
-    """One UPDATE per set of identical new values: a batch's successes mostly share them, and Django's bulk_update
-    would build a CASE per field per row."""
+def _record_states(verdicts, now):
+    """Write the deliveries' new states, one conditional UPDATE ... RETURNING per lease and set of identical values
+    (a batch's successes mostly share them); the ids of the rows whose lease still held."""
     groups = {}
-    for row in rows:
-        values = tuple(getattr(row, name) for name in RECORDED_FIELDS)
-        groups.setdefault(values, []).append(row.pk)
-    for values, pks in groups.items():
-        Delivery.objects.filter(pk__in=pks).update(**dict(zip(RECORDED_FIELDS, values, strict=True)))
+    for prepared, result, number, state, reason, retry_in in verdicts:
+        values = {
+            "state": state,
+            "reason": reason,
+            "attempts": number,
+            "locked_until": None,
+            "lease": "",
+            "updated_at": now,
+            "last_status_code": result.status,
+            "last_error": result.error,
+            "last_error_code": result.error_code,
+            "next_attempt_at": now + timedelta(seconds=retry_in or 0),
+            "finished_at": None if state == State.RETRYING else now,
+        }
+        key = (prepared.delivery.lease, tuple(values.items()))
+        groups.setdefault(key, []).append(prepared.delivery.pk)
+    ours = set()
+    with connection.cursor() as cursor:
+        for (lease, values), pks in groups.items():
+            cursor.execute(*_conditional_update(dict(values), pks, lease))
+            ours.update(pk for (pk,) in cursor.fetchall())
+    return ours
+
+
+def _conditional_update(values, pks, lease):
+    """The SQL and parameters of an UPDATE of `values` on the deliveries `pks` still in flight under `lease`."""
+    quote, fields = connection.ops.quote_name, Delivery._meta
+    assignments = ", ".join(f"{quote(fields.get_field(name).column)} = %s" for name in values)
+    params = [fields.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    pk, marks = quote(fields.pk.column), ", ".join(["%s"] * len(pks))
+    sql = (
+        f"UPDATE {quote(fields.db_table)} SET {assignments} "
+        f"WHERE {pk} IN ({marks}) AND {quote('state')} = %s AND {quote('lease')} = %s RETURNING {pk}"
+    )
+    return sql, [*params, *pks, State.SENDING, lease]
 
 
 def _verdict(result, number):
@@ -310,11 +331,11 @@ def _verdict(result, number):
     return State.RETRYING, "", retry_in
 
 
-def _partners_health(partners, now):
+def _partners_health(results, now):
     """A success clears a partner's failing streak; a batch of failures only starts one. Decided in the database,
     not from this process's copy of the partners, which these writes leave as it is."""
-    recovered = [partner.pk for partner, ok in partners if ok]
-    failing = [partner.pk for partner, ok in partners if not ok]
+    recovered = [pk for pk, oks in results.items() if any(oks)]
+    failing = [pk for pk, oks in results.items() if not any(oks)]
     if recovered:
         Partner.health_writes.filter(pk__in=recovered, failing_since__isnull=False).update(failing_since=None)
     if failing:

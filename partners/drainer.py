@@ -7,15 +7,20 @@ can win, and a lock whose drainer died runs out, so the delivery is taken again 
 """
 
 import logging
+import os
 import threading
 import time
 from collections import defaultdict, deque
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import NamedTuple
 from uuid import uuid4
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
+
+from postbacks_project.db import write_transaction
 
 from . import breaker, transport
 from . import delivery as deliveries
@@ -28,6 +33,8 @@ UNFINISHED = (State.PENDING, State.SENDING, State.RETRYING, State.WAITING_RATE, 
 # Candidates read per free slot: enough to find other partners' work behind one partner's backlog.
 CANDIDATES_PER_SLOT = 4
 POLL_SECONDS = 0.05
+# The advisory lock drainers take in turn to lock a batch (any constant: the project takes no other).
+LOCKERS = 0x64726169
 GATHER_SECONDS = 0.005
 
 
@@ -65,10 +72,30 @@ class Pace:
 PACE = Pace()
 
 
+class Batch(NamedTuple):
+    deliveries: list  # locked, with their event, conversion and offer
+    held_back: bool  # due work was held back by a partner's pace
+    unwell: frozenset  # partners with a failing streak or a breaker not closed (breaker.Health)
+    terms: object = None  # the sending terms it was locked with (routing.SendingTerms)
+
+
 def lock_batch(room, pace, now=None):
-    """Lock up to `room` due deliveries for this drainer; (deliveries, whether due work was held back by pace)."""
-    now = now or timezone.now()
-    partners = sending_terms().partners
+    """Lock up to `room` due deliveries for this drainer (a Batch).
+
+    Drainers lock one at a time (SQLite's one writer; a transaction-level advisory lock on PostgreSQL): what
+    one counts in flight per partner includes what the one before it locked, so that together they stay within
+    each partner's concurrency.
+    """
+    with write_transaction():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCKERS])
+        return _lock_batch(room, pace, now or timezone.now())
+
+
+def _lock_batch(room, pace, now):
+    terms = sending_terms()
+    partners = terms.partners
     in_flight = dict(
         Delivery.objects.filter(state=State.SENDING, locked_until__gte=now)
         .values("partner_id")
@@ -76,10 +103,10 @@ def lock_batch(room, pace, now=None):
         .values_list("partner_id", "n")
     )
     full = [pk for pk, n in in_flight.items() if pk in partners and n >= concurrency_of(partners[pk])]
-    pauses = breaker.paused(now)
+    health = breaker.health(now)
     # An open breaker holds its partner's deliveries back; once its probe is due, one of them is the probe.
-    full += [pk for pk, may_probe in pauses.items() if not may_probe or in_flight.get(pk)]
-    probes = {pk for pk, may_probe in pauses.items() if may_probe}
+    full += [pk for pk, may_probe in health.paused.items() if not may_probe or in_flight.get(pk)]
+    probes = {pk for pk, may_probe in health.paused.items() if may_probe}
     earlier = Delivery.objects.filter(
         partner_id=OuterRef("partner_id"),
         event__conversion_id=OuterRef("event__conversion_id"),
@@ -99,12 +126,12 @@ def lock_batch(room, pace, now=None):
     }
     chosen = [pk for pk, partner_id in chosen if partner_id not in lost]
     if not chosen:
-        return [], held_back
+        return Batch([], held_back, health.unwell, terms)
     lease = uuid4().hex
     lock = now + lock_span()
     Delivery.objects.filter(due(now), pk__in=chosen).update(state=State.SENDING, locked_until=lock, lease=lease)
     locked = Delivery.objects.filter(lease=lease, state=State.SENDING).select_related("event__conversion__offer")
-    return list(locked.order_by("next_attempt_at", "id")), held_back
+    return Batch(list(locked.order_by("next_attempt_at", "id")), held_back, health.unwell, terms)
 
 
 def _fair_share(candidates, room, partners, in_flight, pace, probes=frozenset()):
@@ -144,35 +171,52 @@ def drain(task_id="", budget=None, concurrency=None):
     budget = settings.DELIVERY_DRAIN_SECONDS if budget is None else budget
     concurrency = concurrency or settings.DELIVERY_DRAIN_CONCURRENCY
     deadline = time.monotonic() + budget
-    pace, running, sent, soonest = PACE, {}, 0, None
+    pace, pool, running, sent, soonest = PACE, senders(concurrency), {}, 0, None
+    unwell = frozenset()
     # Locking and recording cost a few statements per round whatever its size: refill once half the slots are free.
     refill = max(1, concurrency // 2)
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drainer") as pool:
-        while True:
-            locked, held_back = [], False
-            room = concurrency - len(running)
-            if (room >= refill or not running) and time.monotonic() < deadline:
-                locked, held_back = lock_batch(room, pace)
-                for prepared in deliveries.prepare_all(locked, task_id):
-                    running[pool.submit(transport.send, prepared.request)] = prepared
-            if not running:
-                if locked and time.monotonic() < deadline:
-                    continue  # all of them were parked, closed or left waiting for a rate: there may be more
-                if held_back and time.monotonic() < deadline:
-                    time.sleep(POLL_SECONDS)
-                    continue
-                return sent, soonest
-            done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-            if not done:
+    while True:
+        batch = Batch([], False, unwell)
+        room = concurrency - len(running)
+        if (room >= refill or not running) and time.monotonic() < deadline:
+            batch = lock_batch(room, pace)
+            # The latest look at the partners' health: what is recorded next is measured against it.
+            unwell = batch.unwell
+            for prepared in deliveries.prepare_all(batch.deliveries, task_id, batch.terms):
+                running[pool.submit(transport.send, prepared.request)] = prepared
+        if not running:
+            if batch.deliveries and time.monotonic() < deadline:
+                continue  # all of them were parked, closed or left waiting for a rate: there may be more
+            if batch.held_back and time.monotonic() < deadline:
+                time.sleep(POLL_SECONDS)
                 continue
-            if len(done) < refill and len(running) > len(done):
-                # A few more are usually a moment away: record them together.
-                done |= wait(set(running) - done, timeout=GATHER_SECONDS, return_when=ALL_COMPLETED)[0]
-            finished = [(running.pop(future), _result(future)) for future in done]
-            for outcome in deliveries.record_all(finished, task_id):
-                sent += 1
-                if outcome.retry_in is not None and outcome.retry_in <= settings.DELIVERY_COUNTDOWN_LIMIT:
-                    soonest = outcome.retry_in if soonest is None else min(soonest, outcome.retry_in)
+            return sent, soonest
+        done, _ = wait(running, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+        if not done:
+            continue
+        if len(done) < refill and len(running) > len(done):
+            # A few more are usually a moment away: record them together.
+            done |= wait(set(running) - done, timeout=GATHER_SECONDS, return_when=ALL_COMPLETED)[0]
+        finished = [(running.pop(future), _result(future)) for future in done]
+        for outcome in deliveries.record_all(finished, task_id, unwell):
+            sent += 1
+            if outcome.retry_in is not None and outcome.retry_in <= settings.DELIVERY_COUNTDOWN_LIMIT:
+                soonest = outcome.retry_in if soonest is None else min(soonest, outcome.retry_in)
+
+
+_senders = threading.local()
+
+
+def senders(concurrency):
+    """This thread's pool of sender threads, kept from one drain to the next (a worker thread runs one drain at a
+    time), so that a drain does not start its threads again."""
+    pool = getattr(_senders, "pool", None)
+    if pool is None or _senders.size != concurrency or _senders.pid != os.getpid():
+        if pool is not None and _senders.pid == os.getpid():
+            pool.shutdown(wait=False)
+        pool = _senders.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drainer")
+        _senders.size, _senders.pid = concurrency, os.getpid()
+    return pool
 
 
 def _result(future):

@@ -25,6 +25,7 @@ RESPONSE_LIMIT = 1024
 READ_LIMIT = 64 * 1024
 TRUNCATED = "…[truncated]"
 SUCCESS = range(200, 300)
+DRAINS_PER_PROCESS = 8
 
 _session = None
 _session_key = None
@@ -87,9 +88,11 @@ def session():
         )
         # A cookie one partner sets would otherwise go to every later request to its host: other partners', tests'.
         _session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        # The drainer sends DELIVERY_DRAIN_CONCURRENCY requests at once; requests keeps only 10 per host alive.
+        # A drainer sends DELIVERY_DRAIN_CONCURRENCY requests at once, and each of the worker's threads (the
+        # Procfile's 8) may run one, all on this session; requests keeps only 10 per host alive. The pool opens
+        # connections on demand: its size only bounds how many it keeps for the next request.
         for adapter in _session.adapters.values():
-            adapter.init_poolmanager(10, max(10, settings.DELIVERY_DRAIN_CONCURRENCY))
+            adapter.init_poolmanager(10, max(10, settings.DELIVERY_DRAIN_CONCURRENCY) * DRAINS_PER_PROCESS)
         _session_key = key
     return _session
 

@@ -44,7 +44,7 @@ def test_a_batch_serves_every_partner_in_turn_within_its_concurrency(client, net
     post(client, network, 10)
     Delivery.objects.filter(partner=a).update(next_attempt_at=timezone.now() - timedelta(hours=1))  # A's backlog
 
-    locked, _held_back = drainer.lock_batch(room=10, pace=drainer.Pace())
+    locked = drainer.lock_batch(room=10, pace=drainer.Pace()).deliveries
 
     assert locked_partners(locked) == ["A", "A", "B", "B", "C"]
     assert {d.state for d in locked} == {State.SENDING}
@@ -56,8 +56,8 @@ def test_a_partners_backlog_does_not_starve_the_others(client, network, held, se
     post(client, network, 10)
     Delivery.objects.filter(partner=a).update(next_attempt_at=timezone.now() - timedelta(hours=1))
 
-    first, _ = drainer.lock_batch(room=2, pace=drainer.Pace())
-    second, _ = drainer.lock_batch(room=2, pace=drainer.Pace())
+    first = drainer.lock_batch(room=2, pace=drainer.Pace()).deliveries
+    second = drainer.lock_batch(room=2, pace=drainer.Pace()).deliveries
 
     assert (locked_partners(first), locked_partners(second)) == (["A", "A"], ["B", "C"])
 
@@ -70,7 +70,7 @@ def test_a_partner_at_its_concurrency_in_other_workers_gets_nothing_more(client,
     for pk in other_worker:
         assert deliveries.lock(pk) is not None
 
-    locked, _held_back = drainer.lock_batch(room=10, pace=drainer.Pace())
+    locked = drainer.lock_batch(room=10, pace=drainer.Pace()).deliveries
 
     assert locked == []
 
@@ -94,9 +94,9 @@ def test_a_partners_rate_holds_back_what_it_cannot_send_yet(client, network, hel
     post(client, network, 5)
     pace = drainer.Pace()
 
-    locked, held_back = drainer.lock_batch(room=10, pace=pace)
+    batch = drainer.lock_batch(room=10, pace=pace)
 
-    assert (len(locked), held_back) == (2, True)
+    assert (len(batch.deliveries), batch.held_back) == (2, True)
 
 
 @responses.activate
@@ -116,24 +116,56 @@ def test_a_result_is_not_recorded_over_a_lease_another_worker_took_over(client, 
     assert Delivery.objects.get().state == State.SENDING
 
 
+def statements(queries):
+    """The first word of each statement run, without the transaction's own (savepoints, BEGIN, COMMIT)."""
+    words = [query["sql"].split()[0].upper() for query in queries.captured_queries]
+    return [word for word in words if word not in ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT")]
+
+
 @responses.activate
-def test_recording_a_batch_costs_the_same_queries_for_two_deliveries_as_for_twenty(client, network, held):
+@pytest.mark.parametrize("size", [2, 20])
+def test_a_round_locks_in_six_statements_and_records_in_two_whatever_its_size(client, network, held, settings, size):
+    # given a healthy partner with `size` deliveries due
+    settings.DELIVERY_PARTNER_CONCURRENCY = 20
     responses.get("https://p.example/pb")
     make_partner("A")
-    post(client, network, 22)
+    post(client, network, size)
 
-    def record(n):
-        pks = list(Delivery.objects.filter(state=State.PENDING).order_by("id").values_list("pk", flat=True)[:n])
-        for pk in pks:
-            deliveries.lock(pk)
-        locked = list(Delivery.objects.filter(pk__in=pks).select_related("event__conversion__offer"))
-        pairs = [(p, deliveries.transport.send(p.request)) for p in deliveries.prepare_all(locked)]
-        with CaptureQueriesContext(connection) as queries:
-            deliveries.record_all(pairs)
-        return len(queries)
+    # when a round locks them (PostgreSQL: the lockers' advisory lock; the copy's token, in flight, health,
+    # candidates, the lock, the locked rows) and renders them from the terms it locked them with
+    drainer.sending_terms()
+    with CaptureQueriesContext(connection) as locking:
+        batch = drainer.lock_batch(room=size, pace=drainer.Pace())
+        prepared = deliveries.prepare_all(batch.deliveries, terms=batch.terms)
+    pairs = [(p, deliveries.transport.send(p.request)) for p in prepared]
+    # and records them: the states' conditional UPDATE ... RETURNING, the attempts' INSERT, no health write
+    with CaptureQueriesContext(connection) as recording:
+        deliveries.record_all(pairs, unwell=batch.unwell)
 
-    assert record(2) == record(20)
-    assert DeliveryAttempt.objects.count() == 22
+    # then
+    assert len(batch.deliveries) == size
+    turn = ["SELECT"] if connection.vendor == "postgresql" else []
+    assert statements(locking) == [*turn, "SELECT", "SELECT", "SELECT", "SELECT", "UPDATE", "SELECT"]
+    assert statements(recording) == ["UPDATE", "INSERT"]
+    assert Delivery.objects.filter(state=State.SUCCEEDED).count() == DeliveryAttempt.objects.count() == size
+    assert not PartnerHealth.objects.exists()
+
+
+@responses.activate
+def test_recording_writes_the_health_of_a_partner_that_was_failing_when_the_batch_was_locked(client, network, held):
+    responses.get("https://p.example/pb")
+    partner = make_partner("A")
+    post(client, network, 2)
+    Partner.health_writes.filter(pk=partner.pk).update(failing_since=timezone.now())
+    PartnerHealth.objects.create(partner=partner, consecutive_failures=2)
+
+    batch = drainer.lock_batch(room=2, pace=drainer.Pace())
+    pairs = [(p, deliveries.transport.send(p.request)) for p in deliveries.prepare_all(batch.deliveries)]
+    deliveries.record_all(pairs, unwell=batch.unwell)
+
+    assert batch.unwell == {partner.pk}
+    assert Partner.objects.get().failing_since is None
+    assert PartnerHealth.objects.get().consecutive_failures == 0
 
 
 def test_the_drainer_sends_a_slow_partner_no_more_than_its_concurrency_while_the_others_finish(
@@ -197,7 +229,7 @@ def test_one_probe_closes_the_breaker_when_the_partner_is_back(client, network, 
         partner=partner, breaker=Breaker.OPEN, consecutive_failures=5, probe_at=timezone.now(), probe_interval=30
     )
 
-    first, _ = drainer.lock_batch(room=10, pace=drainer.Pace())
+    first = drainer.lock_batch(room=10, pace=drainer.Pace()).deliveries
     assert len(first) == 1  # the probe, alone
     assert PartnerHealth.objects.get().breaker == Breaker.HALF_OPEN
     assert drainer.lock_batch(room=10, pace=drainer.Pace())[0] == []
