@@ -2,11 +2,14 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 
 from receiver.admin import ReadOnlyAdmin
 
 from .invitations import InvitationError, invite
 from .models import ChangeRecord, PartnerMembership, PortalPartner
+from .rotation import rotate
 
 
 class MembershipInline(admin.TabularInline):
@@ -46,6 +49,13 @@ class InviteForm(forms.ModelForm):
         "this partner (the account is made if it does not exist).",
     )
 
+    rotate_secret = forms.BooleanField(
+        required=False,
+        label="Rotate the signing secret",
+        help_text="On save, makes a new signing secret and shows it once, on the next page; the current one keeps "
+        "signing requests (beside the new one) for PARTNER_SECRET_ROTATION_HOURS.",
+    )
+
     class Meta:
         model = PortalPartner
         fields = []
@@ -59,7 +69,7 @@ class PortalPartnerAdmin(admin.ModelAdmin):
     form = InviteForm
     list_display = ["name", "slug", "sending_state", "users"]
     search_fields = ["name", "slug", "portal_memberships__user__email"]
-    fields = ["name", "slug", "invite"]
+    fields = ["name", "slug", "invite", "rotate_secret"]
     readonly_fields = ["name", "slug"]
     inlines = [MembershipInline, ChangeInline]
 
@@ -81,7 +91,9 @@ class PortalPartnerAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        # Nothing of the partner itself is edited here: only the invitation is acted on.
+        # Nothing of the partner itself is edited here: only the rotation and the invitation are acted on.
+        if form.cleaned_data.get("rotate_secret"):
+            request.new_signing_secret = rotate(obj, request.user)
         email = form.cleaned_data.get("invite")
         if not email:
             return
@@ -91,6 +103,17 @@ class PortalPartnerAdmin(admin.ModelAdmin):
             self.message_user(request, f"Not invited: {exc}.", messages.ERROR)
             return
         self.message_user(request, f"Invited {invitation.user.email} to {obj}'s portal: the link is on its way.")
+
+    def response_change(self, request, obj):
+        secret = getattr(request, "new_signing_secret", None)
+        if secret is None:
+            return super().response_change(request, obj)
+        # Shown on this answer only, never through a message (stored in the session or a cookie) nor a page later.
+        context = {**self.admin_site.each_context(request), "partner": obj, "secret": secret, "opts": self.opts}
+        response = render(request, "portal/admin_secret_rotated.html", context)
+        add_never_cache_headers(response)
+        response["Cache-Control"] += ", no-store"
+        return response
 
 
 @admin.register(PartnerMembership)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import auth, views
+from . import auth, rotation, views
 
 app_name = "portal"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("set-password/<uidb64>/<token>/", auth.set_password, name="set_password"),
     path("set-password/done/", auth.set_password_done, name="set_password_done"),
     path("partners/<int:partner_id>/settings/", views.postback_settings, name="settings"),
+    path("partners/<int:partner_id>/secret/", rotation.rotate_secret, name="rotate_secret"),
     path("partners/<int:partner_id>/deliveries/", views.deliveries, name="deliveries"),
     path("partners/<int:partner_id>/deliveries/<int:delivery_id>/", views.delivery, name="delivery"),
 ]
