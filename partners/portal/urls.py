@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import auth, rotation, views
+from . import auth, rotation, testing, views
 
 app_name = "portal"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("set-password/done/", auth.set_password_done, name="set_password_done"),
     path("partners/<int:partner_id>/settings/", views.postback_settings, name="settings"),
     path("partners/<int:partner_id>/secret/", rotation.rotate_secret, name="rotate_secret"),
+    path("partners/<int:partner_id>/test/", testing.send_test, name="test_postback"),
+    path("partners/<int:partner_id>/test/<uuid:batch>/", testing.test_result, name="test_result"),
+    path("partners/<int:partner_id>/test/<uuid:batch>/state/", testing.test_state, name="test_state"),
     path("partners/<int:partner_id>/deliveries/", views.deliveries, name="deliveries"),
     path("partners/<int:partner_id>/deliveries/<int:delivery_id>/", views.delivery, name="delivery"),
 ]
