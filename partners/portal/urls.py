@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import auth, rotation, testing, views
+from . import auth, export, rotation, testing, views
 
 app_name = "portal"
 
@@ -20,5 +20,7 @@ urlpatterns = [
     path("partners/<int:partner_id>/test/<uuid:batch>/", testing.test_result, name="test_result"),
     path("partners/<int:partner_id>/test/<uuid:batch>/state/", testing.test_state, name="test_state"),
     path("partners/<int:partner_id>/deliveries/", views.deliveries, name="deliveries"),
+    path("partners/<int:partner_id>/deliveries/csv/", export.export_csv, name="deliveries_csv"),
     path("partners/<int:partner_id>/deliveries/<int:delivery_id>/", views.delivery, name="delivery"),
+    path("partners/<int:partner_id>/deliveries/<int:delivery_id>/resend/", views.resend, name="resend"),
 ]

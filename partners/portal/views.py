@@ -4,10 +4,12 @@ import time
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from partners.macros import event_name, sample_values
-from partners.models import Effect
+from partners.models import Breaker, Effect, State
 from partners.outbound import build_request
+from partners.redelivery import REPLAYABLE, redeliver
 from postbacks_project.cli import money_text
 from postbacks_project.masking import mask_headers
 
@@ -17,6 +19,7 @@ from .forms import EDITABLE, DeliveryFilterForm, PostbackSettingsForm
 from .terms import macro_reference, read_only_terms
 
 PAGE_SIZE = 50
+PARKED_SHOWN = 1000
 
 
 def _render(request, template, context):
@@ -107,8 +110,33 @@ def deliveries(request, partner):
     for delivery in rows:
         delivery.event_label = event_name(delivery.event)
         delivery.amount_text = _amount_text(delivery)
-    context = {"partner": partner, "form": form, "deliveries": rows, "newer": newer, "older": older}
+    context = {
+        "partner": partner,
+        "form": form,
+        "deliveries": rows,
+        "newer": newer,
+        "older": older,
+        "breaker": breaker_text(partner),
+        "parked": parked_text(partner),
+    }
     return _render(request, "portal/deliveries.html", context)
+
+
+def parked_text(partner):
+    """How many of the partner's deliveries are parked, counted up to PARKED_SHOWN ("1000+" past it)."""
+    parked = len(partner.deliveries.filter(state=State.PARKED).values_list("id", flat=True)[: PARKED_SHOWN + 1])
+    return f"{PARKED_SHOWN}+" if parked > PARKED_SHOWN else (str(parked) if parked else "")
+
+
+def breaker_text(partner):
+    """The partner's circuit breaker as the partner should read it: sending, or paused until a probe."""
+    health = getattr(partner, "health", None)
+    if health is None or health.breaker == Breaker.CLOSED:
+        return "closed: we are sending"
+    text = f"{health.get_breaker_display()}, after {health.consecutive_failures} failures in a row"
+    if health.breaker == Breaker.OPEN and health.probe_at:
+        text += f"; the next try goes at {health.probe_at:%Y-%m-%d %H:%M:%S %Z}, the rest follow once it succeeds"
+    return text
 
 
 @partner_page
@@ -124,5 +152,24 @@ def delivery(request, partner, delivery_id):
         "conversion": conversion,
         "attempts": found.attempt_set.order_by("number"),
         "history": conversion.events.order_by("id"),
+        "resendable": found.state in REPLAYABLE,
     }
     return _render(request, "portal/delivery.html", context)
+
+
+@require_POST
+@partner_page
+def resend(request, partner, delivery_id):
+    """Send a failed or cancelled delivery again, through the admin's redelivery path (never a succeeded one)."""
+    found = get_object_or_404(partner.deliveries, pk=delivery_id)
+    if found.state not in REPLAYABLE:
+        messages.error(request, f"Only a failed or cancelled delivery can be sent again; this one is {found.state}.")
+    elif not partner.sendable:
+        messages.error(request, f"Nothing is sent to {partner} now ({partner.sending_state}): please ask us.")
+    else:
+        report = redeliver([found])
+        if report.queued:
+            messages.success(request, "Queued: it goes out again within a few seconds.")
+        else:
+            messages.error(request, f"Not queued: {report.not_queued[0][1]}.")
+    return redirect("portal:delivery", partner_id=partner.pk, delivery_id=found.pk)
