@@ -19,6 +19,7 @@ urlpatterns = [
     path("partners/<int:partner_id>/test/", testing.send_test, name="test_postback"),
     path("partners/<int:partner_id>/test/<uuid:batch>/", testing.test_result, name="test_result"),
     path("partners/<int:partner_id>/test/<uuid:batch>/state/", testing.test_state, name="test_state"),
+    path("partners/<int:partner_id>/stats/", views.partner_stats, name="stats"),
     path("partners/<int:partner_id>/deliveries/", views.deliveries, name="deliveries"),
     path("partners/<int:partner_id>/deliveries/csv/", export.export_csv, name="deliveries_csv"),
     path("partners/<int:partner_id>/deliveries/<int:delivery_id>/", views.delivery, name="delivery"),

@@ -13,6 +13,7 @@ from partners.redelivery import REPLAYABLE, redeliver
 from postbacks_project.cli import money_text
 from postbacks_project.masking import mask_headers
 
+from . import stats
 from .access import own_partners, partner_page, partner_user_required
 from .changes import apply_settings
 from .forms import EDITABLE, DeliveryFilterForm, PostbackSettingsForm
@@ -173,3 +174,12 @@ def resend(request, partner, delivery_id):
         else:
             messages.error(request, f"Not queued: {report.not_queued[0][1]}.")
     return redirect("portal:delivery", partner_id=partner.pk, delivery_id=found.pk)
+
+
+@partner_page
+def partner_stats(request, partner):
+    """Per day of a period (the last 30 days by default): what was delivered to the partner, and its money."""
+    form = stats.PeriodForm(request.GET)
+    days = stats.daily(partner, *form.period()) if form.is_valid() else []
+    context = {"partner": partner, "form": form, "days": days, "total": stats.totals(days)}
+    return _render(request, "portal/stats.html", context)
