@@ -156,6 +156,11 @@ class Partner(models.Model):
     previous_secret_until = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When the secret a rotation replaced stops being signed with."
     )
+    portal_changes_need_approval = models.BooleanField(
+        default=False,
+        help_text="A change of the postback settings made in the partner portal waits for an admin's approval "
+        "(on the partner's portal page) instead of applying at once.",
+    )
     disabled_at = models.DateTimeField(null=True, blank=True, help_text="Set when we stopped sending on our own.")
     disabled_reason = models.TextField(blank=True)
     failing_since = models.DateTimeField(

@@ -3,12 +3,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from receiver.admin import ReadOnlyAdmin
 
 from .invitations import InvitationError, invite
-from .models import ChangeRecord, PartnerMembership, PortalPartner
+from .models import ChangeRecord, PartnerMembership, PartnerToken, PortalPartner
 from .rotation import rotate
 
 
@@ -137,3 +138,28 @@ class ChangeRecordAdmin(ReadOnlyAdmin):
     search_fields = ["partner__name", "user__email", "old_value", "new_value"]
     raw_id_fields = ["partner", "user"]
     date_hierarchy = "created_at"
+
+
+@admin.register(PartnerToken)
+class PartnerTokenAdmin(admin.ModelAdmin):
+    """Tokens are made in the portal (their key is shown there once); here they can only be seen and revoked."""
+
+    list_display = ["name", "partner", "hint", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["partner", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["partner", "created_by"]
+    search_fields = ["name", "hint", "partner__name"]
+    readonly_fields = ["partner", "name", "hint", "created_by", "created_at", "last_used_at", "revoked_at"]
+    fields = readonly_fields
+    show_full_result_count = False
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke the selected partner tokens", permissions=["change"])
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} partner token(s).")
