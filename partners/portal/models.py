@@ -44,6 +44,14 @@ class ChangeRecord(models.Model):
     field = models.CharField(max_length=40)
     old_value = models.TextField(blank=True)
     new_value = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The admin who approved it, when the partner's changes wait for approval.",
+    )
 
     class Meta:
         ordering = ["-id"]

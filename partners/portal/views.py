@@ -15,8 +15,9 @@ from postbacks_project.masking import mask_headers
 
 from . import stats
 from .access import own_partners, partner_page, partner_user_required
-from .changes import apply_settings
+from .changes import request_settings
 from .forms import EDITABLE, DeliveryFilterForm, PostbackSettingsForm
+from .models import Review
 from .terms import macro_reference, read_only_terms
 
 PAGE_SIZE = 50
@@ -52,8 +53,12 @@ def postback_settings(request, partner):
     elif form.is_valid():
         if request.POST.get("action") == "save":
             values = {name: form.cleaned_data[name] for name in EDITABLE}
-            changed = apply_settings(partner, values, request.user)
-            if changed:
+            changed, pending = request_settings(partner, values, request.user)
+            if pending:
+                messages.info(
+                    request, f"Sent for approval: {', '.join(pending.new_values)}. It applies once we approve it."
+                )
+            elif changed:
                 messages.success(request, f"Saved: {', '.join(record.field for record in changed)}.")
             else:
                 messages.info(request, "Nothing changed.")
@@ -65,6 +70,7 @@ def postback_settings(request, partner):
         "preview": preview,
         "terms": read_only_terms(partner),
         "macros": macro_reference(partner),
+        "pending": partner.pending_portal_changes.filter(review=Review.PENDING).first(),
     }
     return _render(request, "portal/settings.html", context)
 
