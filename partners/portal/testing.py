@@ -1,12 +1,14 @@
 """A partner user's test postbacks: chosen values sent through the test-postback service, followed live."""
 
 import uuid
+from decimal import Decimal
 
 from django import forms
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from postbacks_project.cli import money_text
 from receiver.statuses import Status
 from testing_tools import services
 from testing_tools.serializers import TestRowSerializer
@@ -76,6 +78,8 @@ def _tests(partner, batch):
 def test_result(request, partner, batch):
     """The test's page: it polls test_state until the test is final."""
     tests = _tests(partner, batch)
+    for test in tests:
+        test.payout_text = money_text(test.payout or Decimal(0))
     context = {
         "own_partners": own_partners(request.user),
         "partner": partner,
