@@ -38,6 +38,13 @@ PREVIEW_FIELDS = [
     "points_value",
 ]
 BANNER_NAMES = 10
+# Inlines another app shows on the partner's page (the portal's change records and approvals): add_inline().
+EXTRA_INLINES = []
+
+
+def add_inline(inline):
+    if inline not in EXTRA_INLINES:
+        EXTRA_INLINES.append(inline)
 
 
 class PartnerForm(forms.ModelForm):
@@ -181,6 +188,10 @@ class PartnerAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         newest = Delivery.objects.filter(partner=OuterRef("pk")).order_by("-id")
         return super().get_queryset(request).annotate(last_state=Subquery(newest.values("state")[:1]))
+
+    def get_inlines(self, request, obj):
+        # Only on a saved partner: a new one has no history to show.
+        return [*self.inlines, *(EXTRA_INLINES if obj is not None else [])]
 
     def get_urls(self):
         preview = path("preview/", self.admin_site.admin_view(self.preview_view), name="partners_partner_preview")

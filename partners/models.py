@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -147,6 +147,20 @@ class Partner(models.Model):
         help_text="Standard Webhooks secret (whsec_ + base64). Set: every request carries webhook-id, "
         "webhook-timestamp and webhook-signature headers.",
     )
+    previous_signing_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text="The secret a rotation replaced: requests also carry its signature until previous_secret_until.",
+    )
+    previous_secret_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the secret a rotation replaced stops being signed with."
+    )
+    portal_changes_need_approval = models.BooleanField(
+        default=False,
+        help_text="A change of the postback settings made in the partner portal waits for an admin's approval "
+        "(on the partner's portal page) instead of applying at once.",
+    )
     disabled_at = models.DateTimeField(null=True, blank=True, help_text="Set when we stopped sending on our own.")
     disabled_reason = models.TextField(blank=True)
     failing_since = models.DateTimeField(
@@ -181,6 +195,33 @@ class Partner(models.Model):
         if self.disabled_at is not None:
             return "auto-disabled"
         return "sending" if self.is_active else "inactive"
+
+    def secrets_at(self, moment):
+        """The secrets a request made at `moment` is signed with: the current one, then the previous one while its
+        rotation window lasts (Standard Webhooks lets a request carry several signatures)."""
+        if not self.signing_secret:
+            return []
+        previous = self.previous_signing_secret
+        if previous and self.previous_secret_until is not None and moment < self.previous_secret_until:
+            return [self.signing_secret, previous]
+        return [self.signing_secret]
+
+    def rotate_signing_secret(self, now=None):
+        """Replace the signing secret with a new random one and return it; the one it replaces keeps being signed
+        with for PARTNER_SECRET_ROTATION_HOURS, so the partner can switch over without missing a request."""
+        from .signing import generate_secret
+
+        now = now or timezone.now()
+        secret = generate_secret()
+        with transaction.atomic():
+            current = Partner.objects.select_for_update().get(pk=self.pk)
+            self.previous_signing_secret = current.signing_secret
+            self.previous_secret_until = now + timedelta(hours=settings.PARTNER_SECRET_ROTATION_HOURS)
+            if not current.signing_secret:
+                self.previous_secret_until = None
+            self.signing_secret = secret
+            self.save(update_fields=["signing_secret", "previous_signing_secret", "previous_secret_until"])
+        return secret
 
     def clean(self):
         from .validation import validate_partner

@@ -1,6 +1,7 @@
 """Build the HTTP request for a partner from its templates: the one place that renders them."""
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from postbacks_project.masking import mask_headers, mask_url
 
@@ -36,7 +37,9 @@ def build_request(partner, values, message_id, timestamp):
         body = render(partner.body_template, values, escape).encode()
         headers["Content-Type"] = CONTENT_TYPES[partner.body_type]
     if partner.signing_secret:
-        headers.update(signing.headers(partner.signing_secret, message_id, timestamp, body))
+        # Both secrets during a rotation's window, the new one first; {signature} above has only the new one.
+        moment = datetime.fromtimestamp(timestamp, tz=UTC)
+        headers.update(signing.headers(partner.secrets_at(moment), message_id, timestamp, body))
     return OutboundRequest(method=partner.method, url=url, headers=headers, body=body)
 
 

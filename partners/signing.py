@@ -26,15 +26,17 @@ def secret_bytes(secret):
     return raw
 
 
-def headers(secret, message_id, timestamp, body):
-    """The webhook-id, webhook-timestamp and webhook-signature headers for `body` (bytes)."""
+def headers(keys, message_id, timestamp, body):
+    """The webhook-id, webhook-timestamp and webhook-signature headers for `body` (bytes), signed with each of
+    `keys` (a list of secrets, or one): space-separated `v1,` entries, any of which a receiver may verify."""
+    if isinstance(keys, str):
+        keys = [keys]
     signed = f"{message_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret_bytes(secret), signed, hashlib.sha256).digest()
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
-    }
+    signatures = [
+        "v1," + base64.b64encode(hmac.new(secret_bytes(secret), signed, hashlib.sha256).digest()).decode()
+        for secret in keys
+    ]
+    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp), "webhook-signature": " ".join(signatures)}
 
 
 def _is_parameter(part, name):

@@ -1,10 +1,14 @@
-"""Save-time checks of a partner: templates, headers, terms and secret, with messages that say what to fix."""
+"""Save-time checks of a partner: templates, headers, terms, secret and the SSRF rule, with messages that say what
+to fix."""
 
 import json
+import socket
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from requests_hardened.ip_filter import InvalidIPAddress, get_ip_address
 
 from receiver.params import is_currency_code
 from receiver.statuses import Status
@@ -13,6 +17,9 @@ from . import signing
 from .macros import sample_values
 from .models import BodyType, Method, Scope, ShareType
 from .templating import SIGNATURE, TemplateError, check, render, signature_parameter
+
+# Importing the transport also extends the blocked ranges to the ones it adds to requests-hardened's filter.
+from .transport import failure
 
 
 def validate_partner(partner):
@@ -46,6 +53,29 @@ def _check_url(partner):
         URLValidator(schemes=["http", "https"])(rendered)
     except ValidationError:
         raise ValueError(f"not a valid http(s) URL once rendered: {rendered}") from None
+    blocked = blocked_address(rendered)
+    if blocked:
+        raise ValueError(blocked)
+
+
+def blocked_address(url):
+    """The transport's message for a URL whose host is a blocked address; "" when it may be sent to.
+
+    The transport checks again at every send, after its own DNS look-up (a name can change its answer), so this
+    check is for a clear message when the address is known to be blocked; a name that does not resolve yet is
+    left to the send-time check.
+    """
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return ""
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    try:
+        get_ip_address(parts.hostname, port, allow_loopback=settings.OUTBOUND_ALLOW_LOOPBACK)
+    except InvalidIPAddress as exc:
+        return failure(exc)[1]
+    except (socket.gaierror, UnicodeError):
+        return ""
+    return ""
 
 
 def _check_signature(partner, template):

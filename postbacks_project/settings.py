@@ -315,6 +315,10 @@ else:
 # Forwarding: the one outbound transport's limits and the delivery schedule.
 OUTBOUND_ALLOW_LOOPBACK = _strict_bool("OUTBOUND_ALLOW_LOOPBACK", False)
 OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=10.0)
+# Hours a partner's previous signing secret keeps signing requests (beside the new one) after a rotation.
+PARTNER_SECRET_ROTATION_HOURS = env.float("PARTNER_SECRET_ROTATION_HOURS", default=24.0)
+if PARTNER_SECRET_ROTATION_HOURS < 0:
+    raise ImproperlyConfigured("PARTNER_SECRET_ROTATION_HOURS must be 0 or more hours")
 
 
 def _retry_schedule(raw):

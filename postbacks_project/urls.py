@@ -48,6 +48,7 @@ urlpatterns = [
     path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("receiver.api_urls")),
     path("api/v1/", include("partners.api_urls")),
+    path("api/partner/v1/", include("partners.portal.api_urls")),
     path("", include("receiver.urls")),
 ]
 

@@ -10,7 +10,6 @@ from partners.models import BodyType, Method, State
 from partners.validation import validate_partner
 
 from .access import is_partner_user
-from .addresses import blocked_address
 
 # What a partner user may change; everything else on the partner is the hub's and shown read-only.
 EDITABLE = ["postback_url", "method", "body_template", "body_type"]
@@ -58,10 +57,6 @@ class PostbackSettingsForm(forms.Form):
                 target = name if name in self.fields else None
                 prefix = "" if target else "Please ask us to fix the partner's settings: "
                 self.add_error(target, [prefix + message for message in messages])
-            return cleaned
-        blocked = blocked_address(cleaned["postback_url"])
-        if blocked:
-            self.add_error("postback_url", blocked)
             return cleaned
         self.candidate = candidate
         return cleaned

@@ -1,6 +1,7 @@
 """What a partner user sees of the settings they may not change, and the macro reference with example values."""
 
 from django.conf import settings
+from django.utils import timezone
 
 from partners.macros import sample_values
 from partners.models import ShareType
@@ -14,6 +15,15 @@ def _share_text(terms, basis):
     if terms.share_type == ShareType.FIXED:
         return f"{money_text(terms.share_value)} {terms.share_currency or settings.HOUSE_CURRENCY} per conversion"
     return f"{terms.share_value.normalize():f}% of {basis}"
+
+
+def _signing_text(partner):
+    if not partner.signing_secret:
+        return "not signed"
+    text = "Standard Webhooks headers on every request"
+    if partner.secrets_at(timezone.now())[1:]:
+        text += f"; the previous secret also signs until {partner.previous_secret_until:%Y-%m-%d %H:%M %Z}"
+    return text
 
 
 def read_only_terms(partner):
@@ -36,7 +46,7 @@ def read_only_terms(partner):
         ("minimum payout", "none" if partner.min_payout is None else money_text(partner.min_payout)),
         ("test conversions", "sent" if partner.receives_tests else "not sent"),
         ("extra headers", ", ".join(sorted(partner.headers)) or "none"),
-        ("signing", "Standard Webhooks headers on every request" if partner.signing_secret else "not signed"),
+        ("signing", _signing_text(partner)),
     ]
     return rows
 

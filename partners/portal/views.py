@@ -4,19 +4,24 @@ import time
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from partners.macros import event_name, sample_values
-from partners.models import Effect
+from partners.models import Breaker, Effect, State
 from partners.outbound import build_request
+from partners.redelivery import REPLAYABLE, redeliver
 from postbacks_project.cli import money_text
 from postbacks_project.masking import mask_headers
 
+from . import stats
 from .access import own_partners, partner_page, partner_user_required
-from .changes import apply_settings
+from .changes import request_settings
 from .forms import EDITABLE, DeliveryFilterForm, PostbackSettingsForm
+from .models import Review
 from .terms import macro_reference, read_only_terms
 
 PAGE_SIZE = 50
+PARKED_SHOWN = 1000
 
 
 def _render(request, template, context):
@@ -48,8 +53,12 @@ def postback_settings(request, partner):
     elif form.is_valid():
         if request.POST.get("action") == "save":
             values = {name: form.cleaned_data[name] for name in EDITABLE}
-            changed = apply_settings(partner, values, request.user)
-            if changed:
+            changed, pending = request_settings(partner, values, request.user)
+            if pending:
+                messages.info(
+                    request, f"Sent for approval: {', '.join(pending.new_values)}. It applies once we approve it."
+                )
+            elif changed:
                 messages.success(request, f"Saved: {', '.join(record.field for record in changed)}.")
             else:
                 messages.info(request, "Nothing changed.")
@@ -61,6 +70,7 @@ def postback_settings(request, partner):
         "preview": preview,
         "terms": read_only_terms(partner),
         "macros": macro_reference(partner),
+        "pending": partner.pending_portal_changes.filter(review=Review.PENDING).first(),
     }
     return _render(request, "portal/settings.html", context)
 
@@ -107,8 +117,33 @@ def deliveries(request, partner):
     for delivery in rows:
         delivery.event_label = event_name(delivery.event)
         delivery.amount_text = _amount_text(delivery)
-    context = {"partner": partner, "form": form, "deliveries": rows, "newer": newer, "older": older}
+    context = {
+        "partner": partner,
+        "form": form,
+        "deliveries": rows,
+        "newer": newer,
+        "older": older,
+        "breaker": breaker_text(partner),
+        "parked": parked_text(partner),
+    }
     return _render(request, "portal/deliveries.html", context)
+
+
+def parked_text(partner):
+    """How many of the partner's deliveries are parked, counted up to PARKED_SHOWN ("1000+" past it)."""
+    parked = len(partner.deliveries.filter(state=State.PARKED).values_list("id", flat=True)[: PARKED_SHOWN + 1])
+    return f"{PARKED_SHOWN}+" if parked > PARKED_SHOWN else (str(parked) if parked else "")
+
+
+def breaker_text(partner):
+    """The partner's circuit breaker as the partner should read it: sending, or paused until a probe."""
+    health = getattr(partner, "health", None)
+    if health is None or health.breaker == Breaker.CLOSED:
+        return "closed: we are sending"
+    text = f"{health.get_breaker_display()}, after {health.consecutive_failures} failures in a row"
+    if health.breaker == Breaker.OPEN and health.probe_at:
+        text += f"; the next try goes at {health.probe_at:%Y-%m-%d %H:%M:%S %Z}, the rest follow once it succeeds"
+    return text
 
 
 @partner_page
@@ -124,5 +159,33 @@ def delivery(request, partner, delivery_id):
         "conversion": conversion,
         "attempts": found.attempt_set.order_by("number"),
         "history": conversion.events.order_by("id"),
+        "resendable": found.state in REPLAYABLE,
     }
     return _render(request, "portal/delivery.html", context)
+
+
+@require_POST
+@partner_page
+def resend(request, partner, delivery_id):
+    """Send a failed or cancelled delivery again, through the admin's redelivery path (never a succeeded one)."""
+    found = get_object_or_404(partner.deliveries, pk=delivery_id)
+    if found.state not in REPLAYABLE:
+        messages.error(request, f"Only a failed or cancelled delivery can be sent again; this one is {found.state}.")
+    elif not partner.sendable:
+        messages.error(request, f"Nothing is sent to {partner} now ({partner.sending_state}): please ask us.")
+    else:
+        report = redeliver([found])
+        if report.queued:
+            messages.success(request, "Queued: it goes out again within a few seconds.")
+        else:
+            messages.error(request, f"Not queued: {report.not_queued[0][1]}.")
+    return redirect("portal:delivery", partner_id=partner.pk, delivery_id=found.pk)
+
+
+@partner_page
+def partner_stats(request, partner):
+    """Per day of a period (the last 30 days by default): what was delivered to the partner, and its money."""
+    form = stats.PeriodForm(request.GET)
+    days = stats.daily(partner, *form.period()) if form.is_valid() else []
+    context = {"partner": partner, "form": form, "days": days, "total": stats.totals(days)}
+    return _render(request, "portal/stats.html", context)

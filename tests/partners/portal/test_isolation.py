@@ -1,7 +1,12 @@
 """A partner user sees and changes only their own partners: another partner's ids answer 404, never 403."""
 
-import pytest
+import re
+import uuid
 
+import pytest
+from django.urls import reverse
+
+from partners.portal import urls as portal_urls
 from partners.portal.models import PartnerMembership
 
 
@@ -58,3 +63,20 @@ def test_a_partner_user_made_staff_loses_the_portal(portal_client, partner_user,
     partner_user.save()
 
     assert portal_client.get(f"/portal/partners/{partner.pk}/settings/").status_code == 403
+
+
+PARTNER_ROUTES = [p for p in portal_urls.urlpatterns if "<int:partner_id>" in str(p.pattern)]
+
+
+@pytest.mark.parametrize("route", PARTNER_ROUTES, ids=[str(p.pattern) for p in PARTNER_ROUTES])
+def test_every_partner_page_is_404_for_another_partners_id(route, portal_client, other_partner, make_delivery):
+    """Walked from the portal's URLs, so a page added later is covered too."""
+    theirs = make_delivery(other_partner, "theirs", state="failed")
+    samples = {"partner_id": other_partner.pk, "delivery_id": theirs.pk, "token_id": 1, "batch": uuid.uuid4()}
+    names = re.findall(r"<(?:\w+:)?(\w+)>", str(route.pattern))
+    path = reverse(f"portal:{route.name}", kwargs={name: samples[name] for name in names})
+
+    assert portal_client.get(path).status_code in (404, 405)
+    assert portal_client.post(path, {"confirm": "yes", "name": "x", "action": "save"}).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.state == "failed"
