@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import escape
 
+from postbacks_project.admin_extensions import ExtensibleAdmin, Extensions
 from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
 from postbacks_project.cli import money_text
-from receiver.models import Conversion
 
-from . import admin_claims, parking
-from .admin_logs import ConversionTraceAdmin, DeliveryAdmin, DeliveryAttemptAdmin
+from . import parking
+from .admin_logs import DeliveryAdmin, DeliveryAttemptAdmin
 from .allocation import over_allocated
 from .macros import sample_values
 from .models import Breaker, Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType
@@ -38,6 +38,9 @@ PREVIEW_FIELDS = [
     "points_value",
 ]
 BANNER_NAMES = 10
+
+# What the apps built on ours add to the partner pages (the test tool: its "Send test postback" action).
+partner_page = Extensions()
 
 
 class PartnerForm(forms.ModelForm):
@@ -130,7 +133,8 @@ class OfferShareInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(ExtensibleAdmin):
+    extensions = partner_page
     form = PartnerForm
     action_form = ReplayActionForm
     list_display = [
@@ -334,8 +338,3 @@ def _errors_text(form):
 
 admin.site.register(Delivery, DeliveryAdmin)
 admin.site.register(DeliveryAttempt, DeliveryAttemptAdmin)
-# The receiver registers its own conversion page and never imports us: swap in the one with the trace.
-if admin.site.is_registered(Conversion):
-    admin.site.unregister(Conversion)
-admin.site.register(Conversion, ConversionTraceAdmin)
-admin_claims.register()

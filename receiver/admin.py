@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from postbacks_project.admin_extensions import ExtensibleAdmin, Extensions
 from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
 from postbacks_project.badges import BAD, OK, WAIT, badge
 from postbacks_project.masking import mask_secret
@@ -52,6 +53,10 @@ def panel_url(network):
     query = "&".join(f"{name}={{{name}}}" for name in dict.fromkeys(names))
     return f"{network.postback_url()}?{query}"
 
+
+# What the apps built on ours add to these pages (partners: a network's outgoing postback, a conversion's trace).
+network_page = Extensions()
+conversion_page = Extensions()
 
 # A click id or hash shown in a list is cut to this, the whole one on hover: rows stay one line high.
 ID_SHOWN = 12
@@ -155,7 +160,8 @@ class SampleForm(forms.Form):
 
 
 @admin.register(Network)
-class NetworkAdmin(admin.ModelAdmin):
+class NetworkAdmin(ExtensibleAdmin):
+    extensions = network_page
     form = NetworkForm
     list_display = [
         "name",
@@ -370,7 +376,14 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Conversion)
-class ConversionAdmin(ReadOnlyAdmin):
+class ConversionAdmin(ExtensibleAdmin, ReadOnlyAdmin):
+    """Other apps' panels (the partners' trace) come first; the conversion's fields, mostly empty, fold below them.
+
+    The panels sit above the form, not in it, so that a panel's buttons can be forms of their own.
+    """
+
+    extensions = conversion_page
+    change_form_template = "admin/receiver/conversion/change_form.html"
     list_display = [
         "id",
         "created_at",
@@ -392,6 +405,16 @@ class ConversionAdmin(ReadOnlyAdmin):
     raw_id_fields = ["network", "known_click", "offer", "network_click"]
     date_hierarchy = "created_at"
     inlines = [EventInline]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or not self.extensions.panels:
+            return super().get_fieldsets(request, obj)
+        return [("Conversion fields", {"fields": self.get_fields(request, obj), "classes": ["collapse"]})]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        conversion = self.get_object(request, unquote(object_id))
+        panels = self.panels(request, conversion) if conversion is not None else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "panels": panels})
 
 
 @admin.register(ConversionEvent)
