@@ -11,11 +11,12 @@ from django.http import HttpResponseNotAllowed, JsonResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import escape
+from django.utils.html import escape, format_html, format_html_join
 
 from postbacks_project.admin_extensions import ExtensibleAdmin, Extensions
 from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
 from postbacks_project.cli import money_text
+from receiver.statuses import Status
 
 from . import parking
 from .admin_logs import DeliveryAdmin, DeliveryAttemptAdmin
@@ -25,7 +26,7 @@ from .models import Breaker, Delivery, DeliveryAttempt, Method, OfferShare, Part
 from .outbound import build_request
 from .redelivery import failed_since, redeliver
 from .signing import generate_secret
-from .templating import known_macros_text
+from .templating import MACROS
 
 PREVIEW_FIELDS = [
     "postback_url",
@@ -44,6 +45,13 @@ partner_page = Extensions()
 
 
 class PartnerForm(forms.ModelForm):
+    # Stored as the JSON list the model keeps; ticked here, not typed as JSON.
+    statuses = forms.MultipleChoiceField(
+        choices=Status.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only conversions in the ticked statuses; none ticked: all.",
+    )
     generate_secret = forms.BooleanField(
         required=False,
         label="Generate a new signing secret",
@@ -54,9 +62,6 @@ class PartnerForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("postback_url", "body_template"):
-            if name in self.fields:
-                self.fields[name].help_text += " Known macros: " + known_macros_text() + "."
         # The admin renders help texts as HTML: "/click/<offer>/?partner=<slug>" lost its placeholders as tags.
         for field in self.fields.values():
             field.help_text = escape(field.help_text)
@@ -128,7 +133,7 @@ class OfferShareInline(admin.TabularInline):
     model = OfferShare
     form = DecimalsAsWritten
     extra = 0
-    raw_id_fields = ["offer"]
+    autocomplete_fields = ["offer"]
     verbose_name_plural = "revenue share per offer (instead of the default share above)"
 
 
@@ -151,16 +156,16 @@ class PartnerAdmin(ExtensibleAdmin):
     ]
     list_filter = ["is_active", AutoDisabledFilter, KindFilter, "method", "scope", "networks"]
     list_select_related = ["network", "health"]
-    raw_id_fields = ["network"]
+    autocomplete_fields = ["network"]
     search_fields = ["name", "slug", "postback_url"]
     filter_horizontal = ["networks", "offers"]
     date_hierarchy = "created_at"
-    readonly_fields = ["disabled_at", "disabled_reason", "failing_since", "created_at"]
+    readonly_fields = ["macros", "disabled_at", "disabled_reason", "failing_since", "created_at"]
     actions = [deactivate, "reenable", "reenable_discard", "replay_failed"]
     inlines = [OfferShareInline]
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "network"]}),
-        ("Template", {"fields": ["postback_url", "method", "body_template", "body_type", "headers"]}),
+        ("Template", {"fields": ["postback_url", "macros", "method", "body_template", "body_type", "headers"]}),
         ("Who receives", {"fields": ["scope", "networks", "offers", "statuses", "min_payout", "receives_tests"]}),
         (
             "Money",
@@ -181,6 +186,21 @@ class PartnerAdmin(ExtensibleAdmin):
         ("Signing", {"fields": ["signing_secret", "generate_secret"]}),
         ("State", {"fields": ["disabled_at", "disabled_reason", "failing_since", "created_at"]}),
     ]
+
+    class Media:
+        js = ["partners/macros.js"]
+
+    @admin.display(description="macros")
+    def macros(self, obj):
+        """The one list of macros; a click puts one in the URL or body template, wherever the cursor was last."""
+        macros = [*((f"{{{name}}}", meaning) for name, meaning in MACROS.items())]
+        macros.append(("{custom.KEY}", "a value the network passed through, by its key"))
+        buttons = format_html_join(
+            " ",
+            '<button type="button" class="button macro" data-macro="{}" title="{}">{}</button>',
+            ((macro, meaning, macro) for macro, meaning in macros),
+        )
+        return format_html('<div class="macro-list">{}</div>', buttons)
 
     def get_queryset(self, request):
         newest = Delivery.objects.filter(partner=OuterRef("pk")).order_by("-id")

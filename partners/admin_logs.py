@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from postbacks_project.admin_scale import recent_filter, status_class_filter
 from postbacks_project.badges import BAD, OK, WAIT, badge
 from postbacks_project.cli import money_text
 from receiver.admin import ReadOnlyAdmin, short_id
@@ -99,11 +100,15 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "created_at",
         "paid",
     ]
-    list_filter = ["state", "last_error_code", "partner"]
+    list_filter = [recent_filter("created_at", "made"), "state", "last_error_code", "partner"]
     list_select_related = ["partner", "event__conversion"]
-    search_fields = ["webhook_id", "event__conversion__click_id", "event__conversion__transaction_id"]
-    raw_id_fields = ["event", "partner"]
-    date_hierarchy = "created_at"
+    search_fields = [
+        "webhook_id__exact",
+        "event__conversion__click_id__exact",
+        "event__conversion__transaction_id__exact",
+    ]
+    search_help_text = "The exact webhook id, or the conversion's click id or transaction id."
+    autocomplete_fields = ["event", "partner"]
     inlines = [AttemptInline]
     actions = ["resend_now"]
     readonly_fields = ["next_attempt"]
@@ -199,11 +204,16 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
         "error_short",
         "url_short",
     ]
-    list_filter = ["response_status", "error_code", "delivery__partner"]
+    list_filter = [
+        recent_filter("created_at", "made"),
+        status_class_filter("response_status"),
+        "error_code",
+        "delivery__partner",
+    ]
     list_select_related = ["delivery__partner"]
-    search_fields = ["url", "error"]
-    raw_id_fields = ["delivery"]
-    date_hierarchy = "created_at"
+    search_fields = ["delivery__webhook_id__exact"]
+    search_help_text = "The delivery's exact webhook id."
+    autocomplete_fields = ["delivery"]
 
     @admin.display(description="delivery", ordering="delivery")
     def delivery_link(self, obj):

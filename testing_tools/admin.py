@@ -27,7 +27,7 @@ class TestPostbackAdmin(admin.ModelAdmin):
     ]
     list_filter = ["state", "partner", "response_status"]
     search_fields = ["batch", "username", "offer_name", "url", "error"]
-    raw_id_fields = ["partner", "created_by"]
+    autocomplete_fields = ["partner", "created_by"]
     date_hierarchy = "created_at"
     show_full_result_count = False
 

@@ -171,13 +171,14 @@ def test_deliveries_are_found_by_transaction_click_or_webhook_id(admin_client, f
     assert results(admin_client.get(url, {"q": "no-such-thing"})) == []
 
 
-def test_attempts_filter_by_status_and_are_found_by_url_or_error(admin_client, failed, succeeded):
+def test_attempts_filter_by_status_class_and_error_code_and_are_found_by_webhook_id(admin_client, failed, succeeded):
     url = admin_url(DeliveryAttempt, "changelist")
 
-    (bad,) = results(admin_client.get(url, {"response_status": "500"}))
+    (bad,) = results(admin_client.get(url, {"response_status_class": "5xx"}))
     assert bad.delivery == failed
-    assert results(admin_client.get(url, {"q": "Internal Server Error"})) == [bad]
-    assert len(results(admin_client.get(url, {"q": "wall.example"}))) == 2
+    assert results(admin_client.get(url, {"response_status_class": "2xx"}))[0].delivery == succeeded
+    assert results(admin_client.get(url, {"error_code__exact": "http_5xx"})) == [bad]
+    assert results(admin_client.get(url, {"q": failed.webhook_id})) == [bad]
 
 
 def test_a_deliverys_page_lists_its_attempts(admin_client, failed):
@@ -459,7 +460,11 @@ def test_the_partner_form_carries_the_preview_script_and_the_known_macros(admin_
 
     assert f'data-endpoint="{reverse(PREVIEW)}"' in page
     assert "csrfmiddlewaretoken" in page
-    assert "Known macros: {click_id}" in page
+    # One list of macros, each a button the page's script inserts at the cursor.
+    assert page.count('data-macro="{click_id}"') == 1
+    assert 'data-macro="{custom.KEY}"' in page
+    assert "Known macros:" not in page
+    assert "partners/macros.js" in page
     # Nothing loaded from another host (a CDN): the page's random tokens may spell "cdn" by chance.
     assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', page)
 
@@ -477,7 +482,6 @@ def partner_form(**fields):
         "body_type": "form",
         "headers": "{}",
         "scope": "all",
-        "statuses": "[]",
         "payout_basis": "original",
         "share_type": "percent",
         "share_value": "100",
@@ -638,6 +642,29 @@ def test_an_empty_add_form_starts_the_preview_with_a_hint_not_an_error(admin_cli
     assert "type a postback URL to see the request" in html
     assert "if (!urlField.value.trim())" in html
     assert 'class="errorlist' not in html
+
+
+def test_the_status_filter_is_ticked_boxes_stored_as_the_json_list(admin_client, partner):
+    form = partner_form(name=partner.name, statuses=["approved", "reversed"])
+
+    response = admin_client.post(admin_url(Partner, "change", partner.pk), form)
+
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert partner.statuses == ["approved", "reversed"]
+    html = admin_client.get(admin_url(Partner, "change", partner.pk)).content.decode()
+    assert re.search(r'<input type="checkbox" name="statuses" value="approved"[^>]*checked', html)
+    assert not re.search(r'<input type="checkbox" name="statuses" value="pending"[^>]*checked', html)
+    assert '<textarea name="statuses"' not in html
+
+
+def test_no_status_ticked_stores_the_empty_list_that_means_all(admin_client, partner):
+    Partner.objects.filter(pk=partner.pk).update(statuses=["pending"])
+
+    admin_client.post(admin_url(Partner, "change", partner.pk), partner_form(name=partner.name))
+
+    partner.refresh_from_db()
+    assert partner.statuses == []
 
 
 def test_decimals_show_as_written_not_at_six_places(admin_client, partner):
