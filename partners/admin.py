@@ -6,23 +6,26 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponseNotAllowed, JsonResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import escape, format_html, format_html_join
+from django.utils.http import urlencode
 
 from postbacks_project.admin_extensions import ExtensibleAdmin, Extensions
 from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
+from postbacks_project.badges import BAD, OK, WAIT, badge
 from postbacks_project.cli import money_text
 from receiver.statuses import Status
 
 from . import parking
 from .admin_logs import DeliveryAdmin, DeliveryAttemptAdmin
 from .allocation import over_allocated
+from .drainer import concurrency_of, rate_of
 from .macros import sample_values
-from .models import Breaker, Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType
+from .models import Breaker, Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType, State
 from .outbound import build_request
 from .redelivery import failed_since, redeliver
 from .signing import generate_secret
@@ -39,6 +42,9 @@ PREVIEW_FIELDS = [
     "points_value",
 ]
 BANNER_NAMES = 10
+
+STATE_FIELDS = ["disabled_at", "disabled_reason", "failing_since", "created_at"]
+BREAKER_TONES = {Breaker.CLOSED: OK, Breaker.OPEN: BAD, Breaker.HALF_OPEN: WAIT}
 
 # What the apps built on ours add to the partner pages (the test tool: its "Send test postback" action).
 partner_page = Extensions()
@@ -147,6 +153,8 @@ class PartnerAdmin(ExtensibleAdmin):
         "is_active",
         "sending_state",
         "breaker",
+        "limits",
+        "parked",
         "network",
         "method",
         "scope",
@@ -160,7 +168,7 @@ class PartnerAdmin(ExtensibleAdmin):
     search_fields = ["name", "slug", "postback_url"]
     filter_horizontal = ["networks", "offers"]
     date_hierarchy = "created_at"
-    readonly_fields = ["macros", "disabled_at", "disabled_reason", "failing_since", "created_at"]
+    readonly_fields = ["macros", "breaker", "limits", "parked", *STATE_FIELDS]
     actions = [deactivate, "reenable", "reenable_discard", "replay_failed"]
     inlines = [OfferShareInline]
     fieldsets = [
@@ -184,7 +192,14 @@ class PartnerAdmin(ExtensibleAdmin):
         ),
         ("Sending limits", {"fields": ["max_concurrency", "max_per_second"]}),
         ("Signing", {"fields": ["signing_secret", "generate_secret"]}),
-        ("State", {"fields": ["disabled_at", "disabled_reason", "failing_since", "created_at"]}),
+        (
+            "State",
+            {
+                "fields": ["breaker", "limits", "parked", *STATE_FIELDS],
+                "description": 'An auto-disabled partner\'s deliveries wait as "parked": select the partner in the '
+                "list and re-enable it, replaying them or discarding them with a reason.",
+            },
+        ),
     ]
 
     class Media:
@@ -204,7 +219,18 @@ class PartnerAdmin(ExtensibleAdmin):
 
     def get_queryset(self, request):
         newest = Delivery.objects.filter(partner=OuterRef("pk")).order_by("-id")
-        return super().get_queryset(request).annotate(last_state=Subquery(newest.values("state")[:1]))
+        parked = (
+            Delivery.objects.filter(partner=OuterRef("pk"), state=State.PARKED)
+            .order_by()
+            .values("partner")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(last_state=Subquery(newest.values("state")[:1]), parked_count=Subquery(parked))
+        )
 
     def get_urls(self):
         preview = path("preview/", self.admin_site.admin_view(self.preview_view), name="partners_partner_preview")
@@ -220,9 +246,32 @@ class PartnerAdmin(ExtensibleAdmin):
         """closed, or open with the next probe's time: a paused partner's deliveries wait, none is lost."""
         health = getattr(obj, "health", None)
         if health is None or health.breaker == Breaker.CLOSED:
-            return "closed"
+            return badge("closed", "closed", BREAKER_TONES)
         probe = f", probe at {health.probe_at:%Y-%m-%d %H:%M:%S %Z}" if health.probe_at else ""
-        return f"{health.get_breaker_display()}: {health.consecutive_failures} failures in a row{probe}"
+        text = f"{health.consecutive_failures} failures in a row{probe}"
+        return format_html("{} {}", badge(health.breaker, health.get_breaker_display(), BREAKER_TONES), text)
+
+    @admin.display(description="limits")
+    def limits(self, obj):
+        """In flight at once and per second: the partner's own, or the defaults (DELIVERY_PARTNER_*) it falls to."""
+        rate = rate_of(obj)
+        parts = [
+            (obj.max_concurrency, f"{concurrency_of(obj)} at once"),
+            (obj.max_per_second, f"{rate} /s" if rate else "no limit per second"),
+        ]
+        return ", ".join(text + ("" if own else " (default)") for own, text in parts)
+
+    @admin.display(description="parked", ordering="parked_count")
+    def parked(self, obj):
+        """Deliveries waiting for the partner to be re-enabled; the actions replay or discard them."""
+        count = getattr(obj, "parked_count", None)
+        if count is None and obj.pk:
+            count = obj.deliveries.filter(state=State.PARKED).count()
+        if not count:
+            return "-"
+        url = reverse("admin:partners_delivery_changelist")
+        query = urlencode({"state__exact": State.PARKED, "partner__id__exact": obj.pk})
+        return format_html('<a href="{}?{}">{} waiting</a>', url, query, count)
 
     @admin.display(description="share", ordering="share_value")
     def share(self, obj):
@@ -301,6 +350,13 @@ class PartnerAdmin(ExtensibleAdmin):
     )
     def reenable_discard(self, request, queryset):
         reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(
+                request,
+                'Discarding needs a reason, kept on each discarded delivery: type it in the "reason" box.',
+                messages.ERROR,
+            )
+            return
         count, discarded = parking.reenable(queryset, replay=False, reason=reason)
         self.message_user(
             request,

@@ -17,7 +17,7 @@ from django.utils.formats import date_format
 
 from partners import signing
 from partners.admin_logs import STATE_TONES
-from partners.models import Delivery, DeliveryAttempt, Partner
+from partners.models import Breaker, Delivery, DeliveryAttempt, Partner, PartnerHealth
 from partners.templating import known_macros_text
 from receiver.models import Conversion
 
@@ -687,3 +687,70 @@ def test_partners_cannot_be_deleted_but_deactivated(admin_client, partner):
     assert Partner.objects.get(pk=partner.pk).is_active is False
     assert "Deactivated 1 partners." in notes(response)
     assert "delete_selected" not in response.content.decode()
+
+
+# the delivery engine's states
+
+
+@pytest.fixture
+def parked(failed, partner):
+    """The partner auto-disabled with the failed delivery parked, waiting for a re-enable."""
+    now = timezone.now()
+    Partner.objects.filter(pk=partner.pk).update(disabled_at=now, disabled_reason="gone", failing_since=now)
+    Delivery.objects.filter(pk=failed.pk).update(state="parked")
+    return failed
+
+
+def test_the_partner_list_shows_an_open_breaker_the_limits_and_the_parked_deliveries(
+    admin_client, parked, partner, settings
+):
+    settings.DELIVERY_PARTNER_CONCURRENCY = 4
+    PartnerHealth.objects.update_or_create(
+        partner=partner, defaults={"breaker": Breaker.OPEN, "consecutive_failures": 4}
+    )
+    Partner.objects.filter(pk=partner.pk).update(max_per_second=3)
+
+    page = admin_client.get(admin_url(Partner, "changelist")).content.decode()
+
+    assert '<span class="badge badge-bad">open (paused after consecutive failures)</span> 4 failures in a row' in page
+    assert "4 at once (default), 3 /s" in page
+    parked_list = f"{admin_url(Delivery, 'changelist')}?state__exact=parked&amp;partner__id__exact={partner.pk}"
+    assert f'<a href="{parked_list}">1 waiting</a>' in page
+
+
+def test_the_partner_page_shows_the_half_open_breaker_limits_and_parked(admin_client, parked, partner, settings):
+    settings.DELIVERY_PARTNER_CONCURRENCY = 4
+    settings.DELIVERY_PARTNER_RATE = 0
+    PartnerHealth.objects.update_or_create(
+        partner=partner, defaults={"breaker": Breaker.HALF_OPEN, "consecutive_failures": 2}
+    )
+
+    page = admin_client.get(admin_url(Partner, "change", partner.pk)).content.decode()
+
+    assert "half-open (one probe in flight)" in page
+    assert "4 at once (default), no limit per second (default)" in page
+    assert "1 waiting" in page
+    assert "replaying them or discarding them with a reason" in page
+
+
+def test_re_enable_with_discard_needs_a_reason_and_keeps_it(act, parked, partner):
+    refused = act(Partner, "reenable_discard", [partner], reason="")
+
+    assert "Discarding needs a reason" in notes(refused)[0]
+    assert Delivery.objects.get(pk=parked.pk).state == "parked"
+
+    act(Partner, "reenable_discard", [partner], reason="partner asked us to drop them")
+
+    parked.refresh_from_db()
+    assert parked.state == "cancelled"
+    assert "partner asked us to drop them" in parked.reason
+    assert Partner.objects.get(pk=partner.pk).sendable
+
+
+def test_re_enable_with_replay_sends_the_parked_deliveries_again(act, parked, partner):
+    with responses.RequestsMock() as mock:
+        mock.get(URL, body="ok")
+        response = act(Partner, "reenable", [partner])
+
+    assert "1 parked deliveries are sent again" in notes(response)[0]
+    assert Delivery.objects.get(pk=parked.pk).state != "parked"

@@ -76,7 +76,10 @@ def test_each_received_postbacks_list_takes_a_page_of_queries_and_never_counts_t
     seen = open_each(admin_client, postbacks)
 
     for query, sqls in seen.items():
-        assert len(sqls) == PAGE_QUERIES, (query, sqls)
+        # On PostgreSQL a list past the count cap also reads the table's estimate, one row of pg_class.
+        estimates = [sql for sql in sqls if "pg_class" in sql]
+        assert len(sqls) - len(estimates) == PAGE_QUERIES, (query, sqls)
+        assert len(estimates) <= 1, query
         on_table = [sql for sql in sqls if TABLE in sql]
         assert not [sql for sql in on_table if "DISTINCT" in sql.upper()], query
         counts = [sql for sql in on_table if "COUNT(" in sql.upper()]
