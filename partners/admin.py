@@ -6,26 +6,30 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponseNotAllowed, JsonResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import escape
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.http import urlencode
 
+from postbacks_project.admin_extensions import ExtensibleAdmin, Extensions
 from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
+from postbacks_project.badges import BAD, OK, WAIT, badge
 from postbacks_project.cli import money_text
-from receiver.models import Conversion
+from receiver.statuses import Status
 
-from . import admin_claims, parking
-from .admin_logs import ConversionTraceAdmin, DeliveryAdmin, DeliveryAttemptAdmin
+from . import parking
+from .admin_logs import DeliveryAdmin, DeliveryAttemptAdmin
 from .allocation import over_allocated
+from .drainer import concurrency_of, rate_of
 from .macros import sample_values
-from .models import Breaker, Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType
+from .models import Breaker, Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType, State
 from .outbound import build_request
 from .redelivery import failed_since, redeliver
 from .signing import generate_secret
-from .templating import known_macros_text
+from .templating import MACROS
 
 PREVIEW_FIELDS = [
     "postback_url",
@@ -46,8 +50,21 @@ def add_inline(inline):
     if inline not in EXTRA_INLINES:
         EXTRA_INLINES.append(inline)
 
+STATE_FIELDS = ["disabled_at", "disabled_reason", "failing_since", "created_at"]
+BREAKER_TONES = {Breaker.CLOSED: OK, Breaker.OPEN: BAD, Breaker.HALF_OPEN: WAIT}
+
+# What the apps built on ours add to the partner pages (the test tool: its "Send test postback" action).
+partner_page = Extensions()
+
 
 class PartnerForm(forms.ModelForm):
+    # Stored as the JSON list the model keeps; ticked here, not typed as JSON.
+    statuses = forms.MultipleChoiceField(
+        choices=Status.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only conversions in the ticked statuses; none ticked: all.",
+    )
     generate_secret = forms.BooleanField(
         required=False,
         label="Generate a new signing secret",
@@ -58,9 +75,6 @@ class PartnerForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("postback_url", "body_template"):
-            if name in self.fields:
-                self.fields[name].help_text += " Known macros: " + known_macros_text() + "."
         # The admin renders help texts as HTML: "/click/<offer>/?partner=<slug>" lost its placeholders as tags.
         for field in self.fields.values():
             field.help_text = escape(field.help_text)
@@ -132,12 +146,13 @@ class OfferShareInline(admin.TabularInline):
     model = OfferShare
     form = DecimalsAsWritten
     extra = 0
-    raw_id_fields = ["offer"]
+    autocomplete_fields = ["offer"]
     verbose_name_plural = "revenue share per offer (instead of the default share above)"
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(ExtensibleAdmin):
+    extensions = partner_page
     form = PartnerForm
     action_form = ReplayActionForm
     list_display = [
@@ -145,6 +160,8 @@ class PartnerAdmin(admin.ModelAdmin):
         "is_active",
         "sending_state",
         "breaker",
+        "limits",
+        "parked",
         "network",
         "method",
         "scope",
@@ -154,16 +171,16 @@ class PartnerAdmin(admin.ModelAdmin):
     ]
     list_filter = ["is_active", AutoDisabledFilter, KindFilter, "method", "scope", "networks"]
     list_select_related = ["network", "health"]
-    raw_id_fields = ["network"]
+    autocomplete_fields = ["network"]
     search_fields = ["name", "slug", "postback_url"]
     filter_horizontal = ["networks", "offers"]
     date_hierarchy = "created_at"
-    readonly_fields = ["disabled_at", "disabled_reason", "failing_since", "created_at"]
+    readonly_fields = ["macros", "breaker", "limits", "parked", *STATE_FIELDS]
     actions = [deactivate, "reenable", "reenable_discard", "replay_failed"]
     inlines = [OfferShareInline]
     fieldsets = [
         (None, {"fields": ["name", "slug", "is_active", "network"]}),
-        ("Template", {"fields": ["postback_url", "method", "body_template", "body_type", "headers"]}),
+        ("Template", {"fields": ["postback_url", "macros", "method", "body_template", "body_type", "headers"]}),
         ("Who receives", {"fields": ["scope", "networks", "offers", "statuses", "min_payout", "receives_tests"]}),
         (
             "Money",
@@ -182,12 +199,45 @@ class PartnerAdmin(admin.ModelAdmin):
         ),
         ("Sending limits", {"fields": ["max_concurrency", "max_per_second"]}),
         ("Signing", {"fields": ["signing_secret", "generate_secret"]}),
-        ("State", {"fields": ["disabled_at", "disabled_reason", "failing_since", "created_at"]}),
+        (
+            "State",
+            {
+                "fields": ["breaker", "limits", "parked", *STATE_FIELDS],
+                "description": 'An auto-disabled partner\'s deliveries wait as "parked": select the partner in the '
+                "list and re-enable it, replaying them or discarding them with a reason.",
+            },
+        ),
     ]
+
+    class Media:
+        js = ["partners/macros.js"]
+
+    @admin.display(description="macros")
+    def macros(self, obj):
+        """The one list of macros; a click puts one in the URL or body template, wherever the cursor was last."""
+        macros = [*((f"{{{name}}}", meaning) for name, meaning in MACROS.items())]
+        macros.append(("{custom.KEY}", "a value the network passed through, by its key"))
+        buttons = format_html_join(
+            " ",
+            '<button type="button" class="button macro" data-macro="{}" title="{}">{}</button>',
+            ((macro, meaning, macro) for macro, meaning in macros),
+        )
+        return format_html('<div class="macro-list">{}</div>', buttons)
 
     def get_queryset(self, request):
         newest = Delivery.objects.filter(partner=OuterRef("pk")).order_by("-id")
-        return super().get_queryset(request).annotate(last_state=Subquery(newest.values("state")[:1]))
+        parked = (
+            Delivery.objects.filter(partner=OuterRef("pk"), state=State.PARKED)
+            .order_by()
+            .values("partner")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(last_state=Subquery(newest.values("state")[:1]), parked_count=Subquery(parked))
+        )
 
     def get_inlines(self, request, obj):
         # Only on a saved partner: a new one has no history to show.
@@ -207,9 +257,32 @@ class PartnerAdmin(admin.ModelAdmin):
         """closed, or open with the next probe's time: a paused partner's deliveries wait, none is lost."""
         health = getattr(obj, "health", None)
         if health is None or health.breaker == Breaker.CLOSED:
-            return "closed"
+            return badge("closed", "closed", BREAKER_TONES)
         probe = f", probe at {health.probe_at:%Y-%m-%d %H:%M:%S %Z}" if health.probe_at else ""
-        return f"{health.get_breaker_display()}: {health.consecutive_failures} failures in a row{probe}"
+        text = f"{health.consecutive_failures} failures in a row{probe}"
+        return format_html("{} {}", badge(health.breaker, health.get_breaker_display(), BREAKER_TONES), text)
+
+    @admin.display(description="limits")
+    def limits(self, obj):
+        """In flight at once and per second: the partner's own, or the defaults (DELIVERY_PARTNER_*) it falls to."""
+        rate = rate_of(obj)
+        parts = [
+            (obj.max_concurrency, f"{concurrency_of(obj)} at once"),
+            (obj.max_per_second, f"{rate} /s" if rate else "no limit per second"),
+        ]
+        return ", ".join(text + ("" if own else " (default)") for own, text in parts)
+
+    @admin.display(description="parked", ordering="parked_count")
+    def parked(self, obj):
+        """Deliveries waiting for the partner to be re-enabled; the actions replay or discard them."""
+        count = getattr(obj, "parked_count", None)
+        if count is None and obj.pk:
+            count = obj.deliveries.filter(state=State.PARKED).count()
+        if not count:
+            return "-"
+        url = reverse("admin:partners_delivery_changelist")
+        query = urlencode({"state__exact": State.PARKED, "partner__id__exact": obj.pk})
+        return format_html('<a href="{}?{}">{} waiting</a>', url, query, count)
 
     @admin.display(description="share", ordering="share_value")
     def share(self, obj):
@@ -288,6 +361,13 @@ class PartnerAdmin(admin.ModelAdmin):
     )
     def reenable_discard(self, request, queryset):
         reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(
+                request,
+                'Discarding needs a reason, kept on each discarded delivery: type it in the "reason" box.',
+                messages.ERROR,
+            )
+            return
         count, discarded = parking.reenable(queryset, replay=False, reason=reason)
         self.message_user(
             request,
@@ -345,8 +425,3 @@ def _errors_text(form):
 
 admin.site.register(Delivery, DeliveryAdmin)
 admin.site.register(DeliveryAttempt, DeliveryAttemptAdmin)
-# The receiver registers its own conversion page and never imports us: swap in the one with the trace.
-if admin.site.is_registered(Conversion):
-    admin.site.unregister(Conversion)
-admin.site.register(Conversion, ConversionTraceAdmin)
-admin_claims.register()

@@ -1,11 +1,13 @@
-"""Admin for offer claims: a network's outgoing postback edited on the network's page, and reporting claims."""
+"""Admin for offer claims: a network's outgoing postback edited on the network's page, and reporting claims.
+
+None of it is registered here: partners.admin_hooks adds it to the receiver's network and conversion pages.
+"""
 
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from receiver.admin import NetworkAdmin
-from receiver.models import Network, Source
+from receiver.models import Source
 
 from .models import Partner
 from .redelivery import report_claims
@@ -41,10 +43,6 @@ class OutgoingPostbackInline(admin.StackedInline):
         return format_html('<a href="{}">Open {} on its own page</a>', url, obj.name)
 
 
-class NetworkWithOutgoingAdmin(NetworkAdmin):
-    inlines = [*NetworkAdmin.inlines, OutgoingPostbackInline]
-
-
 class NotReportedFilter(admin.SimpleListFilter):
     title = "reported to the network"
     parameter_name = "reported"
@@ -66,10 +64,3 @@ def report_to_network(modeladmin, request, queryset):
     report = report_claims(queryset.filter(source=Source.CLAIM).order_by("id"))
     level = messages.SUCCESS if report.queued else messages.WARNING
     modeladmin.message_user(request, f"Report to the network: {report.summary()}.", level)
-
-
-def register():
-    # The receiver registers its own network page and never imports us: swap in the one with the inline.
-    if admin.site.is_registered(Network):
-        admin.site.unregister(Network)
-    admin.site.register(Network, NetworkWithOutgoingAdmin)

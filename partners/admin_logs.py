@@ -1,21 +1,22 @@
-"""Read-only admin for deliveries and attempts, and the conversion page's trace down to every attempt."""
+"""Read-only admin for deliveries and attempts, and the trace panel on the conversion page down to every attempt."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from postbacks_project.admin_scale import recent_filter, status_class_filter
 from postbacks_project.badges import BAD, OK, WAIT, badge
 from postbacks_project.cli import money_text
-from receiver.admin import ConversionAdmin, ReadOnlyAdmin, short_id
+from receiver.admin import ReadOnlyAdmin, short_id
 
-from .admin_claims import NotReportedFilter, report_to_network
 from .models import DUE_STATES, Delivery, DeliveryAttempt, Effect, State
 from .redelivery import REPLAYABLE, redeliver
 
@@ -99,11 +100,15 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "created_at",
         "paid",
     ]
-    list_filter = ["state", "last_error_code", "partner"]
+    list_filter = [recent_filter("created_at", "made"), "state", "last_error_code", "partner"]
     list_select_related = ["partner", "event__conversion"]
-    search_fields = ["webhook_id", "event__conversion__click_id", "event__conversion__transaction_id"]
-    raw_id_fields = ["event", "partner"]
-    date_hierarchy = "created_at"
+    search_fields = [
+        "webhook_id__exact",
+        "event__conversion__click_id__exact",
+        "event__conversion__transaction_id__exact",
+    ]
+    search_help_text = "The exact webhook id, or the conversion's click id or transaction id."
+    autocomplete_fields = ["event", "partner"]
     inlines = [AttemptInline]
     actions = ["resend_now"]
     readonly_fields = ["next_attempt"]
@@ -199,11 +204,16 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
         "error_short",
         "url_short",
     ]
-    list_filter = ["response_status", "error_code", "delivery__partner"]
+    list_filter = [
+        recent_filter("created_at", "made"),
+        status_class_filter("response_status"),
+        "error_code",
+        "delivery__partner",
+    ]
     list_select_related = ["delivery__partner"]
-    search_fields = ["url", "error"]
-    raw_id_fields = ["delivery"]
-    date_hierarchy = "created_at"
+    search_fields = ["delivery__webhook_id__exact"]
+    search_help_text = "The delivery's exact webhook id."
+    autocomplete_fields = ["delivery"]
 
     @admin.display(description="delivery", ordering="delivery")
     def delivery_link(self, obj):
@@ -222,39 +232,20 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
         return _short(obj.url, 100)
 
 
-class ConversionTraceAdmin(ConversionAdmin):
-    """The receiver's conversion page with the trace first: received -> events -> deliveries -> attempts.
-
-    The trace sits above the form, not in it, so each resend button is a form of its own; the conversion's
-    fields, mostly empty, wait in a collapsed section below it.
-    """
-
-    change_form_template = "admin/partners/conversion/change_form.html"
-    list_filter = [*ConversionAdmin.list_filter, NotReportedFilter]
-    actions = [report_to_network]
-
-    def get_fieldsets(self, request, obj=None):
-        fields = self.get_fields(request, obj)
-        if obj is None:
-            return [(None, {"fields": fields})]
-        return [("Conversion fields", {"fields": fields, "classes": ["collapse"]})]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        conversion = self.get_object(request, unquote(object_id))
-        context = {}
-        if conversion is not None:
-            groups = trace_groups(conversion)
-            for _postback, events in groups:
-                for event in events:
-                    for delivery in event.deliveries.all():
-                        delivery.next_attempt_text = next_attempt(delivery)
-            context = {
-                "trace_groups": groups,
-                "conversion": conversion,
-                "can_resend": can_resend(request),
-                "replayable": REPLAYABLE,
-            }
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **context})
+def trace_panel(request, conversion):
+    """The partners' panel on a conversion's page: its trace, with a resend button where one may resend."""
+    groups = trace_groups(conversion)
+    for _postback, events in groups:
+        for event in events:
+            for delivery in event.deliveries.all():
+                delivery.next_attempt_text = next_attempt(delivery)
+    context = {
+        "trace_groups": groups,
+        "conversion": conversion,
+        "can_resend": can_resend(request),
+        "replayable": REPLAYABLE,
+    }
+    return render_to_string("admin/partners/conversion_trace_panel.html", context, request=request)
 
 
 def trace_groups(conversion):

@@ -13,6 +13,7 @@ class PartnersConfig(AppConfig):
         from receiver import config
         from receiver.signals import conversion_event_created, conversion_priced
 
+        from .admin_hooks import extend_receiver_pages
         from .forwarding import event_created, release_deliveries
         from .models import OfferShare, Partner
 
@@ -25,3 +26,4 @@ class PartnersConfig(AppConfig):
             post_delete.connect(config.changed, sender=model, dispatch_uid=f"config.delete.{model.__name__}")
         for through in (Partner.networks.through, Partner.offers.through):
             m2m_changed.connect(config.changed, sender=through, dispatch_uid=f"config.m2m.{through.__name__}")
+        extend_receiver_pages()

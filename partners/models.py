@@ -392,6 +392,7 @@ class Delivery(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
             # The drainer reads back what it locked by its lease; only deliveries in flight have one.
             models.Index(fields=["lease"], name="delivery_lease", condition=~models.Q(lease="")),
+            models.Index(fields=["last_error_code"], name="delivery_last_error_code"),  # the admin's filter
         ]
         # Resending is more than a change: it calls the partner. The dashboard has no model of its own; it sits
         # with the deliveries it reports on.
@@ -433,6 +434,7 @@ class DeliveryAttempt(AttemptRecord):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [models.Index(fields=["response_status"], name="attempt_response_status")]  # the admin's filter
 
     def __str__(self):
         return f"#{self.number} {self.response_status or self.error[:40]}"

@@ -261,3 +261,81 @@ def not_found(request, exception):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+RECEIVER_PARAMETERS = ("click_id", "transaction_id", "payout", "currency", "status", "goal", "user_id", "sub1")
+RECEIVER_ANSWER = {
+    "type": "object",
+    "description": "success, message and postbackId always; for a conversion also clickId, conversionId, status "
+    "and test; for a refusal reason and received_params; duplicate for a repeat.",
+    "properties": {
+        "success": {"type": "boolean"},
+        "message": {"type": "string"},
+        "postbackId": {"type": "integer"},
+        "clickId": {"type": "string"},
+        "conversionId": {"type": "integer", "nullable": True},
+        "status": {"type": "string"},
+        "test": {"type": "boolean"},
+        "duplicate": {"type": "boolean"},
+        "reason": {"type": "string"},
+    },
+    "required": ["success", "message"],
+}
+
+
+def _receiver_operation(summary, key_in):
+    """GET and POST of one receiver URL; `key_in` is where the network's postback key goes, "path" or "query"."""
+    key = {
+        "name": "key",
+        "in": key_in,
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "The network's postback key (in the URL on its admin page).",
+    }
+    parameters = [key] + [
+        {"name": name, "in": "query", "required": name == "click_id", "schema": {"type": "string"}}
+        for name in RECEIVER_PARAMETERS
+    ]
+    answer = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReceiverAnswer"}}}}
+    responses = {
+        "200": {"description": "Stored; a conversion, a duplicate, or a refusal the network must not retry.", **answer},
+        "401": {"description": "A signature or token the network's recipe requires is missing or wrong.", **answer},
+        "404": {"description": "No active network has this key.", **answer},
+        "429": {"description": "Too many postbacks from this sender or network: retry later.", **answer},
+    }
+    operation = {
+        "tags": ["receiver"],
+        "summary": summary,
+        "description": "A network's server-to-server postback. Parameter names are ours or the network's own "
+        "(its param_mapping); a POST may carry them as a form or JSON body. Not staff-authenticated: the key and "
+        "the network's signature recipe admit it.",
+        "parameters": parameters,
+        "responses": responses,
+        "security": [],
+    }
+    return {
+        method: {**operation, "operationId": f"receiver_postback_key_in_{key_in}_{method}"}
+        for method in ("get", "post")
+    }
+
+
+def recent_examples(result, generator, request, public):
+    """drf-spectacular post-processing hook: `from` and `to` examples of the last week, so "Try it out" finds rows."""
+    today = timezone.localdate()
+    examples = {"from": (today - timedelta(days=7)).isoformat(), "to": today.isoformat()}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter["name"] in examples:
+                    parameter["schema"] = {**parameter.get("schema", {}), "example": examples[parameter["name"]]}
+                    parameter["example"] = examples[parameter["name"]]
+    return result
+
+
+def receiver_endpoints(result, generator, request, public):
+    """drf-spectacular post-processing hook: the receiver's own postback endpoints, plain Django views."""
+    result.setdefault("components", {}).setdefault("schemas", {})["ReceiverAnswer"] = RECEIVER_ANSWER
+    paths = result.setdefault("paths", {})
+    paths["/postback/{key}/"] = _receiver_operation("Receive a network's postback (key in the path)", "path")
+    paths["/api/postback/"] = _receiver_operation("Receive a network's postback (key as a parameter)", "query")
+    return result

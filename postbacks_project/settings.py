@@ -251,7 +251,13 @@ SPECTACULAR_SETTINGS = {
         "DeliveryErrorCodeEnum": "partners.models.ERROR_CHOICES",
     },
     # Error answers (400, 401, 403, 404) documented for every operation, as clients and schemathesis expect.
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "postbacks_project.api.document_errors"],
+    # Then the last week's dates as examples, and the receiver's own endpoints (not DRF views, no staff errors).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "postbacks_project.api.document_errors",
+        "postbacks_project.api.recent_examples",
+        "postbacks_project.api.receiver_endpoints",
+    ],
 }
 
 # Celery: an embedded filesystem broker by default (no server needed), Redis by one variable.

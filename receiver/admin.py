@@ -11,7 +11,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from postbacks_project.admin_extensions import ExtensibleAdmin, Extensions
 from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
+from postbacks_project.admin_scale import BigTableAdmin, choices_filter, recent_filter
 from postbacks_project.badges import BAD, OK, WAIT, badge
 from postbacks_project.masking import mask_secret
 from postbacks_project.permissions import staff_page
@@ -53,6 +55,40 @@ def panel_url(network):
     return f"{network.postback_url()}?{query}"
 
 
+# What the apps built on ours add to these pages (partners: a network's outgoing postback, a conversion's trace).
+network_page = Extensions()
+conversion_page = Extensions()
+
+# What the receiver answers and why it refuses, fixed here so that a filter never reads the distinct values of a table.
+HTTP_STATUSES = [(code, str(code)) for code in (200, 400, 401, 403, 404, 405, 411, 413, 429, 500, 503)]
+METHODS = [("GET", "GET"), ("POST", "POST")]
+REASONS = [
+    (reason, reason.replace("_", " "))
+    for reason in (
+        "unknown_click",
+        "unknown_key",
+        "missing_key",
+        "inactive_network",
+        "bad_signature",
+        "bad_token",
+        "missing_token",
+        "unsigned_parameters",
+        "unsigned_payout_change",
+        "invalid_input",
+        "ip_not_allowed",
+        "forbidden",
+        "unknown_offer",
+        "inactive_offer",
+        "unknown_original",
+        "status_transition_refused",
+        "test_on_real_conversion",
+        "method_not_allowed",
+        "length_required",
+        "body_too_large",
+        "rate_limited",
+    )
+]
+
 # A click id or hash shown in a list is cut to this, the whole one on hover: rows stay one line high.
 ID_SHOWN = 12
 OUTCOME_TONES = {
@@ -71,10 +107,8 @@ def short_id(text):
     return format_html('<span title="{}">{}…</span>', text, text[: ID_SHOWN - 1])
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Logs are evidence: nobody adds, edits or deletes them from the admin."""
-
-    show_full_result_count = False
+class ReadOnlyAdmin(BigTableAdmin):
+    """Logs are evidence: nobody adds, edits or deletes them from the admin. They are the big tables, too."""
 
     def has_add_permission(self, request):
         return False
@@ -155,7 +189,8 @@ class SampleForm(forms.Form):
 
 
 @admin.register(Network)
-class NetworkAdmin(admin.ModelAdmin):
+class NetworkAdmin(ExtensibleAdmin):
+    extensions = network_page
     form = NetworkForm
     list_display = [
         "name",
@@ -311,29 +346,37 @@ class OfferAdmin(admin.ModelAdmin):
 @admin.register(Click)
 class ClickAdmin(ReadOnlyAdmin):
     list_display = ["click_id", "offer", "user_id", "sub1", "ip", "created_at"]
-    list_filter = ["offer__network"]
-    search_fields = ["click_id", "user_id", "sub1", "sub2"]
-    raw_id_fields = ["offer"]
-    date_hierarchy = "created_at"
+    list_filter = [recent_filter("created_at", "made"), "offer__network"]
+    # Exact matches on indexed columns: a substring search reads every row.
+    search_fields = ["click_id__exact", "user_id__exact", "partner_slug__exact"]
+    autocomplete_fields = ["offer"]
 
 
 @admin.register(NetworkClick)
 class NetworkClickAdmin(ReadOnlyAdmin):
     list_display = ["click_id", "network", "offer", "user_id", "created_at"]
-    list_filter = ["network"]
-    search_fields = ["click_id", "user_id"]
-    raw_id_fields = ["network", "offer"]
-    date_hierarchy = "created_at"
+    list_filter = [recent_filter("created_at", "made"), "network"]
+    search_fields = ["click_id__exact", "user_id__exact"]
+    autocomplete_fields = ["network", "offer"]
 
 
 @admin.register(ReceivedPostback)
 class ReceivedPostbackAdmin(ReadOnlyAdmin):
     # Source, method and address are filters and search terms; the columns keep what an admin reads at 1366 px.
     list_display = ["id", "received_at", "outcome_badge", "reason", "code", "click", "status", "payout", "network"]
-    list_filter = ["source", "outcome", "reason", "http_status", "method", "network"]
-    search_fields = ["click_id", "remote_addr", "query", "message"]
-    raw_id_fields = ["network", "conversion"]
-    date_hierarchy = "received_at"
+    list_filter = [
+        recent_filter("received_at", "received"),
+        "source",
+        "outcome",
+        choices_filter("reason", "reason", REASONS),
+        choices_filter("http_status", "HTTP status", HTTP_STATUSES),
+        choices_filter("method", "method", METHODS),
+        "network",
+    ]
+    search_fields = ["click_id__exact"]
+    search_help_text = "The exact click id."
+    list_select_related = ["network"]
+    autocomplete_fields = ["network", "conversion"]
     exclude = ["body"]
     readonly_fields = ["body_text"]
 
@@ -370,7 +413,14 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Conversion)
-class ConversionAdmin(ReadOnlyAdmin):
+class ConversionAdmin(ExtensibleAdmin, ReadOnlyAdmin):
+    """Other apps' panels (the partners' trace) come first; the conversion's fields, mostly empty, fold below them.
+
+    The panels sit above the form, not in it, so that a panel's buttons can be forms of their own.
+    """
+
+    extensions = conversion_page
+    change_form_template = "admin/receiver/conversion/change_form.html"
     list_display = [
         "id",
         "created_at",
@@ -387,20 +437,30 @@ class ConversionAdmin(ReadOnlyAdmin):
         "rate_state",
         "is_test",
     ]
-    list_filter = ["status", "source", "conversion_type", "rate_state", "is_test", "network", "currency"]
-    search_fields = ["click_id", "transaction_id", "conversion_id", "user_id", "goal", "reference", "sub1"]
-    raw_id_fields = ["network", "known_click", "offer", "network_click"]
-    date_hierarchy = "created_at"
+    list_filter = [recent_filter("created_at", "made"), "status", "source", "rate_state", "is_test", "network"]
+    search_fields = ["click_id__exact", "transaction_id__exact", "user_id__exact"]
+    search_help_text = "The exact click id, transaction id or user id."
+    autocomplete_fields = ["network", "known_click", "offer", "network_click"]
     inlines = [EventInline]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or not self.extensions.panels:
+            return super().get_fieldsets(request, obj)
+        return [("Conversion fields", {"fields": self.get_fields(request, obj), "classes": ["collapse"]})]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        conversion = self.get_object(request, unquote(object_id))
+        panels = self.panels(request, conversion) if conversion is not None else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "panels": panels})
 
 
 @admin.register(ConversionEvent)
 class ConversionEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "conversion", "kind", "from_status", "to_status", "payout"]
-    list_filter = ["kind", "to_status"]
-    search_fields = ["conversion__click_id", "conversion__transaction_id"]
-    raw_id_fields = ["conversion", "postback"]
-    date_hierarchy = "created_at"
+    list_filter = [recent_filter("created_at", "made"), "kind", "to_status"]
+    search_fields = ["conversion__click_id__exact", "conversion__transaction_id__exact"]
+    search_help_text = "The conversion's exact click id or transaction id."
+    autocomplete_fields = ["conversion", "postback"]
 
 
 @admin.register(ExchangeRate)
@@ -416,13 +476,13 @@ class OfferMappingAdmin(admin.ModelAdmin):
     list_display = ["network", "parameter", "value", "offer"]
     list_filter = ["network", "parameter"]
     search_fields = ["value", "offer__name"]
-    raw_id_fields = ["network", "offer"]
+    autocomplete_fields = ["network", "offer"]
 
 
 @admin.register(PointsEntry)
 class PointsEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "user_id", "delta", "reason", "conversion"]
-    list_filter = ["reason"]
-    search_fields = ["user_id", "conversion__click_id"]
-    raw_id_fields = ["conversion", "event"]
-    date_hierarchy = "created_at"
+    list_filter = [recent_filter("created_at", "made")]
+    search_fields = ["user_id__exact", "conversion__click_id__exact"]
+    search_help_text = "The exact user id or the conversion's click id."
+    autocomplete_fields = ["conversion", "event"]

@@ -356,6 +356,8 @@ class NetworkClick(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["network", "click_id"], name="one_network_click_per_id")]
+        # The admin's search by click id alone, which the constraint's index (network first) cannot serve.
+        indexes = [models.Index(fields=["click_id"], name="networkclick_click_id")]
 
     def __str__(self):
         return f"{self.network}: {self.click_id}"
@@ -405,7 +407,12 @@ class ReceivedPostback(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["network", "-received_at"])]
+        indexes = [
+            models.Index(fields=["network", "-received_at"]),
+            # Behind the admin's filters (the others are db_index columns).
+            models.Index(fields=["http_status"], name="postback_http_status"),
+            models.Index(fields=["method"], name="postback_method"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.outcome} {self.click_id}"
@@ -502,7 +509,10 @@ class Conversion(models.Model):
         indexes = [
             models.Index(
                 fields=["network", "reference"], name="conversion_reference", condition=~models.Q(reference="")
-            )
+            ),
+            # The admin's search by click id or transaction id, without the network the dedupe key starts with.
+            models.Index(fields=["click_id"], name="conversion_click_id"),
+            models.Index(fields=["transaction_id"], name="conversion_transaction_id"),
         ]
         permissions = [("claim_offer", "Can claim offers for users (POST /api/offers/<id>/claim)")]
 
@@ -540,7 +550,12 @@ class ConversionEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["id"], condition=Q(routed_at__isnull=True), name="event_unrouted")]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(routed_at__isnull=True), name="event_unrouted"),
+            # Behind the admin's filters.
+            models.Index(fields=["kind"], name="event_kind"),
+            models.Index(fields=["to_status"], name="event_to_status"),
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.from_status or '-'} -> {self.to_status}"

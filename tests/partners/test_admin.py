@@ -17,7 +17,7 @@ from django.utils.formats import date_format
 
 from partners import signing
 from partners.admin_logs import STATE_TONES
-from partners.models import Delivery, DeliveryAttempt, Partner
+from partners.models import Breaker, Delivery, DeliveryAttempt, Partner, PartnerHealth
 from partners.templating import known_macros_text
 from receiver.models import Conversion
 
@@ -171,13 +171,14 @@ def test_deliveries_are_found_by_transaction_click_or_webhook_id(admin_client, f
     assert results(admin_client.get(url, {"q": "no-such-thing"})) == []
 
 
-def test_attempts_filter_by_status_and_are_found_by_url_or_error(admin_client, failed, succeeded):
+def test_attempts_filter_by_status_class_and_error_code_and_are_found_by_webhook_id(admin_client, failed, succeeded):
     url = admin_url(DeliveryAttempt, "changelist")
 
-    (bad,) = results(admin_client.get(url, {"response_status": "500"}))
+    (bad,) = results(admin_client.get(url, {"response_status_class": "5xx"}))
     assert bad.delivery == failed
-    assert results(admin_client.get(url, {"q": "Internal Server Error"})) == [bad]
-    assert len(results(admin_client.get(url, {"q": "wall.example"}))) == 2
+    assert results(admin_client.get(url, {"response_status_class": "2xx"}))[0].delivery == succeeded
+    assert results(admin_client.get(url, {"error_code__exact": "http_5xx"})) == [bad]
+    assert results(admin_client.get(url, {"q": failed.webhook_id})) == [bad]
 
 
 def test_a_deliverys_page_lists_its_attempts(admin_client, failed):
@@ -459,7 +460,11 @@ def test_the_partner_form_carries_the_preview_script_and_the_known_macros(admin_
 
     assert f'data-endpoint="{reverse(PREVIEW)}"' in page
     assert "csrfmiddlewaretoken" in page
-    assert "Known macros: {click_id}" in page
+    # One list of macros, each a button the page's script inserts at the cursor.
+    assert page.count('data-macro="{click_id}"') == 1
+    assert 'data-macro="{custom.KEY}"' in page
+    assert "Known macros:" not in page
+    assert "partners/macros.js" in page
     # Nothing loaded from another host (a CDN): the page's random tokens may spell "cdn" by chance.
     assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', page)
 
@@ -477,7 +482,6 @@ def partner_form(**fields):
         "body_type": "form",
         "headers": "{}",
         "scope": "all",
-        "statuses": "[]",
         "payout_basis": "original",
         "share_type": "percent",
         "share_value": "100",
@@ -640,6 +644,29 @@ def test_an_empty_add_form_starts_the_preview_with_a_hint_not_an_error(admin_cli
     assert 'class="errorlist' not in html
 
 
+def test_the_status_filter_is_ticked_boxes_stored_as_the_json_list(admin_client, partner):
+    form = partner_form(name=partner.name, statuses=["approved", "reversed"])
+
+    response = admin_client.post(admin_url(Partner, "change", partner.pk), form)
+
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert partner.statuses == ["approved", "reversed"]
+    html = admin_client.get(admin_url(Partner, "change", partner.pk)).content.decode()
+    assert re.search(r'<input type="checkbox" name="statuses" value="approved"[^>]*checked', html)
+    assert not re.search(r'<input type="checkbox" name="statuses" value="pending"[^>]*checked', html)
+    assert '<textarea name="statuses"' not in html
+
+
+def test_no_status_ticked_stores_the_empty_list_that_means_all(admin_client, partner):
+    Partner.objects.filter(pk=partner.pk).update(statuses=["pending"])
+
+    admin_client.post(admin_url(Partner, "change", partner.pk), partner_form(name=partner.name))
+
+    partner.refresh_from_db()
+    assert partner.statuses == []
+
+
 def test_decimals_show_as_written_not_at_six_places(admin_client, partner):
     html = admin_client.get(admin_url(Partner, "change", partner.pk)).content.decode()
 
@@ -660,3 +687,70 @@ def test_partners_cannot_be_deleted_but_deactivated(admin_client, partner):
     assert Partner.objects.get(pk=partner.pk).is_active is False
     assert "Deactivated 1 partners." in notes(response)
     assert "delete_selected" not in response.content.decode()
+
+
+# the delivery engine's states
+
+
+@pytest.fixture
+def parked(failed, partner):
+    """The partner auto-disabled with the failed delivery parked, waiting for a re-enable."""
+    now = timezone.now()
+    Partner.objects.filter(pk=partner.pk).update(disabled_at=now, disabled_reason="gone", failing_since=now)
+    Delivery.objects.filter(pk=failed.pk).update(state="parked")
+    return failed
+
+
+def test_the_partner_list_shows_an_open_breaker_the_limits_and_the_parked_deliveries(
+    admin_client, parked, partner, settings
+):
+    settings.DELIVERY_PARTNER_CONCURRENCY = 4
+    PartnerHealth.objects.update_or_create(
+        partner=partner, defaults={"breaker": Breaker.OPEN, "consecutive_failures": 4}
+    )
+    Partner.objects.filter(pk=partner.pk).update(max_per_second=3)
+
+    page = admin_client.get(admin_url(Partner, "changelist")).content.decode()
+
+    assert '<span class="badge badge-bad">open (paused after consecutive failures)</span> 4 failures in a row' in page
+    assert "4 at once (default), 3 /s" in page
+    parked_list = f"{admin_url(Delivery, 'changelist')}?state__exact=parked&amp;partner__id__exact={partner.pk}"
+    assert f'<a href="{parked_list}">1 waiting</a>' in page
+
+
+def test_the_partner_page_shows_the_half_open_breaker_limits_and_parked(admin_client, parked, partner, settings):
+    settings.DELIVERY_PARTNER_CONCURRENCY = 4
+    settings.DELIVERY_PARTNER_RATE = 0
+    PartnerHealth.objects.update_or_create(
+        partner=partner, defaults={"breaker": Breaker.HALF_OPEN, "consecutive_failures": 2}
+    )
+
+    page = admin_client.get(admin_url(Partner, "change", partner.pk)).content.decode()
+
+    assert "half-open (one probe in flight)" in page
+    assert "4 at once (default), no limit per second (default)" in page
+    assert "1 waiting" in page
+    assert "replaying them or discarding them with a reason" in page
+
+
+def test_re_enable_with_discard_needs_a_reason_and_keeps_it(act, parked, partner):
+    refused = act(Partner, "reenable_discard", [partner], reason="")
+
+    assert "Discarding needs a reason" in notes(refused)[0]
+    assert Delivery.objects.get(pk=parked.pk).state == "parked"
+
+    act(Partner, "reenable_discard", [partner], reason="partner asked us to drop them")
+
+    parked.refresh_from_db()
+    assert parked.state == "cancelled"
+    assert "partner asked us to drop them" in parked.reason
+    assert Partner.objects.get(pk=partner.pk).sendable
+
+
+def test_re_enable_with_replay_sends_the_parked_deliveries_again(act, parked, partner):
+    with responses.RequestsMock() as mock:
+        mock.get(URL, body="ok")
+        response = act(Partner, "reenable", [partner])
+
+    assert "1 parked deliveries are sent again" in notes(response)[0]
+    assert Delivery.objects.get(pk=parked.pk).state != "parked"
