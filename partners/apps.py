@@ -13,9 +13,11 @@ class PartnersConfig(AppConfig):
         from receiver import config
         from receiver.signals import conversion_event_created, conversion_priced
 
+        from . import alerts
         from .forwarding import create_deliveries, release_deliveries
         from .models import OfferShare, Partner
 
+        alerts.register()
         conversion_event_created.connect(create_deliveries, dispatch_uid="partners.create_deliveries")
         conversion_priced.connect(release_deliveries, dispatch_uid="partners.release_deliveries")
         # Routing is read from each process's copy: every change to it must say so (receiver.config).
