@@ -380,6 +380,10 @@ ALERT_BACKLOG_SECONDS = env.int("ALERT_BACKLOG_SECONDS", default=600)
 # A network without its own silence_alert_minutes is silent after its longest gap of the week times the factor.
 ALERT_SILENCE_FACTOR = env.float("ALERT_SILENCE_FACTOR", default=2.0)
 ALERT_SILENCE_FLOOR_MINUTES = env.float("ALERT_SILENCE_FLOOR_MINUTES", default=30.0)
+# Each worker checks every so many seconds that it reaches the database and the broker (0: it does not), and alerts
+# once one has failed every check for the given seconds.
+ALERT_WORKER_CHECK_EVERY = env.float("ALERT_WORKER_CHECK_EVERY", default=15.0)
+ALERT_WORKER_UNREACHABLE_SECONDS = env.float("ALERT_WORKER_UNREACHABLE_SECONDS", default=60.0)
 
 CELERY_BEAT_SCHEDULE = {
     "check-alerts": {"task": "postbacks_project.alerts.tasks.check", "schedule": ALERT_CHECK_EVERY},
