@@ -13,10 +13,12 @@ class PartnersConfig(AppConfig):
         from receiver import config
         from receiver.signals import conversion_event_created, conversion_priced
 
+        from . import alerts
         from .admin_hooks import extend_receiver_pages
         from .forwarding import event_created, release_deliveries
         from .models import OfferShare, Partner
 
+        alerts.register()
         conversion_event_created.connect(event_created, dispatch_uid="partners.event_created")
         conversion_priced.connect(release_deliveries, dispatch_uid="partners.release_deliveries")
         # Routing is read from each process's copy: every change to it must say so (receiver.config).

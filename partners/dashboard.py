@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.shortcuts import render
 from django.utils import timezone
 
+from postbacks_project import tables as table_sizes
 from receiver.models import Network, Offer
 from receiver.statuses import Status
 
@@ -78,5 +79,7 @@ def page(request):
         "states": State.values,
         # Terms, not traffic: every offer whose partners' shares exceed its payout, whatever the filters.
         "over_allocated": over_allocated(),
+        # Storage, not traffic: what the database holds now, for choosing the RETAIN_* days.
+        "sizes": table_sizes.measure(),
     }
     return render(request, "admin/partners/dashboard.html", context)

@@ -1,4 +1,4 @@
-"""GET /api/status/: the last hour's traffic and breakdown, the queue and failing partners, counted in the database."""
+"""GET /api/status/: the last hour's traffic and breakdown, the queue, failing partners, and the big tables' sizes."""
 
 from datetime import timedelta
 
@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from postbacks_project import tables
 from postbacks_project.permissions import requires
 from receiver import breakdown
 from receiver.models import Conversion, Outcome, ReceivedPostback
@@ -76,6 +77,34 @@ class BreakdownRowSerializer(serializers.Serializer):
     )
 
 
+TableSizes = inline_serializer(
+    "TableSizes",
+    {
+        "vendor": serializers.CharField(),
+        "size_basis": serializers.CharField(
+            help_text="pg_total_relation_size or dbstat (each table with its indexes), or database_file: SQLite "
+            "without dbstat, or too big to read every page, gives only database_bytes."
+        ),
+        "database_bytes": serializers.IntegerField(allow_null=True),
+        "tables": inline_serializer(
+            "TableSize",
+            {
+                "model": serializers.CharField(),
+                "table": serializers.CharField(),
+                "rows": serializers.IntegerField(),
+                "rows_basis": serializers.ChoiceField(
+                    [tables.EXACT, tables.ESTIMATE, tables.AT_LEAST],
+                    help_text="estimate: PostgreSQL's pg_class.reltuples; at_least: counting stopped there.",
+                ),
+                "bytes": serializers.IntegerField(allow_null=True, help_text="The table and its indexes."),
+                "oldest": serializers.DateTimeField(allow_null=True, help_text="The oldest row kept."),
+            },
+            many=True,
+        ),
+    },
+)
+
+
 SystemStatus = inline_serializer(
     "SystemStatus",
     {
@@ -98,6 +127,7 @@ SystemStatus = inline_serializer(
             },
         ),
         "failing_partners": FailingPartnerSerializer(many=True),
+        "tables": TableSizes,
         "breakdown": inline_serializer(
             "StatusBreakdown",
             {name: BreakdownRowSerializer(many=True) for name in ("by_network", "by_offer", "by_conversion_type")},
@@ -111,7 +141,8 @@ SystemStatus = inline_serializer(
 @permission_classes([requires("partners.view_dashboard")])
 def system_status(request):
     """The last hour: postbacks, conversions (test ones excluded), deliveries, and per network, offer and
-    conversion type the clicks, conversions by type, payouts and conversion rates; the queue; failing partners."""
+    conversion type the clicks, conversions by type, payouts and conversion rates; the queue; failing partners; the
+    big tables' rows, bytes and oldest row (postbacks_project/tables.py)."""
     now = timezone.now()
     since = now - WINDOW
     recent_postbacks = ReceivedPostback.objects.filter(received_at__gte=since)
@@ -133,6 +164,7 @@ def system_status(request):
             "last_hour": {"postbacks": postbacks, "conversions": conversions, "deliveries": deliveries},
             "queue": queue,
             "failing_partners": FailingPartnerSerializer(failing_partners(), many=True).data,
+            "tables": tables.measure().as_dict(),
             "breakdown": {  # the last hour's, per network, offer and conversion type
                 name: BreakdownRowSerializer(rows, many=True).data
                 for name, rows in vars(breakdown.compute(since, now + timedelta(seconds=1))).items()

@@ -3,7 +3,14 @@
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, task_postrun, task_prerun
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    task_postrun,
+    task_prerun,
+    worker_ready,
+    worker_shutdown,
+)
 from kombu.transport import TRANSPORT_ALIASES
 
 from postbacks_project.masking import MaskSecretsFilter
@@ -41,3 +48,18 @@ def _mask_secrets_in_worker_logs(logger=None, **kwargs):
     for handler in logger.handlers:
         if not any(isinstance(existing, MaskSecretsFilter) for existing in handler.filters):
             handler.addFilter(MaskSecretsFilter())
+
+
+@worker_ready.connect
+def _watch_dependencies(sender=None, **kwargs):
+    # The database or the broker unreachable from this worker is an alert only the worker itself can raise.
+    from postbacks_project.alerts import worker
+
+    worker.start(sender.hostname)
+
+
+@worker_shutdown.connect
+def _stop_watching(**kwargs):
+    from postbacks_project.alerts import worker
+
+    worker.stop()

@@ -147,7 +147,7 @@ INSTALLED_APPS = [
     "partners",
     "testing_tools",
     "partners.portal",
-    "alerts",
+    "postbacks_project.alerts",
 ]
 
 MIDDLEWARE = [
@@ -372,8 +372,9 @@ PRUNE_BATCH_SIZE = env.int("PRUNE_BATCH_SIZE", default=5000)
 if PRUNE_BATCH_SIZE < 1:
     raise ImproperlyConfigured(f"PRUNE_BATCH_SIZE must be at least 1, not {PRUNE_BATCH_SIZE}")
 
-# Alerts (alerts/): a notice when a condition starts and one when it clears, by email (ALERT_EMAILS, else ADMINS,
-# through EMAIL_URL) and, when set, to an operator webhook signed like partner deliveries (Standard Webhooks).
+# Alerts (postbacks_project/alerts/, kinds registered by the apps): a notice when a condition starts and one when it
+# clears, by email (ALERT_EMAILS, else ADMINS, through EMAIL_URL) and, when set, to an operator webhook signed like
+# partner deliveries (Standard Webhooks).
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 ADMINS = [(address, address) for address in env.list("ADMINS", default=[])]
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
@@ -389,9 +390,13 @@ ALERT_BACKLOG_SECONDS = env.int("ALERT_BACKLOG_SECONDS", default=600)
 # A network without its own silence_alert_minutes is silent after its longest gap of the week times the factor.
 ALERT_SILENCE_FACTOR = env.float("ALERT_SILENCE_FACTOR", default=2.0)
 ALERT_SILENCE_FLOOR_MINUTES = env.float("ALERT_SILENCE_FLOOR_MINUTES", default=30.0)
+# Each worker checks every so many seconds that it reaches the database and the broker (0: it does not), and alerts
+# once one has failed every check for the given seconds.
+ALERT_WORKER_CHECK_EVERY = env.float("ALERT_WORKER_CHECK_EVERY", default=15.0)
+ALERT_WORKER_UNREACHABLE_SECONDS = env.float("ALERT_WORKER_UNREACHABLE_SECONDS", default=60.0)
 
 CELERY_BEAT_SCHEDULE = {
-    "check-alerts": {"task": "alerts.tasks.check", "schedule": ALERT_CHECK_EVERY},
+    "check-alerts": {"task": "postbacks_project.alerts.tasks.check", "schedule": ALERT_CHECK_EVERY},
     "sweep-deliveries": {"task": "partners.tasks.sweep", "schedule": env.float("DELIVERY_SWEEP_EVERY", default=30.0)},
     "sweep-test-postbacks": {
         "task": "testing_tools.tasks.sweep_test_postbacks",

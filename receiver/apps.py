@@ -15,9 +15,10 @@ class ReceiverConfig(AppConfig):
 
         from django.db.models.signals import post_delete, post_save
 
-        from . import config
+        from . import alerts, config
         from .models import Network, Offer
 
+        alerts.register()
         # Networks are read from each process's copy; an offer's deletion also drops it from partners' filters.
         post_save.connect(config.changed, sender=Network, dispatch_uid="config.save.Network")
         for model in (Network, Offer):

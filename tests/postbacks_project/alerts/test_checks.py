@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import responses
@@ -10,12 +11,13 @@ from django.core import mail
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from alerts import checks
-from alerts.conditions import learned_gap
-from alerts.models import Alert, Kind
 from partners import outbox
+from partners.alerts import BACKLOG, PARTNER_DISABLED, PARTNER_FAILING
 from partners.models import DeliveryAttempt, Partner, State
 from partners.signing import generate_secret
+from postbacks_project.alerts import checks, registry
+from postbacks_project.alerts.models import Alert
+from receiver.alerts import NETWORK_SILENT, learned_gap
 from receiver.models import Outcome, ReceivedPostback, Source
 
 NOW = timezone.now().replace(microsecond=0)
@@ -79,9 +81,9 @@ def run_at(*minutes):
 def test_an_auto_disabled_partner_opens_once_and_closes_once_when_re_enabled(partner):
     Partner.objects.filter(pk=partner.pk).update(disabled_at=NOW, disabled_reason="410 Gone")
 
-    assert run_at(0, 1, 2) == [("opened", Kind.PARTNER_DISABLED, f"partner:{partner.pk}")]
+    assert run_at(0, 1, 2) == [("opened", PARTNER_DISABLED, f"partner:{partner.pk}")]
     Partner.objects.filter(pk=partner.pk).update(disabled_at=None)
-    assert run_at(3, 4) == [("closed", Kind.PARTNER_DISABLED, f"partner:{partner.pk}")]
+    assert run_at(3, 4) == [("closed", PARTNER_DISABLED, f"partner:{partner.pk}")]
 
     alert = Alert.objects.get()
     assert (alert.opened_at, alert.closed_at) == (NOW, NOW + timedelta(minutes=3))
@@ -91,12 +93,12 @@ def test_an_auto_disabled_partner_opens_once_and_closes_once_when_re_enabled(par
 def test_a_failing_partner_opens_over_the_ratio_and_closes_after_a_success(delivery, partner):
     attempts(delivery, NOW, ok=4, failed=6)
 
-    assert run_at(0, 1) == [("opened", Kind.PARTNER_FAILING, f"partner:{partner.pk}")]
+    assert run_at(0, 1) == [("opened", PARTNER_FAILING, f"partner:{partner.pk}")]
     assert Alert.objects.get().last_message == "partner Pub: 6 of 10 attempts failed in the last 10 min"
     # Ten minutes on, the window is empty, but the latest attempt failed: a partner held back is still failing.
     assert run_at(12) == []
     attempts(delivery, NOW + timedelta(minutes=13), ok=1)
-    assert run_at(14, 15) == [("closed", Kind.PARTNER_FAILING, f"partner:{partner.pk}")]
+    assert run_at(14, 15) == [("closed", PARTNER_FAILING, f"partner:{partner.pk}")]
 
 
 def test_a_failing_partner_needs_enough_attempts(delivery):
@@ -115,9 +117,9 @@ def test_an_old_due_delivery_opens_the_backlog_alert_until_it_is_sent(delivery, 
     type(delivery).objects.filter(pk=delivery.pk).update(next_attempt_at=NOW)
 
     assert run_at(5, 9) == []
-    assert run_at(11, 12) == [("opened", Kind.BACKLOG, f"partner:{partner.pk}")]
+    assert run_at(11, 12) == [("opened", BACKLOG, f"partner:{partner.pk}")]
     type(delivery).objects.filter(pk=delivery.pk).update(state=State.SUCCEEDED)
-    assert run_at(13, 14) == [("closed", Kind.BACKLOG, f"partner:{partner.pk}")]
+    assert run_at(13, 14) == [("closed", BACKLOG, f"partner:{partner.pk}")]
 
 
 def test_the_learned_gap_is_the_longest_of_enough_gaps():
@@ -133,17 +135,17 @@ def test_a_network_silent_longer_than_its_learned_gap_opens_once_and_closes_with
     heard(network, 5, 10, outcome=Outcome.REJECTED)  # a refused request is not hearing from the network
 
     assert run_at(30, 60, 80) == []
-    assert run_at(81, 90) == [("opened", Kind.NETWORK_SILENT, f"network:{network.pk}")]
+    assert run_at(81, 90) == [("opened", NETWORK_SILENT, f"network:{network.pk}")]
     assert "its longest gap of the week was 40 min" in Alert.objects.get().last_message
     heard(network, -91)
-    assert run_at(92, 93) == [("closed", Kind.NETWORK_SILENT, f"network:{network.pk}")]
+    assert run_at(92, 93) == [("closed", NETWORK_SILENT, f"network:{network.pk}")]
 
 
 def test_a_learned_threshold_is_never_under_the_floor(network):
     heard(network, *range(0, 11))  # one a minute: twice the longest gap is 2 minutes
 
     assert run_at(29) == []
-    assert run_at(31) == [("opened", Kind.NETWORK_SILENT, f"network:{network.pk}")]
+    assert run_at(31) == [("opened", NETWORK_SILENT, f"network:{network.pk}")]
 
 
 def test_a_network_with_too_little_history_is_not_silent_unless_it_sets_its_own_minutes(network):
@@ -152,7 +154,7 @@ def test_a_network_with_too_little_history_is_not_silent_unless_it_sets_its_own_
 
     network.silence_alert_minutes = 15
     network.save()
-    assert run_at(601) == [("opened", Kind.NETWORK_SILENT, f"network:{network.pk}")]
+    assert run_at(601) == [("opened", NETWORK_SILENT, f"network:{network.pk}")]
     assert "its silence_alert_minutes" in Alert.objects.get().last_message
 
 
@@ -167,10 +169,10 @@ def test_a_network_set_to_zero_minutes_never_alerts(network):
 def test_only_one_alert_per_subject_is_open_at_the_database(db):
     from django.db import IntegrityError, transaction
 
-    Alert.objects.create(kind=Kind.BACKLOG, key="partner:1", last_message="x")
-    Alert.objects.create(kind=Kind.BACKLOG, key="partner:1", last_message="x", closed_at=NOW)
+    Alert.objects.create(kind=BACKLOG, key="partner:1", last_message="x")
+    Alert.objects.create(kind=BACKLOG, key="partner:1", last_message="x", closed_at=NOW)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Alert.objects.create(kind=Kind.BACKLOG, key="partner:1", last_message="x")
+        Alert.objects.create(kind=BACKLOG, key="partner:1", last_message="x")
 
 
 def test_notices_go_out_by_email_once_when_opened_and_once_when_closed(partner):
@@ -227,4 +229,23 @@ def test_notices_go_to_the_webhook_signed_like_partner_deliveries(settings, part
 def test_beat_runs_the_check_every_alert_check_every_seconds():
     entry = django_settings.CELERY_BEAT_SCHEDULE["check-alerts"]
 
-    assert entry == {"task": "alerts.tasks.check", "schedule": 60.0}
+    assert entry == {"task": "postbacks_project.alerts.tasks.check", "schedule": 60.0}
+
+
+def test_the_apps_register_their_own_kinds_each_with_its_condition():
+    conditions = registry.conditions()
+
+    assert {PARTNER_DISABLED, PARTNER_FAILING, BACKLOG, NETWORK_SILENT} <= set(conditions)
+    assert registry.label(NETWORK_SILENT) == "network silent"
+
+
+def test_the_shared_alerts_package_imports_no_app():
+    package = Path(django_settings.BASE_DIR) / "postbacks_project" / "alerts"
+    imports = [
+        line.strip()
+        for path in package.rglob("*.py")
+        for line in path.read_text().splitlines()
+        if line.strip().startswith(("from ", "import "))
+    ]
+    apps = ("receiver", "partners", "testing_tools")
+    assert [line for line in imports if line.split()[1].split(".")[0] in apps] == []

@@ -20,7 +20,7 @@ class OpenFilter(admin.SimpleListFilter):
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
-    list_display = ["kind", "key", "opened_at", "closed_at", "last_message"]
+    list_display = ["label", "key", "opened_at", "closed_at", "last_message"]
     list_filter = ["kind", OpenFilter]
     search_fields = ["key", "last_message"]
     date_hierarchy = "opened_at"

@@ -4,16 +4,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-
-class Kind(models.TextChoices):
-    PARTNER_DISABLED = "partner_disabled", "partner auto-disabled"
-    PARTNER_FAILING = "partner_failing", "partner failing"
-    BACKLOG = "backlog", "delivery backlog"
-    NETWORK_SILENT = "network_silent", "network silent"
+from . import registry
 
 
 class Alert(models.Model):
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=20, help_text="What is wrong: one of the kinds the apps register.")
     key = models.CharField(max_length=60, help_text='What the alert is about, e.g. "partner:3" or "network:1".')
     opened_at = models.DateTimeField(default=timezone.now, db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="Empty while the condition holds.")
@@ -29,7 +24,11 @@ class Alert(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.key}"
+        return f"{self.label} {self.key}"
+
+    @property
+    def label(self):
+        return registry.label(self.kind)
 
     @property
     def is_open(self):

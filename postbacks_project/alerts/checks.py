@@ -5,8 +5,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import notify
-from .conditions import CONDITIONS
+from . import notify, registry
 from .models import Alert
 
 logger = logging.getLogger(__name__)
@@ -16,7 +15,7 @@ def run(now=None):
     """Check every condition at `now`; returns the (event, alert) pairs notified, event being opened or closed."""
     now = now or timezone.now()
     changes = []
-    for kind, condition in CONDITIONS.items():
+    for kind, condition in registry.conditions().items():
         open_alerts = {alert.key: alert for alert in Alert.objects.filter(kind=kind, closed_at=None)}
         holding = condition(now, open_alerts)
         for key, message in holding.items():

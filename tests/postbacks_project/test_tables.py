@@ -1,0 +1,110 @@
+"""The big tables' sizes: rows (exact, capped, or PostgreSQL's estimate), bytes with their indexes, the oldest row."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from postbacks_project import tables
+from receiver.models import Outcome, ReceivedPostback, Source
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def received(network, *ages_days):
+    ReceivedPostback.objects.bulk_create(
+        ReceivedPostback(
+            network=network, source=Source.POSTBACK, outcome=Outcome.ACCEPTED, received_at=NOW - timedelta(days=age)
+        )
+        for age in ages_days
+    )
+
+
+def by_model(sizes):
+    return {table.model: table for table in sizes.tables}
+
+
+def test_each_big_table_has_its_rows_and_oldest_row(network):
+    received(network, 3, 40, 1)
+
+    table = by_model(tables.measure())["receiver.ReceivedPostback"]
+
+    assert (table.table, table.oldest) == ("receiver_receivedpostback", NOW - timedelta(days=40))
+    if connection.vendor == "sqlite":
+        assert (table.rows, table.rows_basis) == (3, tables.EXACT)
+
+
+def test_an_empty_table_has_no_oldest_row(db):
+    table = by_model(tables.measure())["partners.DeliveryAttempt"]
+
+    assert (table.oldest, table.rows) == (None, 0)
+
+
+def test_past_the_limit_sqlite_counts_say_at_least(network, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL answers from its catalog")
+    monkeypatch.setattr(tables, "COUNT_LIMIT", 2)
+    received(network, 1, 2, 3)
+
+    table = by_model(tables.measure())["receiver.ReceivedPostback"]
+
+    assert (table.rows, table.rows_basis) == (2, tables.AT_LEAST)
+
+
+def test_on_sqlite_each_table_is_sized_with_its_indexes_from_dbstat(network):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's dbstat")
+    empty = by_model(tables.measure())["receiver.ReceivedPostback"].bytes
+    received(network, *range(2000))
+
+    sizes = tables.measure()
+
+    assert sizes.size_basis == "dbstat"
+    assert by_model(sizes)["receiver.ReceivedPostback"].bytes > empty + 2000 * 20
+    assert sizes.database_bytes >= sum(table.bytes for table in sizes.tables)
+
+
+def test_past_the_dbstat_limit_only_the_database_file_is_sized(network, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's dbstat")
+    monkeypatch.setattr(tables, "DBSTAT_LIMIT", 1)
+
+    sizes = tables.measure()
+
+    assert (sizes.size_basis, sizes.database_bytes > 1) == ("database_file", True)
+    assert {table.bytes for table in sizes.tables} == {None}
+
+
+@pytest.mark.postgres
+def test_on_postgresql_rows_are_the_catalog_estimate_once_analyzed(network):
+    received(network, *range(500))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE receiver_receivedpostback")
+
+    sizes = tables.measure()
+    table = by_model(sizes)["receiver.ReceivedPostback"]
+
+    assert sizes.size_basis == "pg_total_relation_size"
+    assert (table.rows, table.rows_basis) == (500, tables.ESTIMATE)
+    assert table.bytes > 500 * 20
+    assert table.oldest == NOW - timedelta(days=499)
+
+
+def test_the_status_api_shows_the_tables(admin_client, network):
+    received(network, 5)
+
+    body = admin_client.get("/api/status/").json()["tables"]
+
+    [row] = [row for row in body["tables"] if row["model"] == "receiver.ReceivedPostback"]
+    assert row["oldest"].startswith((NOW - timedelta(days=5)).date().isoformat())
+    assert body["vendor"] == connection.vendor
+
+
+def test_the_dashboard_shows_the_tables(admin_client, network):
+    received(network, 5)
+
+    html = admin_client.get("/admin/stats/").content.decode()
+
+    assert 'id="stats-tables"' in html
+    assert "receiver.ReceivedPostback" in html
