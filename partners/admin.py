@@ -50,6 +50,7 @@ def add_inline(inline):
     if inline not in EXTRA_INLINES:
         EXTRA_INLINES.append(inline)
 
+
 STATE_FIELDS = ["disabled_at", "disabled_reason", "failing_since", "created_at"]
 BREAKER_TONES = {Breaker.CLOSED: OK, Breaker.OPEN: BAD, Breaker.HALF_OPEN: WAIT}
 
