@@ -80,8 +80,7 @@ def verifies(secret, request):
     return True
 
 
-def test_a_partner_user_sets_up_tests_and_rotates_in_the_portal(live_server, chromium, worker, partner_ok, settings):
-    settings.OUTBOUND_ALLOW_LOOPBACK = True  # the live server's save-time check lets the local sink in
+def test_a_partner_user_sets_up_tests_and_rotates_in_the_portal(live_server, chromium, worker, partner_ok):
     network = Network.objects.create(name="Acme Network")
     partner = Partner.objects.create(
         name="Pub", slug="pub", postback_url="https://pub.example/pb?click={click_id}", signing_secret=OLD_SECRET
