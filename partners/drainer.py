@@ -24,7 +24,7 @@ from postbacks_project.db import write_transaction
 
 from . import breaker, transport
 from . import delivery as deliveries
-from .models import Delivery, State, due, lock_span
+from .models import Delivery, State, due, due_parts, lock_span
 from .routing import sending_terms
 
 logger = logging.getLogger(__name__)
@@ -107,20 +107,8 @@ def _lock_batch(room, pace, now):
     # An open breaker holds its partner's deliveries back; once its probe is due, one of them is the probe.
     full += [pk for pk, may_probe in health.paused.items() if not may_probe or in_flight.get(pk)]
     probes = {pk for pk, may_probe in health.paused.items() if may_probe}
-    earlier = Delivery.objects.filter(
-        partner_id=OuterRef("partner_id"),
-        event__conversion_id=OuterRef("event__conversion_id"),
-        event_id__lt=OuterRef("event_id"),
-        state__in=UNFINISHED,
-    )
-    candidates = (
-        Delivery.objects.filter(due(now))
-        .exclude(partner_id__in=full)
-        .filter(~Exists(earlier))
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", "partner_id")[: room * CANDIDATES_PER_SLOT]
-    )
-    chosen, held_back = _fair_share(list(candidates), room, partners, in_flight, pace, probes)
+    candidates = _candidates(now, full, room * CANDIDATES_PER_SLOT)
+    chosen, held_back = _fair_share(candidates, room, partners, in_flight, pace, probes)
     lost = {
         partner_id for pk, partner_id in chosen if partner_id in probes and not breaker.claim_probe(partner_id, now)
     }
@@ -132,6 +120,31 @@ def _lock_batch(room, pace, now):
     Delivery.objects.filter(due(now), pk__in=chosen).update(state=State.SENDING, locked_until=lock, lease=lease)
     locked = Delivery.objects.filter(lease=lease, state=State.SENDING).select_related("event__conversion__offer")
     return Batch(list(locked.order_by("next_attempt_at", "id")), held_back, health.unwell, terms)
+
+
+def _candidates(now, full, limit):
+    """(delivery id, partner id) of the oldest `limit` due deliveries of partners not in `full`, each not waiting for
+    an earlier event of its conversion to the same partner. Read per part of due() (models.due_parts), in one UNION
+    where the database takes a LIMIT in one: only the first rows of each index range are read."""
+    earlier = Delivery.objects.filter(
+        partner_id=OuterRef("partner_id"),
+        event__conversion_id=OuterRef("event__conversion_id"),
+        event_id__lt=OuterRef("event_id"),
+        state__in=UNFINISHED,
+    )
+    parts = [
+        Delivery.objects.filter(part)
+        .exclude(partner_id__in=full)
+        .filter(~Exists(earlier))
+        .order_by("next_attempt_at", "id")
+        .values_list("next_attempt_at", "pk", "partner_id")[:limit]
+        for part in due_parts(now)
+    ]
+    if connection.features.supports_slicing_ordering_in_compound:
+        rows = list(parts[0].union(*parts[1:], all=True))
+    else:
+        rows = [row for part in parts for row in part]
+    return [(pk, partner_id) for _at, pk, partner_id in sorted(rows)[:limit]]
 
 
 def _fair_share(candidates, room, partners, in_flight, pace, probes=frozenset()):
