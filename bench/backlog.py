@@ -111,6 +111,8 @@ def child_seed(count):
     """`count` conversions, each with its created event and one due delivery per partner, amounts fixed, in bulk."""
     from decimal import Decimal
 
+    from django.utils import timezone
+
     from partners import amounts
     from partners.models import Delivery, Partner
     from receiver.models import Conversion, ConversionEvent, Network, Offer
@@ -135,8 +137,13 @@ def child_seed(count):
         ),
         batch_size=2000,
     )
+    # The deliveries are seeded here: marked routed, the worker's outbox leaves these events alone.
+    routed = timezone.now()
     events = ConversionEvent.objects.bulk_create(
-        (ConversionEvent(conversion=c, kind="created", to_status="approved", payout=c.payout) for c in conversions),
+        (
+            ConversionEvent(conversion=c, kind="created", to_status="approved", payout=c.payout, routed_at=routed)
+            for c in conversions
+        ),
         batch_size=2000,
     )
     rows = (

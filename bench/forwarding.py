@@ -247,10 +247,12 @@ def child_setup(sink_url, partner_concurrency=None):
 def child_seed(partner, count, tag, due=False):
     """`count` conversions, each with its created event and a pending delivery to the partner, in bulk.
 
-    Amounts fixed at creation as partners.delivery.create_for_event does (a delivery without them would be priced
+    Amounts fixed at creation as partners.delivery.create_for_events does (a delivery without them would be priced
     late, one query more each, in prepare_all). Not due (next attempt in 2999) unless `due`: `feed` makes them due.
     """
     from decimal import Decimal
+
+    from django.utils import timezone
 
     from partners import amounts
     from partners.models import Delivery, Partner
@@ -271,8 +273,11 @@ def child_seed(partner, count, tag, due=False):
         )
         for n in range(count)
     )
+    # The deliveries are seeded here: marked routed, the worker's outbox leaves these events alone.
+    routed = timezone.now()
     events = ConversionEvent.objects.bulk_create(
-        ConversionEvent(conversion=c, kind="created", to_status="approved", payout=c.payout) for c in conversions
+        ConversionEvent(conversion=c, kind="created", to_status="approved", payout=c.payout, routed_at=routed)
+        for c in conversions
     )
     when = {} if due else {"next_attempt_at": HELD}
     partner = Partner.objects.get(pk=partner)
