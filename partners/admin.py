@@ -260,8 +260,8 @@ class PartnerAdmin(ExtensibleAdmin):
         if health is None or health.breaker == Breaker.CLOSED:
             return badge("closed", "closed", BREAKER_TONES)
         probe = f", probe at {health.probe_at:%Y-%m-%d %H:%M:%S %Z}" if health.probe_at else ""
-        text = f"{health.consecutive_failures} failures in a row{probe}"
-        return format_html("{} {}", badge(health.breaker, health.get_breaker_display(), BREAKER_TONES), text)
+        text = f"{health.get_breaker_display()}: {health.consecutive_failures} failures in a row{probe}"
+        return badge(health.breaker, text, BREAKER_TONES)
 
     @admin.display(description="limits")
     def limits(self, obj):

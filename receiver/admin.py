@@ -349,6 +349,7 @@ class ClickAdmin(ReadOnlyAdmin):
     list_filter = [recent_filter("created_at", "made"), "offer__network"]
     # Exact matches on indexed columns: a substring search reads every row.
     search_fields = ["click_id__exact", "user_id__exact", "partner_slug__exact"]
+    list_select_related = ["offer__network"]  # an offer is shown with its network's name
     autocomplete_fields = ["offer"]
 
 
@@ -357,6 +358,7 @@ class NetworkClickAdmin(ReadOnlyAdmin):
     list_display = ["click_id", "network", "offer", "user_id", "created_at"]
     list_filter = [recent_filter("created_at", "made"), "network"]
     search_fields = ["click_id__exact", "user_id__exact"]
+    list_select_related = ["network", "offer__network"]
     autocomplete_fields = ["network", "offer"]
 
 
@@ -440,6 +442,7 @@ class ConversionAdmin(ExtensibleAdmin, ReadOnlyAdmin):
     list_filter = [recent_filter("created_at", "made"), "status", "source", "rate_state", "is_test", "network"]
     search_fields = ["click_id__exact", "transaction_id__exact", "user_id__exact"]
     search_help_text = "The exact click id, transaction id or user id."
+    list_select_related = ["network", "offer__network"]
     autocomplete_fields = ["network", "known_click", "offer", "network_click"]
     inlines = [EventInline]
 
@@ -460,6 +463,7 @@ class ConversionEventAdmin(ReadOnlyAdmin):
     list_filter = [recent_filter("created_at", "made"), "kind", "to_status"]
     search_fields = ["conversion__click_id__exact", "conversion__transaction_id__exact"]
     search_help_text = "The conversion's exact click id or transaction id."
+    list_select_related = ["conversion"]
     autocomplete_fields = ["conversion", "postback"]
 
 
@@ -485,4 +489,5 @@ class PointsEntryAdmin(ReadOnlyAdmin):
     list_filter = [recent_filter("created_at", "made")]
     search_fields = ["user_id__exact", "conversion__click_id__exact"]
     search_help_text = "The exact user id or the conversion's click id."
+    list_select_related = ["conversion"]
     autocomplete_fields = ["conversion", "event"]

@@ -55,6 +55,8 @@ class TestPostbackSerializer(serializers.ModelSerializer):
             "sent_at",
             "url",
             "method",
+            "request_headers",
+            "request_body",
             "response_status",
             "response_body",
             "duration_ms",

@@ -712,7 +712,7 @@ def test_the_partner_list_shows_an_open_breaker_the_limits_and_the_parked_delive
 
     page = admin_client.get(admin_url(Partner, "changelist")).content.decode()
 
-    assert '<span class="badge badge-bad">open (paused after consecutive failures)</span> 4 failures in a row' in page
+    assert '<span class="badge badge-bad">open (paused after consecutive failures): 4 failures in a row' in page
     assert "4 at once (default), 3 /s" in page
     parked_list = f"{admin_url(Delivery, 'changelist')}?state__exact=parked&amp;partner__id__exact={partner.pk}"
     assert f'<a href="{parked_list}">1 waiting</a>' in page

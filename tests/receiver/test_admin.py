@@ -5,11 +5,22 @@ import json
 import re
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from partners.models import Partner
-from receiver.models import Click, Conversion, ConversionEvent, Network, Offer, ReceivedPostback
+from receiver.models import (
+    Click,
+    Conversion,
+    ConversionEvent,
+    Network,
+    NetworkClick,
+    Offer,
+    PointsEntry,
+    ReceivedPostback,
+)
 
 MODELS = [Network, Offer, Click, ReceivedPostback, Conversion, ConversionEvent, Partner]
 READ_ONLY = [Click, ReceivedPostback, Conversion, ConversionEvent]
@@ -464,3 +475,22 @@ def test_a_network_without_a_mapping_is_asked_for_our_names(admin_client, db, se
 
     query = "click_id={click_id}&amp;transaction_id={transaction_id}&amp;payout={payout}&amp;status={status}"
     assert f"https://hub.example/postback/{network.key}/?{query}</code>" in page
+
+
+BIG_LISTS = [ReceivedPostback, Conversion, ConversionEvent, Click, NetworkClick, PointsEntry]
+
+
+@pytest.mark.parametrize("model", BIG_LISTS, ids=lambda m: m.__name__)
+def test_a_big_list_costs_the_same_queries_for_one_row_as_for_many(admin_client, client, data, model):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(admin_url(model, "changelist")).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(4):
+        click = Click.objects.create(offer=data["offer"], user_id=f"user-{n}")
+        NetworkClick.objects.create(network=data["network"], offer=data["offer"], click_id=f"nc-{n}")
+        client.get(f"/postback/{data['network'].key}/", {"click_id": click.click_id, "payout": "1", "points": "5"})
+
+    assert queries() == few

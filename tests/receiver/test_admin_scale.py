@@ -20,30 +20,69 @@ PAGE_QUERIES = 5
 OUTCOMES = list(Outcome.values)
 
 
+def row(n, start, networks):
+    """The n-th of the seeded postbacks: every outcome, source, reason, status code and method, two networks."""
+    return {
+        "received_at": start + timedelta(seconds=26 * n),
+        "method": "POST" if n % 7 == 0 else "GET",
+        "network_id": networks[n % 2].pk,
+        "source": Source.CLAIM if n % 11 == 0 else Source.POSTBACK,
+        "outcome": OUTCOMES[n % len(OUTCOMES)],
+        "reason": REASONS[n % len(REASONS)][0] if n % 5 == 0 else "",
+        "click_id": f"click-{n}",
+        "http_status": HTTP_STATUSES[n % len(HTTP_STATUSES)][0] if n % 5 == 0 else 200,
+    }
+
+
+def insert_on_postgresql(start, networks):
+    """The same rows made by PostgreSQL itself (generate_series): the client-side insert of 200,000 rows is slow
+    on a busy machine, and the server's is not."""
+    codes = [code for code, _ in HTTP_STATUSES]
+    reasons = [reason for reason, _ in REASONS]
+    sql = f"""
+        INSERT INTO {TABLE} (received_at, method, path, query, content_type, body, body_truncated, headers, source,
+            network_id, outcome, reason, message, params, click_id, status, http_status, processing_ms)
+        SELECT %(start)s + n * interval '26 seconds', CASE WHEN n %% 7 = 0 THEN 'POST' ELSE 'GET' END,
+            '/postback/***/', '', '', ''::bytea, false, '{{}}'::jsonb,
+            CASE WHEN n %% 11 = 0 THEN %(claim)s ELSE %(postback)s END,
+            (%(networks)s::bigint[])[n %% 2 + 1], (%(outcomes)s::text[])[n %% %(n_outcomes)s + 1],
+            CASE WHEN n %% 5 = 0 THEN (%(reasons)s::text[])[n %% %(n_reasons)s + 1] ELSE '' END,
+            '', '{{}}'::jsonb, 'click-' || n, '',
+            CASE WHEN n %% 5 = 0 THEN (%(codes)s::int[])[n %% %(n_codes)s + 1] ELSE 200 END, 0
+        FROM generate_series(0, %(last)s) AS n
+    """
+    params = {
+        "start": start,
+        "claim": Source.CLAIM,
+        "postback": Source.POSTBACK,
+        "networks": [network.pk for network in networks],
+        "outcomes": OUTCOMES,
+        "n_outcomes": len(OUTCOMES),
+        "reasons": reasons,
+        "n_reasons": len(reasons),
+        "codes": codes,
+        "n_codes": len(codes),
+        "last": ROWS - 1,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        cursor.execute(f"ANALYZE {TABLE}")
+
+
 @pytest.fixture
 def postbacks(db):
     networks = [Network.objects.create(name=f"Network {n}") for n in range(2)]
     start = timezone.now() - timedelta(days=60)
-    ReceivedPostback.objects.bulk_create(
-        (
-            ReceivedPostback(
-                received_at=start + timedelta(seconds=26 * n),
-                method="POST" if n % 7 == 0 else "GET",
-                path="/postback/***/",
-                network=networks[n % 2],
-                source=Source.CLAIM if n % 11 == 0 else Source.POSTBACK,
-                outcome=OUTCOMES[n % len(OUTCOMES)],
-                reason=REASONS[n % len(REASONS)][0] if n % 5 == 0 else "",
-                click_id=f"click-{n}",
-                http_status=HTTP_STATUSES[n % len(HTTP_STATUSES)][0] if n % 5 == 0 else 200,
-            )
-            for n in range(ROWS)
-        ),
-        batch_size=5000,
-    )
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {TABLE}")
+        insert_on_postgresql(start, networks)
+    else:
+        rows = (ReceivedPostback(path="/postback/***/", **row(n, start, networks)) for n in range(ROWS))
+        ReceivedPostback.objects.bulk_create(rows, batch_size=5000)
+    # The same rows either way: the lists below see what the other database would.
+    assert ReceivedPostback.objects.filter(source=Source.CLAIM).count() == len(range(0, ROWS, 11))
+    assert ReceivedPostback.objects.filter(http_status=HTTP_STATUSES[1][0]).count() == len(
+        [n for n in range(ROWS) if n % 5 == 0 and n % len(HTTP_STATUSES) == 1]
+    )
     return networks
 
 
@@ -74,32 +113,32 @@ def open_each(admin_client, networks):
 
 def test_each_received_postbacks_list_takes_a_page_of_queries_and_never_counts_the_table(admin_client, postbacks):
     seen = open_each(admin_client, postbacks)
+    # Past the count cap, the list still says how many there are, about: more than the cap, not more than the table.
+    unfiltered = admin_client.get(reverse("admin:receiver_receivedpostback_changelist")).context["cl"]
+    assert COUNT_CAP < unfiltered.result_count <= ROWS * 1.1
 
     for query, sqls in seen.items():
-        # On PostgreSQL a list past the count cap also reads the table's estimate, one row of pg_class.
-        estimates = [sql for sql in sqls if "pg_class" in sql]
-        assert len(sqls) - len(estimates) == PAGE_QUERIES, (query, sqls)
-        assert len(estimates) <= 1, query
+        # On PostgreSQL the whole table's count is its estimate, one row of pg_class, instead of a capped count.
+        assert len(sqls) == PAGE_QUERIES, (query, sqls)
         on_table = [sql for sql in sqls if TABLE in sql]
         assert not [sql for sql in on_table if "DISTINCT" in sql.upper()], query
         counts = [sql for sql in on_table if "COUNT(" in sql.upper()]
-        assert len(counts) == 1, (query, counts)
-        assert re.search(r"\bLIMIT\b", counts[0]), (query, counts)
-
-
-def test_a_list_past_the_count_cap_shows_more_than_the_cap_and_no_more_than_the_table(admin_client, postbacks):
-    cl = admin_client.get(reverse("admin:receiver_receivedpostback_changelist")).context["cl"]
-
-    assert COUNT_CAP < cl.result_count <= ROWS * 1.1
+        estimates = [sql for sql in sqls if "pg_class" in sql]
+        assert len(counts) + len(estimates) == 1, (query, counts)
+        assert all(re.search(r"\bLIMIT\b", sql) for sql in counts), (query, counts)
 
 
 @pytest.mark.postgres
 def test_no_received_postbacks_list_scans_the_table_on_postgresql(admin_client, postbacks):
     seen = open_each(admin_client, postbacks)
 
+    scans = []
     with connection.cursor() as cursor:
         for query, sqls in seen.items():
             for sql in (sql for sql in sqls if TABLE in sql and sql.lstrip().upper().startswith("SELECT")):
                 cursor.execute(f"EXPLAIN {sql}")
                 plan = "\n".join(row[0] for row in cursor.fetchall())
-                assert f"Seq Scan on {TABLE}" not in plan, (query, sql, plan)
+                if f"Seq Scan on {TABLE}" in plan:
+                    scans.append((query, sql, plan))
+
+    assert scans == []

@@ -31,7 +31,9 @@
       });
     }
     tr.querySelector(".tp-remove").addEventListener("click", function () {
-      if (rowsBody.children.length > 1) { tr.remove(); renumber(); }
+      const note = document.getElementById("tp-form-error");
+      if (rowsBody.children.length > 1) { tr.remove(); renumber(); note.textContent = ""; return; }
+      note.textContent = "A batch needs at least one row: change this one instead of removing it.";
     });
     tr.querySelector(".tp-copy").addEventListener("click", function () {
       if (rowsBody.children.length >= config.maxRows) return;
@@ -210,7 +212,13 @@
     const td = document.createElement("td");
     td.colSpan = 9;
     const pre = document.createElement("pre");
-    pre.textContent = "Response body:\n" + (row.response_body || "(empty)");
+    // What was sent, signature headers included (secrets are masked by the server), then what came back.
+    const headers = Object.keys(row.request_headers || {}).map(function (name) {
+      return name + ": " + row.request_headers[name];
+    });
+    const sent = [row.method + " " + row.url].concat(headers);
+    if (row.request_body) sent.push("", row.request_body);
+    pre.textContent = "Request:\n" + sent.join("\n") + "\n\nResponse body:\n" + (row.response_body || "(empty)");
     td.appendChild(pre);
     tr.appendChild(td);
     return tr;
@@ -234,6 +242,8 @@
   }
 
   cancelButton.addEventListener("click", function () {
+    const waiting = lastRows.filter(function (row) { return row.state === "scheduled"; }).length;
+    if (!window.confirm("Cancel the " + waiting + " row(s) not yet sent? They will not be sent.")) return;
     fetch(config.batchUrl + batch + "/cancel", {
       method: "POST", headers: { "X-CSRFToken": csrf }, credentials: "same-origin",
     }).then(function (response) {
