@@ -8,8 +8,10 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.formats import date_format
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import urlencode
@@ -28,7 +30,6 @@ from .macros import sample_values
 from .models import Breaker, Delivery, DeliveryAttempt, Method, OfferShare, Partner, ShareType, State
 from .outbound import build_request
 from .redelivery import failed_since, redeliver
-from .signing import generate_secret
 from .templating import MACROS
 
 PREVIEW_FIELDS = [
@@ -69,7 +70,8 @@ class PartnerForm(forms.ModelForm):
     generate_secret = forms.BooleanField(
         required=False,
         label="Generate a new signing secret",
-        help_text="On save, replaces the signing secret with a new random one; copy it from here for the partner.",
+        help_text="On save, makes a new random secret and shows it once, on the next page; the current one keeps "
+        "signing requests beside it for PARTNER_SECRET_ROTATION_HOURS, so the partner switches over in its time.",
     )
 
     # No Meta: the admin builds the form's Meta from the fieldsets below.
@@ -83,13 +85,15 @@ class PartnerForm(forms.ModelForm):
             # A template with a few parameters is longer than a line: wrap it, as wide as the form.
             self.fields["postback_url"].widget = forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"})
         normalise_decimals(self)
+        if "signing_secret" in self.fields:
+            # Written, never shown: the page would otherwise hold the secret in clear for anyone who opens it.
+            field = self.fields["signing_secret"]
+            field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+            is_set = bool(self.instance.pk and self.instance.signing_secret)
+            field.help_text = ("Set: left empty, it stays. " if is_set else "Not set. ") + field.help_text
 
-    def clean(self):
-        cleaned = super().clean()
-        # Set before the model's own validation runs (in _post_clean), so the new secret is checked too.
-        if cleaned.get("generate_secret"):
-            cleaned["signing_secret"] = generate_secret()
-        return cleaned
+    def clean_signing_secret(self):
+        return self.cleaned_data["signing_secret"] or (self.instance.signing_secret if self.instance.pk else "")
 
 
 class PreviewForm(forms.ModelForm):
@@ -331,12 +335,25 @@ class PartnerAdmin(ExtensibleAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if form.cleaned_data.get("generate_secret"):
-            self.message_user(
-                request,
-                f"Generated a new signing secret for {obj}: copy it from the Signing section for the partner; "
-                "the old one no longer verifies.",
-                messages.WARNING,
-            )
+            request.new_signing_secret = obj.rotate_signing_secret()
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._secret_once(request, obj) or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        return self._secret_once(request, obj) or super().response_change(request, obj)
+
+    def _secret_once(self, request, obj):
+        """The page that shows a new secret, on this answer only: never in a message (kept in the session or a
+        cookie), never on the partner's page later."""
+        secret = getattr(request, "new_signing_secret", None)
+        if secret is None:
+            return None
+        context = {**self.admin_site.each_context(request), "partner": obj, "secret": secret, "opts": self.opts}
+        response = render(request, "admin/partners/secret_once.html", context)
+        add_never_cache_headers(response)
+        response["Cache-Control"] += ", no-store"
+        return response
 
     def has_delete_permission(self, request, obj=None):
         # Deliveries protect a partner that ever received one: offer "Deactivate" instead of a delete that fails.

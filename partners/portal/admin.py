@@ -199,7 +199,7 @@ class PortalPartnerAdmin(admin.ModelAdmin):
             return super().response_change(request, obj)
         # Shown on this answer only, never through a message (stored in the session or a cookie) nor a page later.
         context = {**self.admin_site.each_context(request), "partner": obj, "secret": secret, "opts": self.opts}
-        response = render(request, "portal/admin_secret_rotated.html", context)
+        response = render(request, "admin/partners/secret_once.html", context)
         add_never_cache_headers(response)
         response["Cache-Control"] += ", no-store"
         return response

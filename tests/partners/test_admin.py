@@ -515,12 +515,35 @@ def test_the_admin_saves_a_partner_with_its_networks(admin_client, network):
 def test_the_admin_generates_a_signing_secret_on_request(admin_client, partner):
     form = partner_form(name=partner.name, generate_secret="on")
 
-    response = admin_client.post(admin_url(Partner, "change", partner.pk), form, follow=True)
+    response = admin_client.post(admin_url(Partner, "change", partner.pk), form)
 
     partner.refresh_from_db()
     assert partner.signing_secret.startswith("whsec_")
     assert len(signing.secret_bytes(partner.signing_secret)) >= signing.MIN_SECRET_BYTES
-    assert any("Generated a new signing secret" in note for note in notes(response))
+    assert partner.signing_secret in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_partner_page_never_shows_the_signing_secret_and_an_empty_box_keeps_it(admin_client, partner):
+    partner.signing_secret = signing.generate_secret()
+    partner.save()
+
+    page = admin_client.get(admin_url(Partner, "change", partner.pk)).content.decode()
+    response = admin_client.post(admin_url(Partner, "change", partner.pk), partner_form(name=partner.name))
+
+    assert partner.signing_secret not in page
+    assert response.status_code == 302
+    assert Partner.objects.get(pk=partner.pk).signing_secret == partner.signing_secret
+
+
+def test_a_generated_secret_keeps_the_old_one_signing_for_the_rotation_window(admin_client, partner):
+    old = partner.signing_secret = signing.generate_secret()
+    partner.save()
+
+    admin_client.post(admin_url(Partner, "change", partner.pk), partner_form(name=partner.name, generate_secret="on"))
+
+    partner.refresh_from_db()
+    assert partner.secrets_at(timezone.now()) == [partner.signing_secret, old]
 
 
 def test_the_admin_refuses_a_signing_secret_that_is_not_whsec(admin_client, db):
