@@ -79,7 +79,8 @@ def size(conn, table):
 
 def partitioned_size(conn, table):
     return conn.execute(
-        "SELECT COALESCE(SUM(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits WHERE inhparent = %s::regclass",
+        "SELECT COALESCE(SUM(pg_total_relation_size(inhrelid)), 0)::bigint FROM pg_inherits "
+        "WHERE inhparent = %s::regclass",
         [table],
     ).fetchone()[0]
 
