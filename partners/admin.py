@@ -20,7 +20,7 @@ from postbacks_project.admin_extensions import ExtensibleAdmin, Extensions
 from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
 from postbacks_project.badges import BAD, OK, WAIT, badge
 from postbacks_project.cli import money_text
-from receiver.statuses import Status
+from receiver.lifecycle import Status
 
 from . import parking
 from .admin_logs import DeliveryAdmin, DeliveryAttemptAdmin

@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from postbacks_project.cli import money_text
+from receiver.lifecycle import Status
 from receiver.models import Offer
-from receiver.statuses import Status
 
 from .models import OfferShare, Partner, Scope
 from .money import partner_share

@@ -13,8 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 
 from receiver.currency import rate_on
+from receiver.lifecycle import Status
 from receiver.models import EventKind
-from receiver.statuses import Status
 
 from .models import Effect, PayoutBasis, ShareType, State
 from .money import MONEY_PLACES, partner_share, points, round_payout

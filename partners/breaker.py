@@ -32,7 +32,7 @@ def health(now):
     return Health(paused, frozenset(unwell))
 
 
-def claim_probe(partner_id, now):
+def take_probe(partner_id, now):
     """Whether this drainer sends the partner's one probe (only one of several drainers wins it)."""
     return (
         PartnerHealth.objects.filter(_probe_due(now), partner_id=partner_id).update(

@@ -1,4 +1,4 @@
-"""The admin stats dashboard: a GET form for the period and filters, the figures from stats.compute, a daily chart."""
+"""The admin stats dashboard: a GET form for the period and filters, figures from partners.figures, a daily chart."""
 
 from datetime import timedelta
 
@@ -8,12 +8,13 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from postbacks_project import tables as table_sizes
+from receiver.lifecycle import Status
 from receiver.models import Network, Offer
-from receiver.statuses import Status
 
-from . import dashboard_links, stats
+from . import dashboard_links
 from .allocation import over_allocated
 from .charts import daily_chart
+from .figures import compute
 from .models import Partner, State
 
 DEFAULT_DAYS = 30
@@ -53,7 +54,7 @@ def page(request):
     if form.is_valid():
         data = form.cleaned_data
         scope = (data["network"], data["offer"], data["partner"])
-        figures = stats.compute(data["start"], data["end"], *scope)
+        figures = compute(data["start"], data["end"], *scope)
         links = dashboard_links.Links(data["start"], data["end"], *scope)
         rows = dashboard_links.rows(figures, links)
         filters = {name: data[name].pk for name in ("network", "offer", "partner") if data[name]}

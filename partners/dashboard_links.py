@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from . import stats
+from .figures import period_bounds
 
 
 def presets(today, current, filters):
@@ -31,7 +31,7 @@ class Links:
     conversions delivered to a partner, deliveries narrowed by network or offer are not a list filter)."""
 
     def __init__(self, start, end, network=None, offer=None, partner=None):
-        since, until = (bound.isoformat() for bound in stats.period_bounds(start, end))
+        since, until = (bound.isoformat() for bound in period_bounds(start, end))
         self.network, self.offer, self.partner = network, offer, partner
         self.created = {"created_at__gte": since, "created_at__lt": until}
         self.received = {"received_at__gte": since, "received_at__lt": until}

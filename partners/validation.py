@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from requests_hardened.ip_filter import InvalidIPAddress, get_ip_address
 
+from receiver.lifecycle import Status
 from receiver.params import is_currency_code
-from receiver.statuses import Status
 
 from . import signing
 from .macros import sample_values

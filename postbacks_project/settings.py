@@ -247,7 +247,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # One name per shared choice set (conversion statuses; delivery and attempt error codes), not one per field.
     "ENUM_NAME_OVERRIDES": {
-        "ConversionStatusEnum": "receiver.statuses.Status",
+        "ConversionStatusEnum": "receiver.lifecycle.Status",
         "DeliveryErrorCodeEnum": "partners.models.ERROR_CHOICES",
     },
     # Error answers (400, 401, 403, 404) documented for every operation, as clients and schemathesis expect.

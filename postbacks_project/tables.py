@@ -1,6 +1,6 @@
 """How big the big tables are: rows (estimated where counting is slow), bytes on disk, and the oldest row kept.
 
-For the status API (partners/status.py) and the stats dashboard, and for an operator choosing the RETAIN_* days.
+For the status API (partners/system_status.py) and the stats dashboard, and for an operator choosing the RETAIN_* days.
 PostgreSQL answers from its catalog: pg_class.reltuples (the planner's estimate, as fresh as the last VACUUM or
 ANALYZE) and pg_total_relation_size (table, indexes and TOAST). SQLite counts exactly up to COUNT_LIMIT rows and
 says "at least" past it, and sizes each table with its indexes from the dbstat virtual table, which reads every

@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import APIRootView
 
 from partners import api_urls as partner_api
-from partners.status import system_status
+from partners.system_status import system_status
 from postbacks_project.permissions import requires
 from receiver import api_urls as receiver_api
 

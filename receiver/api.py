@@ -9,8 +9,8 @@ from postbacks_project.api import ApiViewMixin, ModelValidationMixin, choice, da
 from postbacks_project.masking import SECRET_NAME, mask_query, mask_secret
 
 from . import presets
+from .lifecycle import Status
 from .models import Click, Conversion, ConversionEvent, Network, Offer, Outcome, RateState, ReceivedPostback
-from .statuses import Status
 
 # What a write may set: whatever a preset fills in (other fields join presets.FIELDS as presets learn them), plus
 # what no preset sets. The key is the server's (rotated in the admin), the secret has its own write-only field.

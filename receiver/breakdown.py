@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
+from .lifecycle import Status
 from .models import Click, Conversion, Network, NetworkClick, Offer, RateState
-from .statuses import Status
 
 ZERO = Decimal("0")
 APPROVED_IN_HOUSE = Q(status=Status.APPROVED, rate_state=RateState.CONVERTED, house_payout__isnull=False)

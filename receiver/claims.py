@@ -7,10 +7,10 @@ from postbacks_project.db import write_transaction
 
 from . import admission, ledger
 from .admission import Refused
+from .lifecycle import Status
 from .models import Conversion, Network, NetworkClick, Offer, Outcome, Source
 from .params import InvalidInput, normalise_claim, raw_params
 from .services import insert_conversion, jsonable, open_event, store
-from .statuses import Status
 
 CLAIM_PREFIX = "claim:"
 

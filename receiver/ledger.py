@@ -5,8 +5,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.db.models import Sum
 
+from .lifecycle import Status
 from .models import PointsEntry, RateState
-from .statuses import Status
 
 
 def points_for(conversion):

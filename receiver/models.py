@@ -18,8 +18,8 @@ from django.utils import timezone
 from postbacks_project.masking import mask_secret
 
 from . import acknowledgements, reversals, signatures
+from .lifecycle import Status
 from .params import FIELDS, is_currency_code
-from .statuses import Status
 
 
 def generate_key():

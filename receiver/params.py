@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from . import reversals
 from .inbound import storable
-from .statuses import Status, UnknownStatus, normalise_status
+from .lifecycle import Status, UnknownStatus, normalise_status
 
 # Passthrough values (sub_id.., pub0..) a network maps onto ours; partners get them as {sub1}..{sub5}.
 SUBS = tuple(f"sub{i}" for i in range(1, 6))

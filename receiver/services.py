@@ -13,6 +13,7 @@ from postbacks_project.db import write_transaction
 from postbacks_project.masking import mask_headers, mask_query, mask_secret
 
 from . import config, currency, ledger, signatures
+from .lifecycle import Status, move_allowed
 from .models import (
     Click,
     Conversion,
@@ -27,7 +28,6 @@ from .models import (
 )
 from .params import SUBS, as_pk, click_id_of
 from .signals import conversion_event_created
-from .statuses import Status, move_allowed
 
 
 def store(

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from partners.models import AttemptRecord, Partner
-from receiver.statuses import Status
+from receiver.lifecycle import Status
 
 
 class TestState(models.TextChoices):

@@ -4,7 +4,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from partners.models import Partner
-from receiver.statuses import Status
+from receiver.lifecycle import Status
 
 from .models import TestPostback
 

@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from partners.models import Partner
+from receiver.lifecycle import Status
 from receiver.params import as_pk
-from receiver.statuses import Status
 
 from .serializers import MAX_DELAY_MINUTES, MAX_ROWS
 

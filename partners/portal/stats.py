@@ -13,8 +13,8 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from partners.figures import period_bounds
 from partners.models import Effect, State
-from partners.stats import period_bounds
 from postbacks_project.cli import money_text
 
 DEFAULT_DAYS = 30

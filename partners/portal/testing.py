@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from postbacks_project.cli import money_text
-from receiver.statuses import Status
+from receiver.lifecycle import Status
 from testing_tools import services
 from testing_tools.serializers import TestRowSerializer
 

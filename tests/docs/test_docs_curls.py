@@ -54,9 +54,9 @@ from partners.macros import event_values
 from partners.models import Delivery, Partner, State
 from partners.outbound import build_request
 from partners.templating import ESCAPES, MACROS
+from receiver.lifecycle import WORDS
 from receiver.models import Click, Network, Offer
 from receiver.params import FIELDS
-from receiver.statuses import WORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_DIR = ROOT / "docs"

@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from partners import signing
+from partners.figures import compute as compute_stats
 from partners.models import Delivery, Effect, Partner, PayoutBasis, ShareType, State
 from partners.money import partner_share, round_payout
-from partners.stats import compute as compute_stats
 from receiver.ledger import balance, points_for
+from receiver.lifecycle import Status
 from receiver.models import Conversion, ExchangeRate, Network
-from receiver.statuses import Status
 from tests.support.sink import Reply
 
 QUERY = "?e={effect}&p={payout}&d={payout_delta}&c={currency}"

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 
-from partners import stats
+from partners.figures import compute
 from partners.models import Delivery, Effect, Partner, State
 from receiver.models import Click, Conversion, ConversionEvent, Network, Offer, PointsEntry, ReceivedPostback
 from tests.support.permissions import staff_with
@@ -125,7 +125,7 @@ def world(db):
 def test_the_figures_of_a_known_month_are_exact(world, django_assert_max_num_queries):
     # 10 for the figures, 6 for the clicks claims reported and the tables per network, offer and type.
     with django_assert_max_num_queries(16):
-        figures = stats.compute(START, END)
+        figures = compute(START, END)
 
     assert (figures.clicks, figures.converted_clicks) == (5, 2)
     assert figures.conversions == {"total": 5, "approved": 3, "pending": 1, "rejected": 0, "reversed": 1}
@@ -163,7 +163,7 @@ def test_the_figures_of_a_known_month_are_exact(world, django_assert_max_num_que
 
 
 def test_a_network_narrows_everything_to_it(world):
-    figures = stats.compute(START, END, network=world["acme"])
+    figures = compute(START, END, network=world["acme"])
 
     assert figures.clicks == 4
     assert figures.conversions["total"] == 4
@@ -174,7 +174,7 @@ def test_a_network_narrows_everything_to_it(world):
 
 
 def test_an_offer_narrows_conversions_and_clicks_to_it(world):
-    figures = stats.compute(START, END, offer=world["game"])
+    figures = compute(START, END, offer=world["game"])
 
     assert figures.clicks == 0
     assert figures.conversions == {"total": 1, "approved": 0, "pending": 1, "rejected": 0, "reversed": 0}
@@ -184,7 +184,7 @@ def test_an_offer_narrows_conversions_and_clicks_to_it(world):
 
 
 def test_a_partner_narrows_to_what_was_delivered_to_it(world):
-    figures = stats.compute(START, END, partner=world["wall"])
+    figures = compute(START, END, partner=world["wall"])
 
     assert figures.clicks == 1
     assert figures.conversions["total"] == 2
@@ -199,9 +199,9 @@ def test_a_partner_narrows_to_what_was_delivered_to_it(world):
 def test_the_conversion_rate_counts_conversions_of_the_counted_clicks_only(world):
     # Conversions without a click of ours (4 of 5 this month) or delivered to a partner its clicks did not come through
     # made the rate 100 % overall and 400 % for Pub: each rate is now of the clicks it counts.
-    overall = stats.compute(START, END)
-    pub = stats.compute(START, END, partner=world["pub"])
-    wall = stats.compute(START, END, partner=world["wall"])
+    overall = compute(START, END)
+    pub = compute(START, END, partner=world["pub"])
+    wall = compute(START, END, partner=world["wall"])
 
     assert (overall.clicks, overall.converted_clicks, overall.conversion_rate) == (5, 2, Decimal("40.00"))
     assert (pub.clicks, pub.conversions["total"], pub.converted_clicks, pub.conversion_rate) == (1, 4, 0, Decimal(0))
@@ -211,11 +211,11 @@ def test_the_conversion_rate_counts_conversions_of_the_counted_clicks_only(world
 def test_a_click_converted_by_a_test_conversion_only_does_not_count_as_converted(world):
     Conversion.objects.filter(is_test=True).update(known_click=Click.objects.get(partner_slug="pub"))
 
-    assert stats.compute(START, END, partner=world["pub"]).converted_clicks == 0
+    assert compute(START, END, partner=world["pub"]).converted_clicks == 0
 
 
 def test_a_skipped_delivery_does_not_tie_a_conversion_to_the_partner(world):
-    figures = stats.compute(START, END, partner=world["pub"])
+    figures = compute(START, END, partner=world["pub"])
 
     # usd, eur, reversed, pending: the GBP one was skipped for Pub.
     assert figures.conversions["total"] == 4
@@ -223,7 +223,7 @@ def test_a_skipped_delivery_does_not_tie_a_conversion_to_the_partner(world):
 
 
 def test_the_period_bounds_are_whole_days_both_included(world):
-    figures = stats.compute(DAY2, DAY2)
+    figures = compute(DAY2, DAY2)
 
     assert figures.clicks == 1
     assert figures.conversions["total"] == 3
@@ -233,7 +233,7 @@ def test_the_period_bounds_are_whole_days_both_included(world):
 
 
 def test_a_test_conversion_never_counts(world):
-    figures = stats.compute(DAY1, DAY1)
+    figures = compute(DAY1, DAY1)
 
     assert figures.conversions["total"] == 1
     assert figures.gross == Decimal("2.00")
@@ -285,7 +285,7 @@ def test_a_re_approved_conversion_counts_the_partners_share_once(sale):
     send("reversed", Effect.DEBIT, "7.00")
     send("approved", Effect.CREDIT, "7.00")
 
-    figures = stats.compute(START, END)
+    figures = compute(START, END)
 
     assert (figures.gross, figures.partner_payouts, figures.margin) == (
         Decimal("10.00"),
@@ -300,7 +300,7 @@ def test_a_payout_change_counts_the_partners_new_share(sale):
     send("approved", Effect.DEBIT, "1.40", kind="adjustment")
     send("approved", Effect.CREDIT, "0.35", kind="adjustment")
 
-    figures = stats.compute(START, END)
+    figures = compute(START, END)
 
     assert figures.partner_payouts == Decimal("5.95")
 
@@ -313,10 +313,10 @@ def test_only_succeeded_credits_and_take_backs_count(sale):
     send("approved", Effect.CREDIT, "7.00", partner=Partner.objects.create(name="Wall", postback_url="https://w/"))
     send("approved", Effect.CREDIT, "3.00", state=State.WAITING_RATE, house=None)
 
-    figures = stats.compute(START, END)
+    figures = compute(START, END)
 
     assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("14.00"), 0)
-    assert stats.compute(START, END, partner=sale["pub"]).partner_payouts == Decimal("7.00")
+    assert compute(START, END, partner=sale["pub"]).partner_payouts == Decimal("7.00")
 
 
 def test_a_payout_without_a_house_amount_is_counted_apart(sale):
@@ -325,7 +325,7 @@ def test_a_payout_without_a_house_amount_is_counted_apart(sale):
     send("approved", Effect.CREDIT, "1.00", partner=Partner.objects.create(name="Wall", postback_url="https://w/"))
     Delivery.objects.filter(partner__name="Wall").update(amount_currency="EUR", house_amount=None)
 
-    figures = stats.compute(START, END)
+    figures = compute(START, END)
 
     assert (figures.partner_payouts, figures.payouts_missing_rate) == (Decimal("7.00"), 1)
 
@@ -336,7 +336,7 @@ def test_a_networks_report_of_a_claim_is_not_a_payout(sale):
     )
     sale["send"]("approved", Effect.CREDIT, "10.00", partner=network_postback, kind="created")
 
-    assert stats.compute(START, END).partner_payouts == Decimal("0")
+    assert compute(START, END).partner_payouts == Decimal("0")
 
 
 @pytest.fixture
@@ -495,6 +495,6 @@ def test_money_is_shown_to_the_house_currencys_minor_unit(sale):
     Conversion.objects.filter(pk=sale["conversion"].pk).update(house_payout=Decimal("1500.50"))
     sale["send"]("approved", Effect.CREDIT, "700.40", kind="created")
 
-    shown = stats.compute(START, END).shown
+    shown = compute(START, END).shown
 
     assert (shown.gross, shown.partner_payouts, shown.margin) == (Decimal("1501"), Decimal("700"), Decimal("801"))

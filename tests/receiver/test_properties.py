@@ -16,9 +16,9 @@ from django.test.client import encode_multipart
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
+from receiver.lifecycle import SYNONYMS, Status
 from receiver.models import Click, Conversion, Network, Offer, Outcome, ReceivedPostback
 from receiver.params import FIELDS
-from receiver.statuses import SYNONYMS, Status
 
 KEY = "fuzz-network-key-0123456789abcdef"
 SECRET = "fuzz-hmac-secret"

@@ -2,8 +2,8 @@
 
 import pytest
 
+from receiver.lifecycle import SYNONYMS, Status
 from receiver.models import Conversion
-from receiver.statuses import SYNONYMS, Status
 
 WORDS = [(word, status) for status, words in SYNONYMS.items() for word in words]
 

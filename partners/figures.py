@@ -19,8 +19,8 @@ from receiver.breakdown import (
     rate,
 )
 from receiver.breakdown import compute as compute_breakdown
+from receiver.lifecycle import Status
 from receiver.models import Click, Conversion, NetworkClick, Outcome, PointsEntry, ReceivedPostback
-from receiver.statuses import Status
 
 from .models import Delivery, Effect, Partner, State
 from .money import minor_unit, round_payout

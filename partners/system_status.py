@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from postbacks_project import tables
 from postbacks_project.permissions import requires
 from receiver import breakdown
+from receiver.lifecycle import Status
 from receiver.models import Conversion, Outcome, ReceivedPostback
-from receiver.statuses import Status
 
 from .models import DUE_STATES, Delivery, Partner, State
 
