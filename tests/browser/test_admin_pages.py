@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from partners import outbox
 from partners.models import Delivery, Partner
 from receiver.models import Click, Conversion, Network, Offer
 from testing_tools.models import TestPostback, TestState
@@ -39,6 +40,7 @@ def hub(django_user_model, broker):
         postback_url="https://wall.example/pb",
     )
     Client().get(f"/postback/{network.key}/", {"click_id": click.click_id, "transaction_id": "t-1", "payout": "2"})
+    outbox.route()  # what the worker does after the commit; no worker runs here
     batch = uuid.uuid4()
     TestPostback.objects.create(
         batch=batch,
