@@ -109,9 +109,7 @@ def _lock_batch(room, pace, now):
     probes = {pk for pk, may_probe in health.paused.items() if may_probe}
     candidates = _candidates(now, full, room * CANDIDATES_PER_SLOT)
     chosen, held_back = _fair_share(candidates, room, partners, in_flight, pace, probes)
-    lost = {
-        partner_id for pk, partner_id in chosen if partner_id in probes and not breaker.take_probe(partner_id, now)
-    }
+    lost = {partner_id for pk, partner_id in chosen if partner_id in probes and not breaker.take_probe(partner_id, now)}
     chosen = [pk for pk, partner_id in chosen if partner_id not in lost]
     if not chosen:
         return Batch([], held_back, health.unwell, terms)

@@ -4,7 +4,6 @@ import time
 from decimal import Decimal
 
 from django.db.models import Q
-from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from postbacks_project import metrics
@@ -12,10 +11,9 @@ from postbacks_project.cli import money_text
 from postbacks_project.db import write_transaction
 from postbacks_project.masking import mask_headers, mask_query, mask_secret
 
-from . import config, currency, ledger, signatures
+from . import config, currency, ledger, rows, signatures
 from .lifecycle import Status, move_allowed
 from .models import (
-    Click,
     Conversion,
     ConversionEvent,
     EventKind,
@@ -82,7 +80,7 @@ def reject(inbound, network, http_status, reason, message, params=None, started=
         http_status=http_status,
         started=started,
     )
-    row.save()
+    rows.insert(row)
     metrics.postback_stored(row)
     return row
 
@@ -94,10 +92,7 @@ def network_for_key(key):
 
 def find_click(network, click_id):
     """Our click with this id, if it was generated for one of this network's offers."""
-    click = Click.objects.select_related("offer").filter(click_id=click_id).first()
-    if click is not None and click.offer.network_id == network.pk:
-        return click
-    return None
+    return rows.click_for(click_id, network.pk)
 
 
 TRANSITION_REFUSED = "status_transition_refused"
@@ -169,7 +164,7 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
             conversion=None if outcome == Outcome.REJECTED else conversion,
             started=started,
         )
-        row.save()
+        rows.insert(row)
         changed = outcome in (Outcome.ACCEPTED, Outcome.STATUS_CHANGE, Outcome.ADJUSTMENT)
         event = open_event(conversion, outcome, previous, row, previous_payout) if changed else None
     metrics.postback_stored(row)
@@ -235,20 +230,10 @@ def insert_conversion(conversion):
     One statement, no savepoint: PostgreSQL's INSERT ... ON CONFLICT DO NOTHING RETURNING id (SQLite's INSERT OR
     IGNORE ... RETURNING id, which needs SQLite 3.35+) returns no row for a duplicate, where a failed plain INSERT
     would need a savepoint to roll back to. bulk_create(ignore_conflicts=True) cannot tell the two apart (it
-    returns no ids), hence the manager's _insert, the call save() and bulk_create themselves make.
+    returns no ids).
     """
     currency.convert(conversion)
-    meta = Conversion._meta
-    fields = [field for field in meta.local_concrete_fields if field is not meta.pk]
-    inserted = Conversion.objects._insert(
-        [conversion], fields=fields, returning_fields=[meta.pk], on_conflict=OnConflict.IGNORE
-    )
-    if not inserted or inserted[0] is None:
-        return None
-    conversion.pk = inserted[0][0]
-    conversion._state.adding = False
-    conversion._state.db = Conversion.objects.db
-    return conversion
+    return conversion if rows.insert(conversion, ignore_conflicts=True) else None
 
 
 EVENT_KINDS = {
@@ -262,7 +247,7 @@ def open_event(conversion, outcome, previous, row, previous_payout=None):
     """The event of a new conversion, a status change or a payout change, points settled. It is the outbox: the
     worker routes it into deliveries after this transaction commits (partners.outbox)."""
     accepted = outcome == Outcome.ACCEPTED
-    event = ConversionEvent.objects.create(
+    event = ConversionEvent(
         conversion=conversion,
         kind=EVENT_KINDS[outcome],
         from_status=previous,
@@ -271,6 +256,7 @@ def open_event(conversion, outcome, previous, row, previous_payout=None):
         previous_payout=previous_payout if outcome == Outcome.ADJUSTMENT else None,
         postback=row,
     )
+    rows.insert(event)
     ledger.settle(conversion, event, fresh=accepted)
     conversion_event_created.send(sender=ConversionEvent, event=event)
     return event
