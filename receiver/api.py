@@ -64,10 +64,10 @@ class NetworkSerializer(ModelValidationMixin, serializers.ModelSerializer):
         "(masked_hmac_secret tells it apart). Omit it to keep the current one, send an empty string to remove it.",
     )
     preset = PresetField(
-        write_only=True,
         required=False,
-        help_text="Create only: start from this preset's settings (manage.py network_presets lists them); each "
-        "field given in the same request replaces the preset's value.",
+        help_text="The preset the network was created from, blank for one set up by hand. Create only: start from "
+        "this preset's settings (manage.py network_presets lists them); each field given in the same request "
+        "replaces the preset's value. An update may send it back unchanged.",
     )
 
     class Meta:
@@ -94,6 +94,8 @@ class NetworkSerializer(ModelValidationMixin, serializers.ModelSerializer):
 
     def validate(self, attrs):
         slug = attrs.pop("preset", None)
+        if self.instance is not None and slug == self.instance.preset:
+            slug = None  # a client sending back what it read changes nothing
         if slug is not None:
             if self.instance is not None:
                 raise serializers.ValidationError(
@@ -101,7 +103,7 @@ class NetworkSerializer(ModelValidationMixin, serializers.ModelSerializer):
                 )
             # The preset first, then what the request gives over it: a preset is a starting point.
             started = presets.apply(Network(), slug)
-            attrs = {**{name: getattr(started, name) for name in presets.FIELDS}, **attrs}
+            attrs = {**{name: getattr(started, name) for name in presets.FIELDS}, **attrs, "preset": slug}
         try:
             return super().validate(attrs)
         except serializers.ValidationError as exc:
