@@ -26,6 +26,8 @@ class PresetField(serializers.ChoiceField):
         super().__init__(choices=list(presets.all_presets()), **kwargs)
 
     def to_internal_value(self, data):
+        if data == "" and self.allow_blank:
+            return ""
         try:
             presets.preset(str(data))
         except presets.UnknownPreset as exc:
@@ -65,9 +67,10 @@ class NetworkSerializer(ModelValidationMixin, serializers.ModelSerializer):
     )
     preset = PresetField(
         required=False,
+        allow_blank=True,
         help_text="The preset the network was created from, blank for one set up by hand. Create only: start from "
         "this preset's settings (manage.py network_presets lists them); each field given in the same request "
-        "replaces the preset's value. An update may send it back unchanged.",
+        "replaces the preset's value. An update may send it back unchanged (or blank).",
     )
 
     class Meta:
@@ -93,9 +96,10 @@ class NetworkSerializer(ModelValidationMixin, serializers.ModelSerializer):
         return mask_secret(network.hmac_secret)
 
     def validate(self, attrs):
-        slug = attrs.pop("preset", None)
+        # Blank, or sent back as read, it changes nothing: a network's preset is where it started.
+        slug = attrs.pop("preset", None) or None
         if self.instance is not None and slug == self.instance.preset:
-            slug = None  # a client sending back what it read changes nothing
+            slug = None
         if slug is not None:
             if self.instance is not None:
                 raise serializers.ValidationError(

@@ -144,6 +144,17 @@ def test_an_update_sending_back_the_preset_it_read_is_accepted(admin_client):
     assert Network.objects.get(pk=created["id"]).name == "BitLabs"
 
 
+def test_an_update_of_a_network_set_up_by_hand_may_send_back_its_blank_preset(admin_client):
+    created = admin_client.post("/api/v1/networks/", {"name": "Own"}, content_type="application/json").json()
+
+    response = admin_client.put(
+        f"/api/v1/networks/{created['id']}/", {**created, "name": "Own 2"}, content_type="application/json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["preset"] == ""
+
+
 @pytest.mark.parametrize("slug", [slug for slug, preset in presets.all_presets().items() if "macros" in preset])
 def test_a_presets_macros_name_only_parameters_it_sends_with_the_docs_that_show_them(slug):
     preset = presets.preset(slug)
