@@ -42,8 +42,8 @@ PLACEHOLDER_NOTE = (
 )
 
 
-def panel_url(network):
-    """The postback URL a network pastes into its panel: its own parameter names, each with a {placeholder}."""
+def panel_names(network):
+    """The network's parameter names the URL asks for, in FIELDS order, then the signature's if it rides the query."""
     mapping = network.param_mapping or {}
     names = [mapping[field] for field in FIELDS if field in mapping] or list(PANEL_FIELDS)
     if "click_id" not in mapping and "click_id" not in names:
@@ -51,8 +51,35 @@ def panel_url(network):
     place, _, name = network.recipe.get("in", "").partition(":")
     if place == "query":
         names.append(name)
-    query = "&".join(f"{name}={{{name}}}" for name in dict.fromkeys(names))
+    return list(dict.fromkeys(names))
+
+
+def panel_url(network):
+    """The postback URL a network pastes into its panel: its own parameter names, each with its preset's placeholder
+    where the preset records one, else the generic {name}; one the network appends by itself is left out."""
+    own, _ = presets.placeholders(network.preset)
+    query = "&".join(
+        f"{name}={own.get(name) or '{' + name + '}'}" for name in panel_names(network) if own.get(name, "") is not None
+    )
     return f"{network.postback_url()}?{query}"
+
+
+def placeholder_note(network):
+    """Which placeholders of the URL are the network's own syntax, from where, and which are generic."""
+    own, docs = presets.placeholders(network.preset)
+    names = panel_names(network)
+    generic = [name for name in names if name not in own]
+    if len(generic) == len(names):
+        return PLACEHOLDER_NOTE
+    network_name = presets.preset(network.preset)["name"]
+    note = f"The placeholders are written as {network_name} documents them ({docs})"
+    if generic:
+        braces = ", ".join(f"{{{name}}}" for name in generic)
+        note += f", except {braces}: generic, to rewrite in its panel's syntax if it differs"
+    appended = [name for name in names if name in own and own[name] is None]
+    if appended:
+        note += f". Left out: {', '.join(appended)}, which {network_name} appends by itself"
+    return note + "."
 
 
 # What the apps built on ours add to these pages (partners: a network's outgoing postback, a conversion's trace).
@@ -205,10 +232,10 @@ class NetworkAdmin(ExtensibleAdmin):
     list_filter = ["is_active", "require_known_click", "allow_reapproval", "has_claims"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
-    readonly_fields = ["postback_url", "key", "key_rotated_at", "has_claims", "created_at"]
+    readonly_fields = ["postback_url", "preset", "key", "key_rotated_at", "has_claims", "created_at"]
     actions = [deactivate, "rotate_keys"]
     # The key is drawn when the network is saved: an add page showing one would show another than the one saved.
-    not_on_add = ("postback_url", "key", "key_rotated_at")
+    not_on_add = ("postback_url", "preset", "key", "key_rotated_at")
 
     def has_delete_permission(self, request, obj=None):
         # Offers, clicks and conversions protect a network: offer "Deactivate" instead of a delete that fails.
@@ -269,6 +296,12 @@ class NetworkAdmin(ExtensibleAdmin):
         initial.setdefault("name", chosen["name"])
         return initial
 
+    def save_model(self, request, obj, form, change):
+        # The add form posts back to its own URL, ?preset= included: the network remembers where it started.
+        if not change and request.GET.get("preset", "") in presets.all_presets():
+            obj.preset = request.GET["preset"]
+        super().save_model(request, obj, form, change)
+
     def response_post_save_add(self, request, obj):
         # Its page shows the URL to paste into the network's panel, which the list does not.
         return HttpResponseRedirect(
@@ -310,7 +343,7 @@ class NetworkAdmin(ExtensibleAdmin):
             '<button type="button" class="button" data-copy="panel-url">Copy</button>'
             '<div class="help">{} Without parameters: {}</div>',
             panel_url(obj),
-            PLACEHOLDER_NOTE,
+            placeholder_note(obj),
             obj.postback_url(),
         )
 

@@ -26,6 +26,8 @@ class PresetField(serializers.ChoiceField):
         super().__init__(choices=list(presets.all_presets()), **kwargs)
 
     def to_internal_value(self, data):
+        if data == "" and self.allow_blank:
+            return ""
         try:
             presets.preset(str(data))
         except presets.UnknownPreset as exc:
@@ -64,10 +66,11 @@ class NetworkSerializer(ModelValidationMixin, serializers.ModelSerializer):
         "(masked_hmac_secret tells it apart). Omit it to keep the current one, send an empty string to remove it.",
     )
     preset = PresetField(
-        write_only=True,
         required=False,
-        help_text="Create only: start from this preset's settings (manage.py network_presets lists them); each "
-        "field given in the same request replaces the preset's value.",
+        allow_blank=True,
+        help_text="The preset the network was created from, blank for one set up by hand. Create only: start from "
+        "this preset's settings (manage.py network_presets lists them); each field given in the same request "
+        "replaces the preset's value. An update may send it back unchanged (or blank).",
     )
 
     class Meta:
@@ -93,7 +96,10 @@ class NetworkSerializer(ModelValidationMixin, serializers.ModelSerializer):
         return mask_secret(network.hmac_secret)
 
     def validate(self, attrs):
-        slug = attrs.pop("preset", None)
+        # Blank, or sent back as read, it changes nothing: a network's preset is where it started.
+        slug = attrs.pop("preset", None) or None
+        if self.instance is not None and slug == self.instance.preset:
+            slug = None
         if slug is not None:
             if self.instance is not None:
                 raise serializers.ValidationError(
@@ -101,7 +107,7 @@ class NetworkSerializer(ModelValidationMixin, serializers.ModelSerializer):
                 )
             # The preset first, then what the request gives over it: a preset is a starting point.
             started = presets.apply(Network(), slug)
-            attrs = {**{name: getattr(started, name) for name in presets.FIELDS}, **attrs}
+            attrs = {**{name: getattr(started, name) for name in presets.FIELDS}, **attrs, "preset": slug}
         try:
             return super().validate(attrs)
         except serializers.ValidationError as exc:

@@ -79,6 +79,12 @@ class Network(models.Model):
         help_text="Secret key in the network's postback URL. Rotate it from the list's actions.",
     )
     is_active = models.BooleanField(default=True, help_text="Inactive networks get 404, and the request is logged.")
+    preset = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="The preset (receiver/presets.json) this network was created from; blank for one set up by hand.",
+    )
     allowed_ips = models.TextField(
         blank=True, help_text="Addresses or CIDR ranges allowed to post, one per line. Empty allows any address."
     )

@@ -44,10 +44,18 @@ def preset(slug):
         raise UnknownPreset(f"no preset {slug!r}; the presets are {', '.join(all_presets())}") from None
 
 
+def placeholders(slug):
+    """The network's own placeholder per parameter name, as its docs write them, and the docs page; ({}, "") when the
+    preset records none (or there is no such preset). A None placeholder is one the network appends by itself."""
+    macros = all_presets().get(slug, {}).get("macros", {})
+    return macros.get("placeholders", {}), macros.get("docs", "")
+
+
 def apply(network, slug):
-    """Fill the network's fields from the preset (not saved); the secret stays the admin's to give."""
+    """Fill the network's fields from the preset and note its slug (not saved); the secret is the admin's to give."""
     settings = preset(slug)["settings"]
     for name in FIELDS:
         if name in settings:
             setattr(network, name, settings[name])
+    network.preset = slug
     return network

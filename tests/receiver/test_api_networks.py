@@ -49,7 +49,7 @@ def test_staff_create_a_network_from_a_preset_with_its_secret(admin_client):
     assert len(network.key) >= 32
     assert response.json()["signature"] == CPX["signature"]
     assert response.json()["masked_key"] == network.masked_key
-    assert "preset" not in response.json()
+    assert response.json()["preset"] == "cpx-research"
 
 
 def test_the_new_network_accepts_a_postback_signed_as_its_preset_says(admin_client, client):
