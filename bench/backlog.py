@@ -29,6 +29,7 @@ from common import (
     redis_database,
     run_info,
     run_python,
+    seed_deliveries,
     start,
     stop,
     wait_for,
@@ -109,50 +110,12 @@ def child_setup(fast_url, slow_url, dead_url):
 
 def child_seed(count):
     """`count` conversions, each with its created event and one due delivery per partner, amounts fixed, in bulk."""
-    from decimal import Decimal
+    from partners.models import Partner
 
-    from django.utils import timezone
-
-    from partners import amounts
-    from partners.models import Delivery, Partner
-    from receiver.models import Conversion, ConversionEvent, Network, Offer
-
-    network = Network.objects.get(name="backlog network")
-    offer = Offer.objects.get(network=network)
     partners = list(Partner.objects.filter(name__startswith="backlog "))
     started = time.monotonic()
-    conversions = Conversion.objects.bulk_create(
-        (
-            Conversion(
-                network=network,
-                offer=offer,
-                click_id=f"{TAG}-{n}",
-                dedupe_id=f"tx-{TAG}-{n}",
-                transaction_id=f"tx-{TAG}-{n}",
-                user_id=f"user-{n}",
-                status="approved",
-                payout=Decimal("1.00"),
-            )
-            for n in range(count)
-        ),
-        batch_size=2000,
-    )
-    # The deliveries are seeded here: marked routed, the worker's outbox leaves these events alone.
-    routed = timezone.now()
-    events = ConversionEvent.objects.bulk_create(
-        (
-            ConversionEvent(conversion=c, kind="created", to_status="approved", payout=c.payout, routed_at=routed)
-            for c in conversions
-        ),
-        batch_size=2000,
-    )
-    rows = (
-        amounts.fix(Delivery(event=event, partner=partner), event, partner, None, amounts.Held())
-        for event in events
-        for partner in partners
-    )
-    Delivery.objects.bulk_create(rows, batch_size=2000)
-    return {"deliveries": count * len(partners), "seconds": round(time.monotonic() - started, 1)}
+    deliveries = seed_deliveries("backlog network", partners, count, TAG)
+    return {"deliveries": len(deliveries), "seconds": round(time.monotonic() - started, 1)}
 
 
 def child_health(partner):

@@ -354,3 +354,54 @@ def wait_for(predicate, what, timeout, process=None, log_path=None, interval=0.1
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what}: not within {timeout:g} s:\n{tail(log_path)}")
         time.sleep(interval)
+
+
+def seed_deliveries(network_name, partners, count, tag, **delivery_fields):
+    """In a Django child: `count` approved conversions of the named network, each with its created event (routed)
+    and one delivery per partner, amounts fixed as partners.delivery.create_for_events fixes them, in bulk.
+
+    `delivery_fields` go to every delivery (e.g. a `next_attempt_at` that keeps them from being due). Returns the
+    deliveries in the order created, event by event and partner by partner.
+    """
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from partners import amounts
+    from partners.models import Delivery
+    from receiver.models import Conversion, ConversionEvent, Offer
+
+    offer = Offer.objects.select_related("network").get(network__name=network_name)
+    conversions = Conversion.objects.bulk_create(
+        (
+            Conversion(
+                network=offer.network,
+                offer=offer,
+                click_id=f"{tag}-{n}",
+                dedupe_id=f"tx-{tag}-{n}",
+                transaction_id=f"tx-{tag}-{n}",
+                user_id=f"user-{n}",
+                status="approved",
+                payout=Decimal("1.00"),
+            )
+            for n in range(count)
+        ),
+        batch_size=2000,
+    )
+    # Marked routed: the worker's outbox leaves these events alone, their deliveries are made here.
+    routed = timezone.now()
+    events = ConversionEvent.objects.bulk_create(
+        (
+            ConversionEvent(conversion=c, kind="created", to_status="approved", payout=c.payout, routed_at=routed)
+            for c in conversions
+        ),
+        batch_size=2000,
+    )
+    rows = [
+        amounts.fix(Delivery(event=event, partner=partner, **delivery_fields), event, partner, None, amounts.Held())
+        for event in events
+        for partner in partners
+    ]
+    if any(row.amount is None for row in rows):
+        raise RuntimeError("seeded deliveries have no amount")
+    return Delivery.objects.bulk_create(rows, batch_size=2000)

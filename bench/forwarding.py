@@ -37,6 +37,7 @@ from common import (
     redis_database,
     run_info,
     run_python,
+    seed_deliveries,
     start,
     stop,
     wait_for,
@@ -247,44 +248,12 @@ def child_setup(sink_url, partner_concurrency=None):
 def child_seed(partner, count, tag, due=False):
     """`count` conversions, each with its created event and a pending delivery to the partner, in bulk.
 
-    Amounts fixed at creation as partners.delivery.create_for_events does (a delivery without them would be priced
-    late, one query more each, in prepare_all). Not due (next attempt in 2999) unless `due`: `feed` makes them due.
+    Not due (next attempt in 2999) unless `due`: `feed` makes them due.
     """
-    from decimal import Decimal
+    from partners.models import Partner
 
-    from django.utils import timezone
-
-    from partners import amounts
-    from partners.models import Delivery, Partner
-    from receiver.models import Conversion, ConversionEvent, Network, Offer
-
-    network = Network.objects.get(name="bench network")
-    offer = Offer.objects.get(network=network)
-    conversions = Conversion.objects.bulk_create(
-        Conversion(
-            network=network,
-            offer=offer,
-            click_id=f"{tag}-{n}",
-            dedupe_id=f"tx-{tag}-{n}",
-            transaction_id=f"tx-{tag}-{n}",
-            user_id=f"user-{n}",
-            status="approved",
-            payout=Decimal("1.00"),
-        )
-        for n in range(count)
-    )
-    # The deliveries are seeded here: marked routed, the worker's outbox leaves these events alone.
-    routed = timezone.now()
-    events = ConversionEvent.objects.bulk_create(
-        ConversionEvent(conversion=c, kind="created", to_status="approved", payout=c.payout, routed_at=routed)
-        for c in conversions
-    )
     when = {} if due else {"next_attempt_at": HELD}
-    partner = Partner.objects.get(pk=partner)
-    rows = [amounts.fix(Delivery(event=e, partner=partner, **when), e, partner, None, amounts.Held()) for e in events]
-    if any(row.amount is None for row in rows):
-        raise RuntimeError("seeded deliveries have no amount")
-    deliveries = Delivery.objects.bulk_create(rows)
+    deliveries = seed_deliveries("bench network", [Partner.objects.get(pk=partner)], count, tag, **when)
     ids = [d.pk for d in deliveries]
     # The benchmark counts a batch by id range: one seeder at a time gets consecutive ids.
     if ids != list(range(ids[0], ids[0] + count)):

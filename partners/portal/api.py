@@ -7,6 +7,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
 
+from partners.api import DeliveryAttemptSerializer
 from partners.macros import event_name
 from partners.models import Delivery, DeliveryAttempt, State
 from postbacks_project.api import ApiViewMixin, choice, date_range, exact
@@ -19,24 +20,11 @@ from .views import breaker_text, parked_text
 AUTH = {"authentication_classes": [PartnerTokenAuthentication], "permission_classes": [HasPartnerToken]}
 
 
-class PartnerAttemptSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = DeliveryAttempt
-        # As stored: URL and headers with secrets masked.
-        fields = [
-            "number",
-            "created_at",
-            "url",
-            "method",
-            "request_headers",
-            "request_body",
-            "response_status",
-            "response_headers",
-            "response_body",
-            "duration_ms",
-            "error",
-            "error_code",
-        ]
+class PartnerAttemptSerializer(DeliveryAttemptSerializer):
+    class Meta(DeliveryAttemptSerializer.Meta):
+        # The admin API's attempt as stored (URL and headers with secrets masked), less what only we need: our row
+        # id, the worker's task id and the exception's technical detail behind the one-line error.
+        fields = [f for f in DeliveryAttemptSerializer.Meta.fields if f not in ("id", "task_id", "error_detail")]
 
 
 class PartnerDeliverySerializer(serializers.Serializer):

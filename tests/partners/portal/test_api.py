@@ -68,6 +68,7 @@ def test_a_delivery_has_its_attempts_and_status_history(api, partner, attempted)
     assert attempt["url"] == "https://pub.example/pb?click=clk-9"
     assert attempt["request_headers"]["x-api-key"] == "abcd…"
     assert (attempt["response_status"], attempt["response_body"], attempt["duration_ms"]) == (500, "oops", 42)
+    assert not {"id", "task_id", "error_detail"} & attempt.keys(), "our internals stay out of the partner's view"
     assert body["status_history"][0]["to_status"] == "approved"
 
 
