@@ -24,10 +24,10 @@ from forwarding_profile import profile_entry, top_functions
 PARTS = [
     ("the view, all of it", "receiver/views.py", "view", None),
     ("  capture(): read and mask the request", "receiver/inbound.py", "capture", None),
-    ("  network lookup: this process's copy (one token SELECT)", "receiver/services.py", "network_for_key", None),
+    ("  network lookup: this process's copy, unconfirmed (no SELECT)", "receiver/services.py", "networks", None),
     ("  rate limits (cache)", "receiver/security.py", "rate_limited", None),
     ("  raw_params() + normalise()", "receiver/params.py", "normalise", None),
-    ("  find_click(): SELECT click and offer, SQL built once", "receiver/rows.py", "click_for", None),
+    ("  find_click(): SELECT click, offer and config token, SQL built once", "receiver/rows.py", "click_for", None),
     ("  record_conversion(): the transaction", "receiver/services.py", "record_conversion", None),
     ("    insert_conversion(): INSERT ... ON CONFLICT DO NOTHING", "receiver/services.py", "insert_conversion", None),
     ("    store(): build the request row", "receiver/services.py", "store", None),

@@ -5,10 +5,9 @@ answer, and what was known of the request then (its network, its parameters). Th
 the contract's order and turn a Refused into the stored row and the answer in one place.
 """
 
-from . import signatures
+from . import services, signatures
 from .params import InvalidInput, normalise, raw_params
 from .security import rate_limited, unsigned_parameters
-from .services import network_for_key
 
 CHUNKED = "a chunked body (Transfer-Encoding: chunked) is not accepted; send it with a Content-Length"
 
@@ -64,10 +63,14 @@ def parameters(inbound):
         return {name: inbound.query.get(name) for name in inbound.query}, exc
 
 
-def network(inbound, params):
-    """The active network the request's key names (404 otherwise); a token recipe's secret is masked from here on."""
+def network(inbound, params, networks=None):
+    """The active network the request's key names (404 otherwise); a token recipe's secret is masked from here on.
+
+    `networks`: a copy of the networks by key (receiver.services.networks), the current one by default."""
     key = inbound.settle_key(params)
-    found = network_for_key(key) if key else None
+    if networks is None:
+        networks, _ = services.networks()
+    found = networks.get(key) if key else None
     if found is None or not found.is_active:
         reason = "inactive_network" if found else ("unknown_key" if key else "missing_key")
         raise Refused(404, reason, "unknown or inactive postback key", found)

@@ -1,4 +1,5 @@
-"""The receiver's per-postback statements with their SQL built once per database: one-row INSERTs and the click.
+"""The receiver's per-postback statements with their SQL built once per database: one-row INSERTs and the click
+(with the configuration's token, read in the same statement).
 
 Django's query compiler costs more than the statements themselves on the receiver's path (each INSERT of a
 30-column row, the click with its offer). Here the SQL of each is made once per connection alias, and a request
@@ -11,6 +12,7 @@ from functools import lru_cache
 from django.db import connections
 from django.db.models.constants import OnConflict
 
+from .config import TOKEN_SQL
 from .models import Click, Offer
 
 DEFAULT = "default"
@@ -57,22 +59,22 @@ def _insert_statement(model, using, ignore_conflicts):
 
 
 def click_for(click_id, network_id, using=DEFAULT):
-    """Our click with this id on one of this network's offers, its offer loaded with it; or None."""
+    """(our click with this id on one of this network's offers, its offer loaded with it, or None; the
+    configuration's token now, which confirms a copy read unconfirmed: receiver.config.held)."""
     connection = connections[using]
     sql, click_names, offer_names, converters = _click_statement(using)
     with connection.cursor() as cursor:
         cursor.execute(sql, [click_id, network_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
+        token, *values = cursor.fetchone()
+    if values[0] is None:  # the click's id: the outer join found no click
+        return None, token
     for index, column, functions in converters:
         for function in functions:
             values[index] = function(values[index], column, connection)
     click = Click.from_db(using, click_names, values[: len(click_names)])
     offer = Offer.from_db(using, offer_names, values[len(click_names) :])
     Click.offer.field.set_cached_value(click, offer)
-    return click
+    return click, token
 
 
 @lru_cache(maxsize=4)
@@ -88,10 +90,12 @@ def _click_statement(using):
     def column(model, name):
         return f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(name).column)}"
 
-    # click_id is unique: no ORDER BY or LIMIT, and the network is checked in the same statement.
+    # One row always, the token's, joined to the click when there is one. click_id is unique: no ORDER BY or LIMIT,
+    # and the network is checked in the same statement.
     sql = (
-        f"SELECT {selected} FROM {quote(clicks)} INNER JOIN {quote(offers)} ON {column(Offer, 'id')} = "
-        f"{column(Click, 'offer')} WHERE {column(Click, 'click_id')} = %s AND {column(Offer, 'network')} = %s"
+        f"SELECT {TOKEN_SQL}, {selected} FROM (SELECT 1 AS one) AS driver LEFT OUTER JOIN ({quote(clicks)} "
+        f"INNER JOIN {quote(offers)} ON {column(Offer, 'id')} = {column(Click, 'offer')}) ON "
+        f"{column(Click, 'click_id')} = %s AND {column(Offer, 'network')} = %s"
     )
     converters = []
     for index, col in enumerate(columns):

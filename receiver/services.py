@@ -85,13 +85,21 @@ def reject(inbound, network, http_status, reason, message, params=None, started=
     return row
 
 
-def network_for_key(key):
-    """The network whose postback key this is, or None; from this process's copy of the networks."""
-    return config.cached("networks", lambda: {network.key: network for network in Network.objects.all()}).get(key)
+def networks(held=False):
+    """(this process's copy of the networks by key, its token if unconfirmed: `held` reads no token now, and the
+    caller confirms the one returned, as receiver.config.held says; else the copy is current and the token None)."""
+    if held:
+        return config.held("networks", _load_networks)
+    return config.cached("networks", _load_networks), None
+
+
+def _load_networks():
+    return {network.key: network for network in Network.objects.all()}
 
 
 def find_click(network, click_id):
-    """Our click with this id, if it was generated for one of this network's offers."""
+    """(our click with this id if it was generated for one of this network's offers, else None; the configuration's
+    token, read with it)."""
     return rows.click_for(click_id, network.pk)
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from postbacks_project import metrics
 
-from . import acknowledgements, admission, claims
+from . import acknowledgements, admission, claims, config, services
 from . import health as health_checks
 from .admission import Refused
 from .inbound import capture, client_address
@@ -99,17 +99,7 @@ def _handle(request, inbound, started):
         admission.length(inbound)
         admission.sender_rate(request, inbound)
         params, unreadable = admission.parameters(inbound)
-        network = admission.network(inbound, params)
-        admission.address(inbound, network)
-        admission.network_rate(request, network)
-        admission.body_size(inbound, network, params)
-        admission.signature(inbound, network, params)
-        admission.parsed(unreadable, network, params)
-        fields = admission.fields(network, params)
-        click = find_click(network, fields["click_id"])
-        if click is None and network.require_known_click:
-            message = f"click_id {fields['click_id']!r} does not match a click we generated for this network"
-            raise Refused(200, "unknown_click", message, network, params)
+        network, fields, click = _configured_checks(request, inbound, params, unreadable)
     except Refused as refused:
         return _refused(inbound, refused, started)
     payout_given = any(name in params for name in ("payout", network.param_mapping.get("payout")))
@@ -118,6 +108,39 @@ def _handle(request, inbound, started):
     if ack is not None and ack["status"] != row.http_status:
         ReceivedPostback.objects.filter(pk=row.pk).update(http_status=ack["status"])
     return acknowledgements.respond(ack, _answer(row, outcome, fields, params, started), params)
+
+
+def _configured_checks(request, inbound, params, unreadable):
+    """The checks that read the configuration, and the click: (network, fields, click).
+
+    They read the copy of the networks this process holds without reading its token first, because the click's
+    statement reads the token too: an accepted postback pays one statement for both. A copy found stale there, or a
+    refusal on a copy not yet confirmed (one token read of its own, on a path that stores no conversion), sends the
+    checks round once more on a current copy, so that no request is judged on a stale one; the network's rate limit
+    then counts that request twice, once per process and configuration change.
+    """
+    networks, unconfirmed = services.networks(held=True)
+    while True:
+        try:
+            network = admission.network(inbound, params, networks)
+            admission.address(inbound, network)
+            admission.network_rate(request, network)
+            admission.body_size(inbound, network, params)
+            admission.signature(inbound, network, params)
+            admission.parsed(unreadable, network, params)
+            fields = admission.fields(network, params)
+            click, token = find_click(network, fields["click_id"])
+        except Refused:
+            if unconfirmed is None or config.current(unconfirmed):
+                raise
+        else:
+            if unconfirmed is None or token == unconfirmed:
+                break
+        networks, unconfirmed = services.networks()
+    if click is None and network.require_known_click:
+        message = f"click_id {fields['click_id']!r} does not match a click we generated for this network"
+        raise Refused(200, "unknown_click", message, network, params)
+    return network, fields, click
 
 
 def _refused(inbound, refused, started, source=Source.POSTBACK):

@@ -1,13 +1,15 @@
 """Each process's copy of networks and routing: used while unchanged, reloaded after any change, wherever made."""
 
 import pytest
+from django.db import connection
 from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
 
 from partners import outbox
 from partners.delivery import disable
 from partners.models import Delivery, Partner, State
 from receiver import config
-from receiver.models import ConfigVersion, Network, Offer
+from receiver.models import ConfigVersion, Conversion, Network, Offer
 from tests.support.config import token_changed_elsewhere
 
 
@@ -50,6 +52,45 @@ def test_a_network_deactivated_by_another_process_is_refused_at_once(client, net
     _change_elsewhere(Network, network.pk, is_active=False)
 
     assert _post(client, network, "c2").json()["reason"] == "inactive_network"
+
+
+def test_a_mapping_changed_by_another_process_is_used_by_the_next_accepted_postback(client, network):
+    assert _post(client, network, "c1").status_code == 200
+
+    _change_elsewhere(Network, network.pk, param_mapping={"click_id": "trans_id"})
+    response = client.get(f"/postback/{network.key}/", {"trans_id": "t-9"})
+
+    assert response.json()["success"] is True
+    assert list(Conversion.objects.values_list("click_id", flat=True).order_by("id")) == ["c1", "t-9"]
+
+
+def test_a_copy_that_would_accept_is_confirmed_before_it_does(client, network):
+    assert _post(client, network, "c1").status_code == 200
+
+    _change_elsewhere(Network, network.pk, require_known_click=True)
+
+    assert _post(client, network, "never-generated").json()["reason"] == "unknown_click"
+
+
+def test_a_network_added_by_another_process_is_accepted_at_once(client, network):
+    _post(client, network, "warm-up")
+    Network.objects.bulk_create([Network(name="Newcomer", key="newcomer-key-0123456789")])  # no signal: elsewhere
+    token_changed_elsewhere()
+
+    response = client.get("/postback/newcomer-key-0123456789/", {"click_id": "n1"})
+
+    assert response.json()["success"] is True
+
+
+def test_an_accepted_postback_on_an_unchanged_copy_reads_no_token_of_its_own(client, network, monkeypatch):
+    _post(client, network, "warm-up")
+    monkeypatch.setattr("partners.forwarding.wake_drainer", lambda: None)  # the routing's own read is the worker's
+
+    with CaptureQueriesContext(connection) as captured:
+        _post(client, network, "c2")
+
+    token_reads = [q["sql"] for q in captured.captured_queries if ConfigVersion._meta.db_table in q["sql"]]
+    assert len(token_reads) == 1, token_reads  # the click's statement, and nothing else
 
 
 def test_a_partner_activated_by_another_process_gets_the_next_conversion(client, network, partner):

@@ -2,15 +2,15 @@
 
 from decimal import Decimal
 
-from receiver import rows
-from receiver.models import Click, Conversion, ConversionEvent, Network, Offer, Outcome, ReceivedPostback
+from receiver import config, rows
+from receiver.models import Click, ConfigVersion, Conversion, ConversionEvent, Network, Offer, Outcome, ReceivedPostback
 
 
 def test_a_click_comes_with_its_offer_as_a_queryset_loads_them(click, network, django_assert_num_queries):
     expected = Click.objects.select_related("offer").get(pk=click.pk)
 
     with django_assert_num_queries(1):
-        found = rows.click_for(click.click_id, network.pk)
+        found, _token = rows.click_for(click.click_id, network.pk)
         offer = found.offer
 
     assert [getattr(found, f.attname) for f in Click._meta.concrete_fields] == [
@@ -26,8 +26,16 @@ def test_a_click_comes_with_its_offer_as_a_queryset_loads_them(click, network, d
 def test_a_click_on_another_networks_offer_is_not_found(click):
     other = Network.objects.create(name="Other")
 
-    assert rows.click_for(click.click_id, other.pk) is None
-    assert rows.click_for("no-such-click", click.offer.network_id) is None
+    assert rows.click_for(click.click_id, other.pk)[0] is None
+    assert rows.click_for("no-such-click", click.offer.network_id)[0] is None
+
+
+def test_the_click_comes_with_the_configurations_token_found_or_not(click, network):
+    config.changed()
+    token = ConfigVersion.objects.get().token
+
+    assert rows.click_for(click.click_id, network.pk)[1] == token
+    assert rows.click_for("no-such-click", network.pk) == (None, token)
 
 
 def test_an_inserted_row_reads_back_as_built(network):
