@@ -1,6 +1,6 @@
 """Where conversion events enter forwarding: the drainer, woken after commit, routes them (partners.outbox)."""
 
-from postbacks_project.enqueue import enqueue_after_commit
+from postbacks_project.enqueue import wake_after_commit
 from receiver.models import EventKind, Source
 
 from . import delivery
@@ -22,5 +22,6 @@ def release_deliveries(sender, conversion, **kwargs):
 
 
 def wake_drainer():
-    """After commit. A broker that is down loses nothing: the sweep wakes the drainer later."""
-    enqueue_after_commit(drain)
+    """After commit, once per burst (a copy queued and not started yet will do). A broker that is down loses nothing:
+    the sweep wakes the drainer later."""
+    wake_after_commit(drain)

@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from postbacks_project.enqueue import enqueue
+from postbacks_project.enqueue import enqueue, woken
 
 from . import delivery as deliveries
 from . import drainer, outbox
@@ -19,6 +19,7 @@ RELIABLE = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": T
 def drain(self):
     """Route the events not yet routed, then send due deliveries for a while; then hand over to a fresh task if
     work is left, and wake for retries."""
+    woken(drain)  # before reading what is waiting: a commit from now on queues another drain
     more_to_route = outbox.route()
     sent, retry_in = drainer.drain(self.request.id or "")
     if more_to_route or (sent and deliveries.due_for_sweep(limit=1, grace=0)):

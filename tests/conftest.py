@@ -12,7 +12,9 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from partners.tasks import drain
 from postbacks_project.celery import app as celery_app
+from postbacks_project.enqueue import woken
 from receiver.models import Click, Network, Offer
 from tests.support.sink import Sink
 
@@ -67,6 +69,8 @@ def _celery_in_process():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
+    # A test that stubbed the drain task leaves its wake-up marked queued; the next test starts with none.
+    woken(drain)
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,8 @@ import pytest
 from django.test import override_settings
 
 from partners.models import Partner
+from partners.tasks import drain
+from postbacks_project.enqueue import woken
 from receiver.models import ConversionEvent, ReceivedPostback
 
 
@@ -101,6 +103,7 @@ def test_an_accepted_postback_costs_seven_queries_and_makes_no_delivery(
     monkeypatch.setattr("partners.tasks.drain.apply_async", lambda *args, **kwargs: queued.append(args))
     client.get(postback_url, {"click_id": "warm-up"})  # loads this process's copy of the networks
     queued.clear()
+    woken(drain)  # the drainer took the warm-up's wake-up
 
     # A real transaction, as in production: the click with the configuration's token, then BEGIN, the conversion's
     # INSERT ... ON CONFLICT DO NOTHING RETURNING id, the postback, the event, the user's points entry, COMMIT.
@@ -112,6 +115,8 @@ def test_an_accepted_postback_costs_seven_queries_and_makes_no_delivery(
     event = ConversionEvent.objects.get(conversion__click_id=click.click_id)
     assert (event.routed_at, event.deliveries.count()) == (None, 0)
     assert queued == [((),)]  # the drainer is woken, once
+    client.get(postback_url, {"click_id": click.click_id, "payout": "1", "transaction_id": "t2"})
+    assert queued == [((),)], "a wake-up queued and not started yet does for the next postback too"
 
 
 @pytest.mark.django_db(transaction=True)
