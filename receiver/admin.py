@@ -57,28 +57,34 @@ def panel_names(network):
 def panel_url(network):
     """The postback URL a network pastes into its panel: its own parameter names, each with its preset's placeholder
     where the preset records one, else the generic {name}; one the network appends by itself is left out."""
-    own, _ = presets.placeholders(network.preset)
+    own, _, _ = presets.placeholders(network.preset)
     query = "&".join(
         f"{name}={own.get(name) or '{' + name + '}'}" for name in panel_names(network) if own.get(name, "") is not None
     )
-    return f"{network.postback_url()}?{query}"
+    # A network that appends every parameter itself (Tapjoy, DT) is given the bare URL.
+    return f"{network.postback_url()}?{query}" if query else network.postback_url()
 
 
 def placeholder_note(network):
     """Which placeholders of the URL are the network's own syntax, from where, and which are generic."""
-    own, docs = presets.placeholders(network.preset)
+    own, docs, source = presets.placeholders(network.preset)
     names = panel_names(network)
     generic = [name for name in names if name not in own]
     if len(generic) == len(names):
         return PLACEHOLDER_NOTE
     network_name = presets.preset(network.preset)["name"]
-    note = f"The placeholders are written as {network_name} documents them ({docs})"
+    if source == "documented":
+        note = f"The placeholders are written as {network_name} documents them ({docs})"
+    else:
+        note = f"The placeholders are written as third-party integrations of {network_name} write them ({docs})"
     if generic:
         braces = ", ".join(f"{{{name}}}" for name in generic)
         note += f", except {braces}: generic, to rewrite in its panel's syntax if it differs"
     appended = [name for name in names if name in own and own[name] is None]
     if appended:
         note += f". Left out: {', '.join(appended)}, which {network_name} appends by itself"
+    if source != "documented":
+        note += f". Check them against {network_name}'s own docs"
     return note + "."
 
 

@@ -45,10 +45,11 @@ def preset(slug):
 
 
 def placeholders(slug):
-    """The network's own placeholder per parameter name, as its docs write them, and the docs page; ({}, "") when the
-    preset records none (or there is no such preset). A None placeholder is one the network appends by itself."""
+    """The network's own placeholder per parameter name, the page that shows them and where that page comes from (a
+    SOURCES key); ({}, "", "") when the preset records none (or there is no such preset). A None placeholder is one the
+    network appends by itself."""
     macros = all_presets().get(slug, {}).get("macros", {})
-    return macros.get("placeholders", {}), macros.get("docs", "")
+    return macros.get("placeholders", {}), macros.get("docs", ""), macros.get("source", "")
 
 
 def apply(network, slug):

@@ -78,12 +78,66 @@ def test_a_custom_network_is_given_the_generic_name_placeholders(admin_client, s
 
 
 def test_a_preset_without_recorded_macros_keeps_the_generic_syntax(admin_client):
+    network = from_preset("notik", hmac_secret="secret")
+
+    page = page_of(admin_client, network)
+
+    assert "txn_id={txn_id}" in panel_url(page)
+    assert "{name} is the generic syntax" in page
+
+
+def test_an_ironsource_network_is_given_its_bracket_placeholders_without_the_signature_it_adds(admin_client, settings):
+    settings.PUBLIC_BASE_URL = "https://hub.example"
+    network = from_preset("ironsource", hmac_secret="private-key")
+
+    page = page_of(admin_client, network)
+
+    assert panel_url(page) == (
+        f"https://hub.example/postback/{network.key}/?eventId=[EVENT_ID]&userId=[USER_ID]&rewards=[REWARDS]"
+    )
+    assert "Left out: signature, which ironSource / LevelPlay appends by itself" in page
+
+
+def test_a_cake_network_is_given_its_hash_tokens(admin_client, settings):
+    settings.PUBLIC_BASE_URL = "https://hub.example"
+    network = from_preset("cake")
+
+    page = page_of(admin_client, network)
+
+    assert (
+        panel_url(page)
+        == f"https://hub.example/postback/{network.key}/?tid=#tid#&leadid=#leadid#&price=#price#&s2=#s2#"
+    )
+    assert "written as CAKE documents them" in page
+
+
+def test_a_trackier_network_is_given_the_braced_macros_that_carry_each_value_under_our_names(admin_client, settings):
+    settings.PUBLIC_BASE_URL = "https://hub.example"
+    network = from_preset("trackier")
+
+    url = panel_url(page_of(admin_client, network))
+
+    assert url == f"https://hub.example/postback/{network.key}/?click_id={{p1}}&txn_id={{txn_id}}&revenue={{payout}}"
+
+
+def test_a_network_that_appends_every_parameter_itself_is_given_the_bare_url(admin_client, settings):
+    settings.PUBLIC_BASE_URL = "https://hub.example"
+    network = from_preset("tapjoy", hmac_secret="secret")
+
+    page = page_of(admin_client, network)
+
+    assert panel_url(page) == f"https://hub.example/postback/{network.key}/"
+    assert "Left out: id, snuid, currency, verifier, which Tapjoy appends by itself" in page
+
+
+def test_macros_from_integrations_code_are_shown_as_such(admin_client):
     network = from_preset("cpx-research", hmac_secret="secret")
 
     page = page_of(admin_client, network)
 
-    assert "trans_id={trans_id}" in panel_url(page)
-    assert "{name} is the generic syntax" in page
+    assert panel_url(page).endswith("&hash={secure_hash}")
+    assert "written as third-party integrations of CPX Research write them" in page
+    assert "Check them against CPX Research&#x27;s own docs" in page
 
 
 def test_the_bitlabs_mapping_edited_to_a_name_without_a_macro_shows_that_name_generic(admin_client):
@@ -157,16 +211,25 @@ def test_an_update_of_a_network_set_up_by_hand_may_send_back_its_blank_preset(ad
 
 @pytest.mark.parametrize("slug", [slug for slug, preset in presets.all_presets().items() if "macros" in preset])
 def test_a_presets_macros_name_only_parameters_it_sends_with_the_docs_that_show_them(slug):
-    preset = presets.preset(slug)
-    settings = preset["settings"]
-    sent = set((settings.get("param_mapping") or {}).values())
-    place, _, name = settings.get("signature", {}).get("in", "").partition(":")
+    settings = presets.preset(slug)["settings"]
+    mapping = settings.get("param_mapping") or {}
+    signature = settings.get("signature", {})
+    sent = set(mapping.values()) | set(re.findall(r"{(\w+)}", signature.get("template", "")))
+    if "click_id" not in mapping:
+        sent.add("click_id")  # required: unmapped, it comes under our name
+    place, _, name = signature.get("in", "").partition(":")
     if place == "query":
         sent.add(name)
 
-    own, docs = presets.placeholders(slug)
+    own, docs, source = presets.placeholders(slug)
 
     assert own
     assert set(own) <= sent
     assert docs.startswith("https://")
-    assert preset["macros"]["source"] in presets.SOURCES
+    # Macros from memory are no better than the generic {name}: a preset records only macros a source shows.
+    assert source in ("documented", "third-party")
+
+
+@pytest.mark.parametrize("slug", [slug for slug, preset in presets.all_presets().items() if "macros" not in preset])
+def test_a_preset_without_macros_says_its_page_shows_generic_placeholders(slug):
+    assert "shows generic {name} placeholders" in presets.preset(slug)["description"]
