@@ -60,7 +60,7 @@ def test_a_network_made_from_the_cpx_research_preset_accepts_its_signed_sample(
         expect(page.locator(".messagelist")).to_contain_text("was added successfully")
         expect(page.locator("#panel-url")).to_contain_text("/?trans_id={trans_id}&")
         expect(page.locator("#panel-url")).to_contain_text("&amount_usd={amount_usd}&")
-        expect(page.locator("#panel-url")).to_contain_text("&hash={hash}")
+        expect(page.locator("#panel-url")).to_contain_text("&hash={secure_hash}")
         expect(page.locator("[data-copy=panel-url]")).to_be_visible()
 
         # The verify box on its page answers in place.
