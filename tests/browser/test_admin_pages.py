@@ -183,6 +183,12 @@ def test_on_a_phone_the_test_tool_explains_the_last_row_shows_the_request_and_co
         expect(page.locator("#tp-rows tr.tp-input-row")).to_have_count(1)
         expect(page.locator("#tp-form-error")).to_contain_text("at least one row")
 
+        # The log is a card per row: each field named, a state or a time on one or two lines, not a letter each.
+        logged = page.locator("#tp-log tr.tp-row").first
+        expect(logged.locator("td").nth(1)).to_have_attribute("data-label", "Partner")
+        assert logged.locator(".tp-state").bounding_box()["height"] < 30
+        assert logged.locator(".tp-when").bounding_box()["width"] > 120
+
         # The POST partner's request: its body and its signature header, under the row.
         page.locator("#tp-log tr.tp-row").first.click()
         opened = page.locator("#tp-log tr.tp-body")

@@ -6,6 +6,7 @@
   const rowsBody = document.querySelector("#tp-rows tbody");
   const template = document.getElementById("tp-row-template");
   const logBody = document.querySelector("#tp-log tbody");
+  const logLabels = Array.from(document.querySelectorAll("#tp-log thead th")).map(function (th) { return th.textContent; });
   const statusLine = document.getElementById("tp-status");
   const cancelButton = document.getElementById("tp-cancel");
   const sendButton = document.getElementById("tp-send");
@@ -196,6 +197,8 @@
       tr.appendChild(cell(row.duration_ms ? row.duration_ms + " ms" : ""));
       tr.appendChild(cell(row.url));
       tr.appendChild(cell(row.error, row.error ? "tp-errors" : ""));
+      // The header's names on the cells: a phone shows each row as a card of labelled fields.
+      Array.from(tr.children).forEach(function (td, index) { td.dataset.label = logLabels[index] || ""; });
       tr.addEventListener("click", function () { toggleBody(row.id); });
       logBody.appendChild(tr);
       if (openBodies.has(row.id)) logBody.appendChild(bodyRow(row));
