@@ -29,6 +29,14 @@ def settle(conversion, event=None, reason="", fresh=False):
     Approved is worth its points, any other status nothing: a reversal writes the negative entry
     once, and a re-approval credits again. `fresh` says the conversion has no entries yet (saves a query).
     """
+    entry = entry_for(conversion, event, reason, fresh)
+    if entry is not None:
+        entry.save()
+    return entry
+
+
+def entry_for(conversion, event=None, reason="", fresh=False):
+    """The entry settle() would add, not saved; None when the conversion's points need none."""
     if conversion.is_test or not conversion.user_id:
         return None
     worth = points_for(conversion) if conversion.status == Status.APPROVED else 0
@@ -37,7 +45,7 @@ def settle(conversion, event=None, reason="", fresh=False):
     held = 0 if fresh else points_held(conversion)
     if worth == held:
         return None
-    return PointsEntry.objects.create(
+    return PointsEntry(
         user_id=conversion.user_id,
         delta=worth - held,
         reason=reason or f"conversion {conversion.status}",

@@ -7,9 +7,10 @@ pays only for its values: the fields' own get_db_prep_save() going in and their 
 what is stored and loaded is exactly what save() and a queryset would store and load.
 """
 
+from contextlib import nullcontext
 from functools import lru_cache
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models.constants import OnConflict
 
 from .config import TOKEN_SQL
@@ -56,6 +57,74 @@ def _insert_statement(model, using, ignore_conflicts):
         if part
     )
     return sql, fields
+
+
+def insert_chained(instances, using=DEFAULT):
+    """PostgreSQL: INSERT new rows that reference each other in one statement, the first with ON CONFLICT DO NOTHING;
+    give each its id and its links to the earlier ones, and return True. False, and nothing written, when the first
+    row's key exists already.
+
+    Each row's foreign keys to the models before it in `instances` take those rows' new ids (one chained
+    `INSERT ... RETURNING` per row in a CTE, each later one selecting from the earlier ones), so a row after the first
+    exists only if the first was written. A single statement in autocommit is its own transaction: no BEGIN or
+    COMMIT round trips.
+    """
+    connection = connections[using]
+    sql, plans = _chained_statement(tuple(type(instance) for instance in instances), using)
+    values = []
+    for instance, (fields, _links) in zip(instances, plans, strict=True):
+        values += [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    # Inside a caller's transaction the statement gets a savepoint, as rows written through atomic() would.
+    with (
+        transaction.atomic(using=using) if connection.in_atomic_block else nullcontext(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, values)
+        returned = cursor.fetchone()
+    if returned is None:
+        return False
+    for instance, pk, (_fields, links) in zip(instances, returned, plans, strict=True):
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = using
+        for field, earlier in links:
+            # Setting the id clears the cached related row; keep the one given, which has that id now.
+            setattr(instance, field.attname, returned[earlier])
+            field.set_cached_value(instance, instances[earlier])
+    return True
+
+
+@lru_cache(maxsize=8)
+def _chained_statement(models, using):
+    """(sql, per model: (the fields it takes values for, its (foreign key, index of the earlier row))."""
+    quote = connections[using].ops.quote_name
+    first_sql, first_fields = _insert_statement(models[0], using, True)
+    ctes, plans = [f"t0 AS ({first_sql})"], [(first_fields, ())]
+    for index, model in enumerate(models[1:], start=1):
+        meta = model._meta
+        columns, selected, fields, links = [], [], [], []
+        for field in meta.local_concrete_fields:
+            if field is meta.pk or field.generated:
+                continue
+            columns.append(quote(field.column))
+            earlier = models.index(field.related_model) if field.related_model in models[:index] else None
+            if earlier is None:
+                selected.append("%s")
+                fields.append(field)
+            else:
+                selected.append(f"t{earlier}.{quote(models[earlier]._meta.pk.column)}")
+                links.append((field, earlier))
+        if not links:
+            raise ValueError(f"{meta.label} has no foreign key to a row before it in the chain")
+        sources = ", ".join(sorted({f"t{earlier}" for _field, earlier in links}))
+        ctes.append(
+            f"t{index} AS (INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) SELECT {', '.join(selected)} "
+            f"FROM {sources} RETURNING {quote(meta.pk.column)})"
+        )
+        plans.append((fields, tuple(links)))
+    names = [f"t{index}" for index in range(len(models))]
+    ids = ", ".join(f"{name}.{quote(model._meta.pk.column)}" for name, model in zip(names, models, strict=True))
+    return f"WITH {', '.join(ctes)} SELECT {ids} FROM {', '.join(names)}", plans
 
 
 def click_for(click_id, network_id, using=DEFAULT):

@@ -2,8 +2,20 @@
 
 from decimal import Decimal
 
+import pytest
+
 from receiver import config, rows
-from receiver.models import Click, ConfigVersion, Conversion, ConversionEvent, Network, Offer, Outcome, ReceivedPostback
+from receiver.models import (
+    Click,
+    ConfigVersion,
+    Conversion,
+    ConversionEvent,
+    Network,
+    Offer,
+    Outcome,
+    PointsEntry,
+    ReceivedPostback,
+)
 
 
 def test_a_click_comes_with_its_offer_as_a_queryset_loads_them(click, network, django_assert_num_queries):
@@ -71,3 +83,51 @@ def test_an_inserted_event_keeps_its_amounts(network):
     rows.insert(event)
 
     assert ConversionEvent.objects.get(pk=event.pk).payout == Decimal("2.5")
+
+
+def _accepted(network, click_id="c1"):
+    """A new conversion with its request row, event and points entry, linked as the receiver builds them."""
+    conversion = Conversion(
+        network=network, click_id=click_id, dedupe_id="t1", status="approved", payout=Decimal("2.5"), user_id="u1"
+    )
+    row = ReceivedPostback(method="GET", path="/p/", network=network, outcome=Outcome.ACCEPTED, conversion=conversion)
+    event = ConversionEvent(conversion=conversion, kind="created", to_status="approved", payout=Decimal("2.5"))
+    event.postback = row
+    entry = PointsEntry(user_id="u1", delta=250, reason="conversion approved", conversion=conversion, event=event)
+    return conversion, row, event, entry
+
+
+@pytest.mark.postgres
+def test_chained_rows_are_written_in_one_statement_each_linked_to_the_ones_before(network, django_assert_num_queries):
+    conversion, row, event, entry = _accepted(network)
+
+    with django_assert_num_queries(3):  # the statement, in the test's transaction between SAVEPOINT and RELEASE
+        assert rows.insert_chained([conversion, row, event, entry]) is True
+
+    stored = ConversionEvent.objects.select_related("conversion", "postback").get(pk=event.pk)
+    assert (stored.conversion_id, stored.postback_id, stored.payout) == (conversion.pk, row.pk, Decimal("2.5"))
+    assert ReceivedPostback.objects.get(pk=row.pk).conversion_id == conversion.pk
+    assert PointsEntry.objects.values_list("event_id", "conversion_id", "delta").get(pk=entry.pk) == (
+        event.pk,
+        conversion.pk,
+        250,
+    )
+    with django_assert_num_queries(0):  # the links hold the instances given, with their new ids
+        assert (event.conversion, event.postback, entry.event) == (conversion, row, event)
+    assert not any(instance._state.adding for instance in (conversion, row, event, entry))
+
+
+@pytest.mark.postgres
+def test_a_chain_whose_first_row_exists_writes_none_of_its_rows(network):
+    assert rows.insert_chained(list(_accepted(network))) is True
+    repeat = _accepted(network)
+
+    assert rows.insert_chained(list(repeat)) is False
+
+    assert all(instance.pk is None for instance in repeat)
+    assert (ReceivedPostback.objects.count(), ConversionEvent.objects.count(), PointsEntry.objects.count()) == (1, 1, 1)
+
+
+def test_a_chain_refuses_a_row_that_references_none_before_it(network):
+    with pytest.raises(ValueError, match="no foreign key to a row before it"):
+        rows.insert_chained([Conversion(network=network), Network(name="Unlinked")])
