@@ -35,6 +35,7 @@ def broker(request, tmp_path, monkeypatch):
     if request.param == "filesystem":
         queue = tmp_path / "broker" / "queue"
         queue.mkdir(parents=True)
+        monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery's broker_url prefers it to the setting
         monkeypatch.setitem(celery_app.conf, "broker_url", "filesystem://localhost/")
         monkeypatch.setitem(celery_app.conf, "broker_transport_options", {"data_folder_in": str(queue)})
         return request.param
@@ -43,6 +44,7 @@ def broker(request, tmp_path, monkeypatch):
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.RedisError as exc:
         pytest.skip(f"{SERVICE_MISSING} no Redis at {url} ({exc})")
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
     monkeypatch.setitem(celery_app.conf, "broker_url", url)
     return request.param
 
