@@ -37,6 +37,8 @@ def rebuild(cursor, partitioned):
         raise RuntimeError(f"{', '.join(pointing)} point at {TABLE}: its rows cannot move to a rebuilt table")
     # Writers wait until the swap commits; readers go on reading the old table meanwhile.
     cursor.execute(f"LOCK TABLE {TABLE} IN EXCLUSIVE MODE")
+    # The deferred foreign key checks of rows written earlier in this transaction, before their table goes.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     cursor.execute(
         "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s AND indexname <> %s",
         [TABLE, f"{TABLE}_pkey"],
