@@ -226,6 +226,9 @@ def test_a_disabled_kind_is_left_alone(convert, settings):
         "unlinked": 0,
         "batches": 0,
         "seconds": 0,
+        "created": [],
+        "dropped": [],
+        "busy": [],
     }
     assert ReceivedPostback.objects.count() == 1
     assert tables["partners_deliveryattempt"]["rows"] == 1
@@ -243,7 +246,19 @@ def test_the_json_document_has_one_row_per_table(db):
         "receiver_networkclick",
     ]
     for row in report["tables"]:
-        assert set(row) == {"table", "setting", "days", "older_than", "rows", "unlinked", "batches", "seconds"}
+        assert set(row) == {
+            "table",
+            "setting",
+            "days",
+            "older_than",
+            "rows",
+            "unlinked",
+            "batches",
+            "seconds",
+            "created",
+            "dropped",
+            "busy",
+        }
         assert row["days"] == getattr(django_settings, row["setting"])
 
 
