@@ -121,7 +121,7 @@ def _postgres(names):
             "  FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf"
             ") ELSE c.reltuples END::bigint, CASE WHEN c.relkind = 'p' THEN ("
             "  SELECT COALESCE(SUM(pg_total_relation_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t"
-            ") ELSE pg_total_relation_size(c.oid) END "
+            ")::bigint ELSE pg_total_relation_size(c.oid) END "
             "FROM pg_class c WHERE c.relname = ANY(%s) AND c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid) "
             "UNION ALL SELECT NULL, NULL, pg_database_size(current_database())",
             [names],

@@ -110,6 +110,7 @@ def test_on_postgresql_a_partitioned_table_is_the_sum_of_its_partitions(network)
 
     assert (never_analyzed.rows, never_analyzed.rows_basis) == (4, tables.EXACT)
     assert (analyzed.rows, analyzed.rows_basis) == (4, tables.ESTIMATE)
+    assert isinstance(analyzed.bytes, int)
     assert analyzed.bytes > 4 * 200
     assert analyzed.oldest == NOW - timedelta(days=400)
 
