@@ -3,10 +3,10 @@
 A table partitioned by RANGE of a date (partners/migrations/0016 makes delivery attempts one) has a partition per
 calendar month in UTC, named `<table>_pYYYY_MM`, and a DEFAULT one that catches any row no month takes. Retention
 (postbacks_project/retention.py) creates the months ahead on each run and detaches and drops the months older than its
-cutoff: one short statement whose disk comes back at once, where deleted rows wait for VACUUM. Both take a lock on
-the whole table, so each waits at most LOCK_TIMEOUT for it and gives up rather than stall the receiver's inserts
+cutoff: one short transaction whose disk comes back at once, where deleted rows wait for VACUUM. Both take a lock on
+the whole table, so each waits at most LOCK_TIMEOUT for it and gives up rather than stall the workers' inserts
 queued behind it: a month not created then fills the DEFAULT partition meanwhile, and a month not dropped is
-deleted in batches instead. SQLite has no partitions: every function here answers as for a plain table.
+deleted in batches instead. SQLite has no partitions: is_partitioned() says no there, and nothing else is called.
 """
 
 import re
@@ -26,12 +26,10 @@ BOUNDS = re.compile(r"FOR VALUES FROM \('([^']+)'\) TO \('([^']+)'\)")
 @dataclass(frozen=True)
 class Partition:
     name: str
-    low: datetime | None  # None for the DEFAULT partition
+    # None for the DEFAULT partition, and for one whose bounds are not plain dates (MINVALUE, say): never dropped.
+    low: datetime | None
     high: datetime | None
-
-    @property
-    def is_default(self):
-        return self.low is None
+    is_default: bool = False
 
 
 class Busy(Exception):
@@ -58,9 +56,8 @@ def partitions(table):
     found = []
     for name, bound in rows:
         match = BOUNDS.fullmatch(bound)
-        found.append(
-            Partition(name, *(parse_datetime(b) for b in match.groups())) if match else Partition(name, None, None)
-        )
+        low, high = (parse_datetime(b) for b in match.groups()) if match else (None, None)
+        found.append(Partition(name, low, high, bound == "DEFAULT"))
     return sorted(found, key=lambda p: (p.is_default, p.low or datetime.max.replace(tzinfo=UTC)))
 
 
@@ -114,7 +111,7 @@ def create_month(table, column, name, low, high):
 
 def older_than(table, cutoff):
     """The month partitions whose every row is older than `cutoff`."""
-    return [p for p in partitions(table) if not p.is_default and p.high <= cutoff]
+    return [p for p in partitions(table) if p.high is not None and p.high <= cutoff]
 
 
 def rows_in(partition):
