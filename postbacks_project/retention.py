@@ -69,12 +69,14 @@ def check_relations(table):
     from a money table, say) stops the prune instead of being deleted or broken without anyone deciding.
     """
     model = apps.get_model(table.model)
-    handled = set(table.unlink) | set(table.kept_by)
+    # A dropped month takes its rows without clearing links or sparing the rows kept alive.
+    handled = set() if table.by_month else set(table.unlink) | set(table.kept_by)
     for relation in model._meta.related_objects:
         if (relation.related_model._meta.label, relation.field.name) not in handled:
             raise ImproperlyConfigured(
                 f"{relation.related_model._meta.label}.{relation.field.name} points at {table.model}, which "
-                f"{table.setting} prunes: add it to postbacks_project.retention.TABLES (unlink or kept_by)"
+                f"{table.setting} prunes: add it to postbacks_project.retention.TABLES (unlink or kept_by"
+                f"{', and not by_month' if table.by_month else ''})"
             )
     return model
 

@@ -313,6 +313,14 @@ def test_a_model_pointing_at_a_pruned_table_unhandled_stops_the_prune(monkeypatc
         retention.prune()
 
 
+def test_a_table_pruned_by_month_must_have_nothing_pointing_at_it(monkeypatch):
+    table = retention.TABLES[0]
+    by_month = retention.Table(table.setting, table.model, table.date_field, unlink=table.unlink, by_month=True)
+    monkeypatch.setattr(retention, "TABLES", (by_month,))
+    with pytest.raises(ImproperlyConfigured, match=r"receiver\.ConversionEvent\.postback points at .*not by_month"):
+        retention.prune()
+
+
 @pytest.mark.parametrize(("raw", "days"), [("", 0), ("0", 0), ("7", 7)])
 def test_retention_days_read_from_the_environment(monkeypatch, raw, days):
     from postbacks_project.settings import _days
