@@ -7,8 +7,12 @@ is pruned: its `postback` link becomes NULL, as the model's SET_NULL says.
 
 Each batch is its own short transaction (postbacks_project.db.write_transaction, so that on SQLite it queues for
 the one writer like the receiver does) deleting at most PRUNE_BATCH_SIZE rows by primary key: no table lock, and
-the receiver and the workers wait at most one batch. The tables are named by label, not imported, because this
-module sits below the apps (DESIGN.md: testing_tools -> partners -> receiver -> postbacks_project).
+the receiver and the workers wait at most one batch. A table partitioned by month on PostgreSQL (delivery attempts,
+postbacks_project/partitions.py) first gets its months ahead, then loses its months older than the cutoff whole
+(DETACH + DROP: the disk comes back at once); the batches then take what is left older than the cutoff: the rows of
+the month the cutoff falls in, of the DEFAULT partition, and of a month whose lock was not granted. The tables are
+named by label, not imported, because this module sits below the apps (DESIGN.md: testing_tools -> partners ->
+receiver -> postbacks_project).
 """
 
 import time
@@ -21,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from postbacks_project import partitions
 from postbacks_project.db import write_transaction
 
 
@@ -35,6 +40,9 @@ class Table:
     kept_by: tuple = ()
     # Further date fields that must be older than the cutoff too (a test postback still due is kept).
     also_before: tuple = ()
+    # Monthly partitions on PostgreSQL, when the table has them: old months are dropped whole. Only for a table
+    # nothing points at, as the drop bypasses unlink and kept_by.
+    by_month: bool = False
 
 
 TABLES = (
@@ -44,7 +52,7 @@ TABLES = (
         "received_at",
         unlink=(("receiver.ConversionEvent", "postback"),),
     ),
-    Table("RETAIN_ATTEMPTS_DAYS", "partners.DeliveryAttempt", "created_at"),
+    Table("RETAIN_ATTEMPTS_DAYS", "partners.DeliveryAttempt", "created_at", by_month=True),
     Table("RETAIN_TEST_POSTBACKS_DAYS", "testing_tools.TestPostback", "created_at", also_before=("scheduled_for",)),
     Table("RETAIN_CLICKS_DAYS", "receiver.Click", "created_at", kept_by=(("receiver.Conversion", "known_click"),)),
     Table(
@@ -61,12 +69,14 @@ def check_relations(table):
     from a money table, say) stops the prune instead of being deleted or broken without anyone deciding.
     """
     model = apps.get_model(table.model)
-    handled = set(table.unlink) | set(table.kept_by)
+    # A dropped month takes its rows without clearing links or sparing the rows kept alive.
+    handled = set() if table.by_month else set(table.unlink) | set(table.kept_by)
     for relation in model._meta.related_objects:
         if (relation.related_model._meta.label, relation.field.name) not in handled:
             raise ImproperlyConfigured(
                 f"{relation.related_model._meta.label}.{relation.field.name} points at {table.model}, which "
-                f"{table.setting} prunes: add it to postbacks_project.retention.TABLES (unlink or kept_by)"
+                f"{table.setting} prunes: add it to postbacks_project.retention.TABLES (unlink or kept_by"
+                f"{', and not by_month' if table.by_month else ''})"
             )
     return model
 
@@ -99,25 +109,67 @@ def prune(dry_run=False, batch_size=None, now=None):
             "unlinked": 0,
             "batches": 0,
             "seconds": 0.0,
+            # Partitions made ahead, dropped ({partition, rows}) and left as their lock was busy ({partition, wanted}).
+            "created": [],
+            "dropped": [],
+            "busy": [],
         }
         report.append(row)
-        if not days:
-            continue
-        cutoff = now - timedelta(days=days)
-        row["older_than"] = cutoff
+        by_month = table.by_month and partitions.is_partitioned(model._meta.db_table)
         started = time.monotonic()
-        rows = prunable(table, model, cutoff)
-        if dry_run:
-            row["rows"] = rows.count()
-            row["batches"] = -(-row["rows"] // batch_size)
-            row["unlinked"] = sum(
-                apps.get_model(label)._base_manager.filter(**{f"{field}__in": rows.values("pk")}).count()
-                for label, field in table.unlink
-            )
-        else:
-            row["rows"], row["unlinked"], row["batches"] = _delete_in_batches(table, rows, batch_size)
+        if by_month:
+            # Whatever the retention, so that new rows find their month and not the DEFAULT partition.
+            _create_months(row, model, table, now, dry_run)
+        if days:
+            cutoff = now - timedelta(days=days)
+            row["older_than"] = cutoff
+            if by_month:
+                _drop_months(row, model, cutoff, dry_run)
+            _delete(row, table, model, cutoff, batch_size, dry_run)
         row["seconds"] = round(time.monotonic() - started, 3)
     return report
+
+
+def _create_months(row, model, table, now, dry_run):
+    for name, low, high in partitions.missing_months(model._meta.db_table, now):
+        try:
+            if not dry_run:
+                partitions.create_month(
+                    model._meta.db_table, model._meta.get_field(table.date_field).column, name, low, high
+                )
+            row["created"].append(name)
+        except partitions.Busy:
+            # Its rows go to the DEFAULT partition meanwhile; the month is made on the next run, its rows moved in.
+            row["busy"].append({"partition": name, "wanted": "create"})
+
+
+def _drop_months(row, model, cutoff, dry_run):
+    for partition in partitions.older_than(model._meta.db_table, cutoff):
+        # Counted before the drop, outside its lock: a month past the cutoff takes no new rows.
+        count = partitions.rows_in(partition)
+        try:
+            if not dry_run:
+                partitions.drop(model._meta.db_table, partition)
+            row["dropped"].append({"partition": partition.name, "rows": count})
+        except partitions.Busy:
+            # Its rows are deleted in batches below, which take no lock on the whole table.
+            row["busy"].append({"partition": partition.name, "wanted": "drop"})
+
+
+def _delete(row, table, model, cutoff, batch_size, dry_run):
+    rows = prunable(table, model, cutoff)
+    dropped = sum(partition["rows"] for partition in row["dropped"])
+    if dry_run:
+        # The rows of the months that would be dropped are still there, and counted: they go without a batch.
+        row["rows"] = rows.count()
+        row["batches"] = -(-(row["rows"] - dropped) // batch_size)
+        row["unlinked"] = sum(
+            apps.get_model(label)._base_manager.filter(**{f"{field}__in": rows.values("pk")}).count()
+            for label, field in table.unlink
+        )
+    else:
+        deleted, row["unlinked"], row["batches"] = _delete_in_batches(table, rows, batch_size)
+        row["rows"] = dropped + deleted
 
 
 def _delete_in_batches(table, rows, batch_size):

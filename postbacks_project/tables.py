@@ -2,9 +2,10 @@
 
 For the status API (partners/system_status.py) and the stats dashboard, and for an operator choosing the RETAIN_* days.
 PostgreSQL answers from its catalog: pg_class.reltuples (the planner's estimate, as fresh as the last VACUUM or
-ANALYZE) and pg_total_relation_size (table, indexes and TOAST). SQLite counts exactly up to COUNT_LIMIT rows and
-says "at least" past it, and sizes each table with its indexes from the dbstat virtual table, which reads every
-page: past DBSTAT_LIMIT bytes of database, or without dbstat compiled in, only the whole file's size is given.
+ANALYZE) and pg_total_relation_size (table, indexes and TOAST), summed over the partitions of a partitioned table.
+SQLite counts exactly up to COUNT_LIMIT rows and says "at least" past it, and sizes each table with its indexes from
+the dbstat virtual table, which reads every page: past DBSTAT_LIMIT bytes of database, or without dbstat compiled in,
+only the whole file's size is given.
 The oldest row is the smallest date on each table's indexed date column. The tables are named by label, not
 imported: this module sits below the apps.
 """
@@ -107,11 +108,21 @@ def _as_datetime(value):
 
 
 def _postgres(names):
-    """(database bytes, {table: (estimated rows, bytes)}) from the catalog, in one query."""
+    """(database bytes, {table: (estimated rows, bytes)}) from the catalog, in one query.
+
+    A partitioned table (delivery attempts, by month) keeps no rows or pages of its own: it is the sum of its
+    partitions, and has no estimate (-1, counted instead) while a partition holding pages was never analyzed.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class c "
-            "WHERE c.relname = ANY(%s) AND c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid) "
+            "SELECT c.relname, CASE WHEN c.relkind = 'p' THEN ("
+            "  SELECT CASE WHEN bool_or(l.reltuples < 0 AND pg_relation_size(l.oid) > 0) THEN -1"
+            "  ELSE COALESCE(SUM(GREATEST(l.reltuples, 0)), 0) END"
+            "  FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf"
+            ") ELSE c.reltuples END::bigint, CASE WHEN c.relkind = 'p' THEN ("
+            "  SELECT COALESCE(SUM(pg_total_relation_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t"
+            ")::bigint ELSE pg_total_relation_size(c.oid) END "
+            "FROM pg_class c WHERE c.relname = ANY(%s) AND c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid) "
             "UNION ALL SELECT NULL, NULL, pg_database_size(current_database())",
             [names],
         )

@@ -15,3 +15,7 @@ def prune():
     for row in retention.prune():
         if row["rows"]:
             logger.info("prune: deleted %d rows of %s in %.1f s", row["rows"], row["table"], row["seconds"])
+        for partition in row["dropped"]:
+            logger.info("prune: dropped partition %s (%d rows)", partition["partition"], partition["rows"])
+        for busy in row["busy"]:
+            logger.warning("prune: could not %s partition %s, its lock was busy", busy["wanted"], busy["partition"])

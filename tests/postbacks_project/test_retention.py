@@ -226,6 +226,9 @@ def test_a_disabled_kind_is_left_alone(convert, settings):
         "unlinked": 0,
         "batches": 0,
         "seconds": 0,
+        "created": [],
+        "dropped": [],
+        "busy": [],
     }
     assert ReceivedPostback.objects.count() == 1
     assert tables["partners_deliveryattempt"]["rows"] == 1
@@ -243,7 +246,19 @@ def test_the_json_document_has_one_row_per_table(db):
         "receiver_networkclick",
     ]
     for row in report["tables"]:
-        assert set(row) == {"table", "setting", "days", "older_than", "rows", "unlinked", "batches", "seconds"}
+        assert set(row) == {
+            "table",
+            "setting",
+            "days",
+            "older_than",
+            "rows",
+            "unlinked",
+            "batches",
+            "seconds",
+            "created",
+            "dropped",
+            "busy",
+        }
         assert row["days"] == getattr(django_settings, row["setting"])
 
 
@@ -295,6 +310,14 @@ def test_a_model_pointing_at_a_pruned_table_unhandled_stops_the_prune(monkeypatc
     table = retention.TABLES[0]
     monkeypatch.setattr(retention, "TABLES", (retention.Table(table.setting, table.model, table.date_field),))
     with pytest.raises(ImproperlyConfigured, match=r"receiver\.ConversionEvent\.postback points at"):
+        retention.prune()
+
+
+def test_a_table_pruned_by_month_must_have_nothing_pointing_at_it(monkeypatch):
+    table = retention.TABLES[0]
+    by_month = retention.Table(table.setting, table.model, table.date_field, unlink=table.unlink, by_month=True)
+    monkeypatch.setattr(retention, "TABLES", (by_month,))
+    with pytest.raises(ImproperlyConfigured, match=r"receiver\.ConversionEvent\.postback points at .*not by_month"):
         retention.prune()
 
 

@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from partners.models import Delivery, DeliveryAttempt, Partner
 from postbacks_project import tables
-from receiver.models import Outcome, ReceivedPostback, Source
+from receiver.models import Conversion, ConversionEvent, Outcome, ReceivedPostback, Source
 
 NOW = timezone.now().replace(microsecond=0)
 
@@ -89,6 +90,29 @@ def test_on_postgresql_rows_are_the_catalog_estimate_once_analyzed(network):
     assert (table.rows, table.rows_basis) == (500, tables.ESTIMATE)
     assert table.bytes > 500 * 20
     assert table.oldest == NOW - timedelta(days=499)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_partitioned_table_is_the_sum_of_its_partitions(network):
+    partner = Partner.objects.create(name="Wall", postback_url="https://wall.example/pb?c={click_id}")
+    conversion = Conversion.objects.create(network=network, click_id="c1", dedupe_id="t1", status="approved")
+    event = ConversionEvent.objects.create(conversion=conversion, kind="created", to_status="approved")
+    delivery = Delivery.objects.create(event=event, partner=partner)
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(delivery=delivery, number=1, url="u" * 200, method="GET", created_at=NOW - timedelta(days=d))
+        for d in (0, 0, 40, 400)
+    )
+
+    never_analyzed = by_model(tables.measure())["partners.DeliveryAttempt"]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE partners_deliveryattempt")
+    analyzed = by_model(tables.measure())["partners.DeliveryAttempt"]
+
+    assert (never_analyzed.rows, never_analyzed.rows_basis) == (4, tables.EXACT)
+    assert (analyzed.rows, analyzed.rows_basis) == (4, tables.ESTIMATE)
+    assert isinstance(analyzed.bytes, int)
+    assert analyzed.bytes > 4 * 200
+    assert analyzed.oldest == NOW - timedelta(days=400)
 
 
 def test_the_status_api_shows_the_tables(admin_client, network):

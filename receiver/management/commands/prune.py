@@ -1,4 +1,4 @@
-"""manage.py prune: delete the rows older than their RETAIN_*_DAYS, in batches; --dry-run only counts them."""
+"""manage.py prune: delete the rows older than their RETAIN_*_DAYS, in batches or by month; --dry-run only counts."""
 
 from django.core.management.base import BaseCommand
 
@@ -12,7 +12,8 @@ class Command(BaseCommand):
     help = (
         "Delete received postbacks, delivery attempts, test postbacks and unconverted clicks older than their "
         "RETAIN_*_DAYS (0: kept forever), PRUNE_BATCH_SIZE rows per transaction. Conversions, events, points and "
-        "deliveries are never deleted."
+        "deliveries are never deleted. On PostgreSQL, delivery attempts are partitioned by month: the months ahead are "
+        "created, and months older than the retention are dropped whole."
     )
 
     def add_arguments(self, parser):
@@ -27,5 +28,20 @@ class Command(BaseCommand):
             emit(self, {"dry_run": opts["dry_run"], "rows": total, "seconds": seconds, "tables": tables}, True)
             return
         emit(self, tables, False, COLUMNS)
-        verb = "would delete" if opts["dry_run"] else "deleted"
+        dry = opts["dry_run"]
+        for row in tables:
+            for partition in row["dropped"]:
+                verb = "would drop" if dry else "dropped"
+                self.stdout.write(
+                    f"{row['table']}: {verb} partition {partition['partition']} ({partition['rows']} rows)"
+                )
+            for name in row["created"]:
+                self.stdout.write(f"{row['table']}: {'would create' if dry else 'created'} partition {name}")
+            for busy in row["busy"]:
+                instead = "its rows deleted in batches" if busy["wanted"] == "drop" else "tried again on the next run"
+                self.stdout.write(
+                    f"{row['table']}: could not {busy['wanted']} partition {busy['partition']}, its lock "
+                    f"was busy: {instead}"
+                )
+        verb = "would delete" if dry else "deleted"
         self.stdout.write(f"{verb} {total} rows in {seconds} s")
