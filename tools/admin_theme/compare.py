@@ -3,7 +3,8 @@
     .venv/bin/pip install django-unfold       # into the virtualenv only; never requirements.txt
     .venv/bin/python -m tools.admin_theme.compare /tmp/admin-theme
 
-OUT/plain/ and OUT/unfold/ get a JPEG per page and width and a report.json; docs/admin-theme.md reads them.
+OUT/plain/ and OUT/unfold/ get a JPEG per page and width and a report.json; the operations guide's section
+"Admin theme: plain admin or django-unfold" gives what they showed.
 """
 
 import importlib.util
