@@ -150,6 +150,36 @@ def test_the_key_columns_of_the_big_lists_are_on_a_1366_px_screen(live_server, c
             assert box["x"] + box["width"] <= 1366, f"{column} ends at {box['x'] + box['width']} px"
 
 
+@pytest.mark.parametrize(
+    ("path", "column", "label"),
+    [
+        ("/admin/partners/delivery/", "state_badge", "State"),
+        ("/admin/receiver/receivedpostback/", "outcome_badge", "Outcome"),
+    ],
+)
+def test_on_a_phone_a_big_lists_rows_are_cards_with_every_value_named_and_nothing_to_scroll(
+    live_server, chromium, hub, path, column, label
+):
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.set_default_timeout(15_000)
+        log_in(page, live_server)
+        page.goto(live_server.url + path)
+
+        cell = page.locator(f"#result_list tbody td.field-{column}").first
+        expect(cell).to_be_visible()
+        assert cell.get_attribute("data-label").lower() == label.lower()
+        box = cell.bounding_box()
+        assert box["x"] >= 0, f"the {label} cell spans {box}"
+        assert box["x"] + box["width"] <= 390, f"the {label} cell spans {box}"
+        hidden = page.evaluate(
+            "(() => { const r = document.querySelector('#changelist .results'); "
+            "return r.scrollWidth - r.clientWidth; })()"
+        )
+        assert hidden <= 0, f"the list hides {hidden} px in a sideways scroll"
+        assert overflow(page) <= 0
+
+
 def test_the_tools_box_keeps_its_names_whole_and_fits_a_phone(live_server, chromium, hub):
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 390, "height": 844})
