@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from postbacks_project.admin_extensions import ExtensibleAdmin, Extensions
-from postbacks_project.admin_forms import DecimalsAsWritten, deactivate, normalise_decimals
+from postbacks_project.admin_forms import DecimalsAsWritten, DecimalsAsWrittenInLists, deactivate, normalise_decimals
 from postbacks_project.admin_scale import BigTableAdmin, choices_filter, recent_filter
 from postbacks_project.badges import BAD, OK, WAIT, badge
 from postbacks_project.masking import mask_secret
@@ -367,7 +367,7 @@ class NetworkAdmin(ExtensibleAdmin):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(DecimalsAsWrittenInLists, admin.ModelAdmin):
     form = DecimalsAsWritten
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "network", "payout", "currency", "is_active", "created_at"]
@@ -402,7 +402,7 @@ class NetworkClickAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReceivedPostback)
-class ReceivedPostbackAdmin(ReadOnlyAdmin):
+class ReceivedPostbackAdmin(DecimalsAsWrittenInLists, ReadOnlyAdmin):
     # Source, method and address are filters and search terms; the columns keep what an admin reads at 1366 px.
     list_display = ["id", "received_at", "outcome_badge", "reason", "code", "click", "status", "payout", "network"]
     list_filter = [
@@ -454,7 +454,7 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Conversion)
-class ConversionAdmin(ExtensibleAdmin, ReadOnlyAdmin):
+class ConversionAdmin(DecimalsAsWrittenInLists, ExtensibleAdmin, ReadOnlyAdmin):
     """Other apps' panels (the partners' trace) come first; the conversion's fields, mostly empty, fold below them.
 
     The panels sit above the form, not in it, so that a panel's buttons can be forms of their own.
@@ -497,7 +497,7 @@ class ConversionAdmin(ExtensibleAdmin, ReadOnlyAdmin):
 
 
 @admin.register(ConversionEvent)
-class ConversionEventAdmin(ReadOnlyAdmin):
+class ConversionEventAdmin(DecimalsAsWrittenInLists, ReadOnlyAdmin):
     list_display = ["id", "created_at", "conversion", "kind", "from_status", "to_status", "payout"]
     list_filter = [recent_filter("created_at", "made"), "kind", "to_status"]
     search_fields = ["conversion__click_id__exact", "conversion__transaction_id__exact"]
@@ -507,7 +507,7 @@ class ConversionEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(admin.ModelAdmin):
+class ExchangeRateAdmin(DecimalsAsWrittenInLists, admin.ModelAdmin):
     list_display = ["currency", "date", "rate"]
     list_filter = ["currency"]
     search_fields = ["currency"]

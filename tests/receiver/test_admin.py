@@ -58,6 +58,19 @@ def test_every_changelist_renders_with_its_rows(admin_client, data, model):
     assert results(response)
 
 
+@pytest.mark.parametrize(
+    ("model", "written"),
+    [(Offer, "2.50"), (ReceivedPostback, "2.00"), (Conversion, "2.00"), (ConversionEvent, "2.00")],
+    ids=lambda m: getattr(m, "__name__", m),
+)
+def test_a_lists_decimals_read_as_money_not_at_six_places(admin_client, data, model, written):
+    page = admin_client.get(admin_url(model, "changelist")).content.decode()
+
+    assert re.search(rf'<td class="field-payout">{re.escape(written)}</td>', page), "no payout cell as written"
+    assert ".000000<" not in page
+    assert re.search(r"<th [^>]*class=\"sortable column-payout", page)  # still sorted by the column
+
+
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
 def test_every_change_page_renders(admin_client, data, model):
     for obj in model.objects.all():
