@@ -337,7 +337,9 @@ class Delivery(models.Model):
     event = models.ForeignKey(ConversionEvent, on_delete=models.CASCADE, related_name="deliveries")
     # PROTECT: a partner with history is deactivated, not deleted, so that every attempt stays on record.
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deliveries")
-    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
+    # No index of its own: delivery_due leads with it, and a second one on state alone is what the planner would
+    # read a backlog through, unordered, when the statistics have not seen that backlog yet.
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     reason = models.TextField(blank=True, help_text="Why it was skipped, cancelled or failed.")
     webhook_id = models.CharField(
         max_length=40, unique=True, default=new_webhook_id, help_text="Stable across retries: partners dedupe on it."
@@ -399,7 +401,9 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         constraints = [models.UniqueConstraint(fields=["event", "partner"], name="one_delivery_per_event_partner")]
         indexes = [
-            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+            # id too: the drainer reads each state's oldest due deliveries by (next_attempt_at, id), in index order
+            # up to a LIMIT, also when a replay gave thousands of them the same next_attempt_at.
+            models.Index(fields=["state", "next_attempt_at", "id"], name="delivery_due"),
             # The drainer reads back what it locked by its lease; only deliveries in flight have one.
             models.Index(fields=["lease"], name="delivery_lease", condition=~models.Q(lease="")),
             models.Index(fields=["last_error_code"], name="delivery_last_error_code"),  # the admin's filter

@@ -328,3 +328,37 @@ def test_a_batch_that_was_all_parked_does_not_end_the_drain_while_more_is_due(cl
     drainer.drain(budget=5, concurrency=2)
 
     assert set(Delivery.objects.values_list("state", flat=True)) == {State.PARKED}
+
+
+@pytest.mark.postgres
+def test_a_backlog_the_statistics_have_not_seen_is_read_in_index_order_up_to_the_limit(client, network, held, settings):
+    # given statistics that saw only finished deliveries, then a backlog of 150 due ones they know nothing of
+    settings.RECEIVER_RATE_LIMIT = ""
+    make_partner("A")
+    post(client, network, 300, prefix="done")
+    Delivery.objects.update(state=State.SUCCEEDED)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE partners_delivery")
+    post(client, network, 150)
+    with CaptureQueriesContext(connection) as read:
+        drainer._candidates(timezone.now(), [], 8)
+    candidates = read.captured_queries[-1]["sql"]
+
+    # when the lock's transaction plans the candidates' read, as lock_batch() has it
+    with connection.cursor() as cursor:
+        cursor.execute(drainer.TAKE_TURN_SQL, [drainer.LOCKERS])
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {candidates}")
+        plan = cursor.fetchone()[0][0]["Plan"]
+
+    # then the pending part stops at its LIMIT in delivery_due's order: not every due delivery read, checked, sorted
+    scans = [node for node in walk(plan) if node.get("Relation Name") == "partners_delivery" and "Index Cond" in node]
+    due_scans = [node for node in scans if "next_attempt_at" in node["Index Cond"]]
+    assert due_scans, plan
+    assert all(node["Node Type"] == "Index Scan" for node in due_scans), [node["Node Type"] for node in due_scans]
+    assert max(node["Actual Rows"] for node in due_scans) <= 9
+
+
+def walk(node):
+    yield node
+    for child in node.get("Plans", []):
+        yield from walk(child)
