@@ -6,9 +6,9 @@ partners/migrations/0016, receiver/migrations/0016): one conversion, event and d
 rows 500 days back, in no month's partition (the DEFAULT one, as rows a prune could not drop), and the same prune
 deletes them in batches of --batch-size. Each received postback has an event pointing at it (an accepted postback's),
 whose link the prune clears first. Reported for each: the prune's seconds (and of those, the DETACH + DROP
-transaction's), the rows it removed and the links it cleared, and the table's bytes (postbacks_project.tables:
-pg_total_relation_size summed over the partitions) before, after, and after a plain VACUUM. The database is dropped
-at the end.
+transaction's and the clearing of the month's links before it), the rows it removed and the links it cleared, and
+the table's bytes (postbacks_project.tables: pg_total_relation_size summed over the partitions) before, after, and
+after a plain VACUUM. The database is dropped at the end.
 
     .venv/bin/python bench/partitioned_prune.py [--table attempts|received] [--rows 200000] [--batch-size 5000]
         [--postgres-url URL] [--json]
@@ -104,6 +104,17 @@ def child(rows, table_key):
         drops.append(time.perf_counter() - started)
 
     partitions.drop = timed_drop
+    # And the clearing of the events' links into a month before its drop (received postbacks), in batches.
+    unlinks = []
+    unlink = retention._unlink_in_batches
+
+    def timed_unlink(*args):
+        started = time.perf_counter()
+        cleared = unlink(*args)
+        unlinks.append(time.perf_counter() - started)
+        return cleared
+
+    retention._unlink_in_batches = timed_unlink
 
     def vacuum():
         with connection.cursor() as cursor:
@@ -135,6 +146,7 @@ def child(rows, table_key):
                 "batches": row["batches"],
                 "seconds": row["seconds"],
                 "drop_seconds": round(drops.pop(), 3) if drops else None,
+                "unlink_seconds": round(unlinks.pop(), 3) if unlinks else None,
                 "mb_before": round(before / 2**20, 1),
                 "mb_after": round(after / 2**20, 1),
                 "mb_after_vacuum": round(table_bytes() / 2**20, 1),
@@ -173,6 +185,7 @@ def main(argv=None):
         "batches",
         "seconds",
         "drop_seconds",
+        "unlink_seconds",
         "mb_before",
         "mb_after",
         "mb_after_vacuum",
