@@ -162,11 +162,12 @@ def _drop_months(row, table, model, cutoff, batch_size, dry_run):
         count = partitions.rows_in(partition)
         try:
             if not dry_run:
-                # The links into the month go first, in batches (a dry run counts them with the rest, in _delete).
-                month = model._base_manager.filter(
-                    **{f"{table.date_field}__gte": partition.low, f"{table.date_field}__lt": partition.high}
-                )
-                row["unlinked"] += _unlink_in_batches(table, month, batch_size)
+                if table.unlink:
+                    # The links into the month go first, in batches (a dry run counts them with the rest, in _delete).
+                    month = model._base_manager.filter(
+                        **{f"{table.date_field}__gte": partition.low, f"{table.date_field}__lt": partition.high}
+                    )
+                    row["unlinked"] += _unlink_in_batches(table, month, batch_size)
                 partitions.drop(model._meta.db_table, partition)
             row["dropped"].append({"partition": partition.name, "rows": count})
         except partitions.Busy:
