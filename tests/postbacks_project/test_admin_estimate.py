@@ -20,12 +20,11 @@ def test_a_partitioned_table_is_estimated_from_its_partitions_as_autovacuum_leav
         ReceivedPostback(method="GET", path="/postback/***/", outcome="accepted", received_at=timezone.now() - delta)
         for delta in [timedelta(0)] * 30 + [timedelta(days=400)] * 20
     )
-    # Autovacuum analyzes each partition, never the partitioned table: its own estimate stays unset.
+    # Autovacuum analyzes each partition, never the partitioned table: its own estimate stays unset (-1), or as old
+    # as the last hand-run ANALYZE of it (an earlier test's, here: catalog statistics outlive a rolled-back test).
     with connection.cursor() as cursor:
         for partition in partitions.partitions(TABLE):
             cursor.execute(f"ANALYZE {partition.name}")
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [TABLE])
-        assert cursor.fetchone()[0] < 0
 
     assert table_estimate(ReceivedPostback.objects.all()) == 50
     assert table_estimate(ReceivedPostback.objects.filter(outcome="accepted")) is None

@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 from io import StringIO
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -126,3 +127,26 @@ def test_prune_makes_the_months_ahead(db):
 
     assert prune()["created"] == [last]
     assert last in names()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_month_whose_lock_is_busy_keeps_its_cleared_links_and_is_deleted_in_batches(convert, monkeypatch):
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
+    old_month()
+    age(convert("c-old"))
+    # Another session reading the old month, as a long report would: DETACH waits for it, the batches do not.
+    with psycopg.connect(**connection.get_connection_params()) as reader:
+        try:
+            reader.execute(f"LOCK TABLE {OLD_MONTH} IN ACCESS SHARE MODE")
+
+            report = prune()
+
+            assert report["busy"] == [{"partition": OLD_MONTH, "wanted": "drop"}]
+            assert (report["dropped"], report["rows"], report["unlinked"], report["batches"]) == ([], 1, 1, 1)
+            assert not ReceivedPostback.objects.exists()
+            assert links() == {"c-old": None}
+        finally:
+            reader.rollback()
+    assert OLD_MONTH in names()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {OLD_MONTH}")
