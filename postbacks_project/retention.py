@@ -12,9 +12,8 @@ the receiver and the workers wait at most one batch. A table partitioned by mont
 and delivery attempts, postbacks_project/partitions.py) first gets its months ahead, then loses its months older than
 the cutoff whole (DETACH + DROP: the disk comes back at once), each after the links into it are cleared in batches;
 the batches then take what is left older than the cutoff: the rows of the month the cutoff falls in, of the DEFAULT
-partition, and of a month whose lock was not granted. The tables are
-named by label, not imported, because this module sits below the apps (DESIGN.md: testing_tools -> partners ->
-receiver -> postbacks_project).
+partition, and of a month whose lock was not granted. The tables are named by label, not imported, because this
+module sits below the apps (DESIGN.md: testing_tools -> partners -> receiver -> postbacks_project).
 """
 
 import time
