@@ -24,16 +24,24 @@ RECENT = {
 
 
 def table_estimate(queryset):
-    """PostgreSQL's own estimate of an unfiltered table's rows (kept by ANALYZE and autovacuum); None elsewhere."""
+    """PostgreSQL's own estimate of an unfiltered table's rows (kept by ANALYZE and autovacuum); None elsewhere.
+
+    A partitioned table (received postbacks, attempts: by month) is the sum of its partitions' estimates, since
+    autovacuum analyzes each partition but never the partitioned table itself, whose own estimate stays unset.
+    """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql" or queryset.query.where:
         return None
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table]
+            "SELECT CASE WHEN c.relkind = 'p' THEN (SELECT SUM(GREATEST(l.reltuples, 0)) "
+            "FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf) "
+            "ELSE c.reltuples END::bigint "
+            "FROM pg_class c WHERE c.oid = %s::regclass",
+            [queryset.model._meta.db_table],
         )
         row = cursor.fetchone()
-    return row[0] if row and row[0] > 0 else None
+    return row[0] if row and row[0] and row[0] > 0 else None
 
 
 class EstimatedCountPaginator(Paginator):

@@ -1,12 +1,13 @@
 """PostgreSQL monthly partitions: which tables have them, the months ahead, and dropping the months retention let go.
 
-A table partitioned by RANGE of a date (partners/migrations/0016 makes delivery attempts one) has a partition per
-calendar month in UTC, named `<table>_pYYYY_MM`, and a DEFAULT one that catches any row no month takes. Retention
-(postbacks_project/retention.py) creates the months ahead on each run and detaches and drops the months older than its
-cutoff: one short transaction whose disk comes back at once, where deleted rows wait for VACUUM. Both take a lock on
-the whole table, so each waits at most LOCK_TIMEOUT for it and gives up rather than stall the workers' inserts
-queued behind it: a month not created then fills the DEFAULT partition meanwhile, and a month not dropped is
-deleted in batches instead. SQLite has no partitions: is_partitioned() says no there, and nothing else is called.
+A table partitioned by RANGE of a date (receiver/migrations/0016 and partners/migrations/0016 make the received
+postbacks and the delivery attempts ones) has a partition per calendar month in UTC, named `<table>_pYYYY_MM`, and a
+DEFAULT one that catches any row no month takes. Retention (postbacks_project/retention.py) creates the months ahead on
+each run and detaches and drops the months older than its cutoff: one short transaction whose disk comes back at
+once, where deleted rows wait for VACUUM. Both take a lock on the whole table, so each waits at most LOCK_TIMEOUT for
+it and gives up rather than stall the receiver's and the workers' inserts queued behind it: a month not created then
+fills the DEFAULT partition meanwhile, and a month not dropped is deleted in batches instead. SQLite has no
+partitions: is_partitioned() says no there, and nothing else is called.
 """
 
 import re

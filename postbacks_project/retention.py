@@ -3,16 +3,17 @@
 Pruned: raw requests (receiver's received postbacks), delivery attempts, test postbacks, and clicks that no
 conversion points at. Never pruned: conversions, their events, points entries and deliveries (a delivery keeps its
 summary: attempts, last status code, last error). The one money row a prune writes to is an event whose request
-is pruned: its `postback` link becomes NULL, as the model's SET_NULL says.
+is pruned: its `postback` link becomes NULL, as the model's SET_NULL says, before the request goes (the database does
+not enforce that link: it is the prune's to keep).
 
 Each batch is its own short transaction (postbacks_project.db.write_transaction, so that on SQLite it queues for
 the one writer like the receiver does) deleting at most PRUNE_BATCH_SIZE rows by primary key: no table lock, and
-the receiver and the workers wait at most one batch. A table partitioned by month on PostgreSQL (delivery attempts,
-postbacks_project/partitions.py) first gets its months ahead, then loses its months older than the cutoff whole
-(DETACH + DROP: the disk comes back at once); the batches then take what is left older than the cutoff: the rows of
-the month the cutoff falls in, of the DEFAULT partition, and of a month whose lock was not granted. The tables are
-named by label, not imported, because this module sits below the apps (DESIGN.md: testing_tools -> partners ->
-receiver -> postbacks_project).
+the receiver and the workers wait at most one batch. A table partitioned by month on PostgreSQL (received postbacks
+and delivery attempts, postbacks_project/partitions.py) first gets its months ahead, then loses its months older than
+the cutoff whole (DETACH + DROP: the disk comes back at once), each after the links into it are cleared in batches;
+the batches then take what is left older than the cutoff: the rows of the month the cutoff falls in, of the DEFAULT
+partition, and of a month whose lock was not granted. The tables are named by label, not imported, because this
+module sits below the apps (DESIGN.md: testing_tools -> partners -> receiver -> postbacks_project).
 """
 
 import time
@@ -41,7 +42,8 @@ class Table:
     # Further date fields that must be older than the cutoff too (a test postback still due is kept).
     also_before: tuple = ()
     # Monthly partitions on PostgreSQL, when the table has them: old months are dropped whole. Only for a table
-    # nothing points at, as the drop bypasses unlink and kept_by.
+    # that nothing keeps alive (a drop spares no row) and whose links are all unlink ones without a database
+    # constraint (PostgreSQL allows none to a partitioned table but through its partition column), cleared first.
     by_month: bool = False
 
 
@@ -51,6 +53,7 @@ TABLES = (
         "receiver.ReceivedPostback",
         "received_at",
         unlink=(("receiver.ConversionEvent", "postback"),),
+        by_month=True,
     ),
     Table("RETAIN_ATTEMPTS_DAYS", "partners.DeliveryAttempt", "created_at", by_month=True),
     Table("RETAIN_TEST_POSTBACKS_DAYS", "testing_tools.TestPostback", "created_at", also_before=("scheduled_for",)),
@@ -69,14 +72,23 @@ def check_relations(table):
     from a money table, say) stops the prune instead of being deleted or broken without anyone deciding.
     """
     model = apps.get_model(table.model)
-    # A dropped month takes its rows without clearing links or sparing the rows kept alive.
-    handled = set() if table.by_month else set(table.unlink) | set(table.kept_by)
     for relation in model._meta.related_objects:
-        if (relation.related_model._meta.label, relation.field.name) not in handled:
+        link = (relation.related_model._meta.label, relation.field.name)
+        if table.by_month:
+            # A dropped month spares no row, and takes its rows at once: only a link cleared first can point at it,
+            # and only one the database does not enforce (its constraint would need the partition column too).
+            handled = link in table.unlink and not relation.field.db_constraint
+        else:
+            handled = link in table.unlink or link in table.kept_by
+        if not handled:
             raise ImproperlyConfigured(
-                f"{relation.related_model._meta.label}.{relation.field.name} points at {table.model}, which "
-                f"{table.setting} prunes: add it to postbacks_project.retention.TABLES (unlink or kept_by"
-                f"{', and not by_month' if table.by_month else ''})"
+                f"{link[0]}.{link[1]} points at {table.model}, which {table.setting} prunes: add it to "
+                f"postbacks_project.retention.TABLES ("
+                + (
+                    "unlink, with db_constraint=False, as by_month drops whole months; or not by_month)"
+                    if table.by_month
+                    else "unlink or kept_by)"
+                )
             )
     return model
 
@@ -124,7 +136,7 @@ def prune(dry_run=False, batch_size=None, now=None):
             cutoff = now - timedelta(days=days)
             row["older_than"] = cutoff
             if by_month:
-                _drop_months(row, model, cutoff, dry_run)
+                _drop_months(row, table, model, cutoff, batch_size, dry_run)
             _delete(row, table, model, cutoff, batch_size, dry_run)
         row["seconds"] = round(time.monotonic() - started, 3)
     return report
@@ -143,12 +155,18 @@ def _create_months(row, model, table, now, dry_run):
             row["busy"].append({"partition": name, "wanted": "create"})
 
 
-def _drop_months(row, model, cutoff, dry_run):
+def _drop_months(row, table, model, cutoff, batch_size, dry_run):
     for partition in partitions.older_than(model._meta.db_table, cutoff):
         # Counted before the drop, outside its lock: a month past the cutoff takes no new rows.
         count = partitions.rows_in(partition)
         try:
             if not dry_run:
+                if table.unlink:
+                    # The links into the month go first, in batches (a dry run counts them with the rest, in _delete).
+                    month = model._base_manager.filter(
+                        **{f"{table.date_field}__gte": partition.low, f"{table.date_field}__lt": partition.high}
+                    )
+                    row["unlinked"] += _unlink_in_batches(table, month, batch_size)
                 partitions.drop(model._meta.db_table, partition)
             row["dropped"].append({"partition": partition.name, "rows": count})
         except partitions.Busy:
@@ -168,8 +186,25 @@ def _delete(row, table, model, cutoff, batch_size, dry_run):
             for label, field in table.unlink
         )
     else:
-        deleted, row["unlinked"], row["batches"] = _delete_in_batches(table, rows, batch_size)
+        deleted, unlinked, row["batches"] = _delete_in_batches(table, rows, batch_size)
+        row["unlinked"] += unlinked
         row["rows"] = dropped + deleted
+
+
+def _unlink_in_batches(table, rows, batch_size):
+    """Clear the unlink fields pointing at `rows`, PRUNE_BATCH_SIZE rows at a time; the links cleared.
+
+    Before a month is dropped: the receiver links an event only to the request it is storing, never to one of a month
+    past the cutoff, so once cleared no link comes back before the drop.
+    """
+    unlinked = 0
+    last = 0
+    while ids := list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        last = ids[-1]
+        with write_transaction():
+            for label, field in table.unlink:
+                unlinked += apps.get_model(label)._base_manager.filter(**{f"{field}__in": ids}).update(**{field: None})
+    return unlinked
 
 
 def _delete_in_batches(table, rows, batch_size):

@@ -110,8 +110,9 @@ def _as_datetime(value):
 def _postgres(names):
     """(database bytes, {table: (estimated rows, bytes)}) from the catalog, in one query.
 
-    A partitioned table (delivery attempts, by month) keeps no rows or pages of its own: it is the sum of its
-    partitions, and has no estimate (-1, counted instead) while a partition holding pages was never analyzed.
+    A partitioned table (received postbacks and delivery attempts, by month) keeps no rows or pages of its own: it
+    is the sum of its partitions, and has no estimate (-1, counted instead) while a partition holding pages was never
+    analyzed.
     """
     with connection.cursor() as cursor:
         cursor.execute(

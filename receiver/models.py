@@ -547,8 +547,11 @@ class ConversionEvent(models.Model):
     previous_payout = models.DecimalField(
         max_digits=18, decimal_places=6, null=True, blank=True, help_text="Adjustments: the payout before."
     )
+    # No constraint in the database: on PostgreSQL the requests are partitioned by month, and a foreign key to them
+    # would have to carry the request's date too. Retention clears this link before it removes the request, by
+    # batch or by month (postbacks_project/retention.py), and readers take a missing request as none.
     postback = models.ForeignKey(
-        ReceivedPostback, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        ReceivedPostback, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False, related_name="events"
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # The outbox: the worker routes an event into its deliveries after the postback's transaction (partners.outbox).

@@ -313,11 +313,26 @@ def test_a_model_pointing_at_a_pruned_table_unhandled_stops_the_prune(monkeypatc
         retention.prune()
 
 
-def test_a_table_pruned_by_month_must_have_nothing_pointing_at_it(monkeypatch):
+def test_a_table_pruned_by_month_may_have_only_unconstrained_links_that_it_clears():
     table = retention.TABLES[0]
-    by_month = retention.Table(table.setting, table.model, table.date_field, unlink=table.unlink, by_month=True)
+    assert table.by_month
+    assert table.unlink == (("receiver.ConversionEvent", "postback"),)
+    assert not ConversionEvent._meta.get_field("postback").db_constraint
+
+    retention.check_relations(table)
+
+
+def test_a_table_pruned_by_month_refuses_a_link_the_database_enforces(monkeypatch):
+    monkeypatch.setattr(ConversionEvent._meta.get_field("postback"), "db_constraint", True)
+    with pytest.raises(ImproperlyConfigured, match=r"receiver\.ConversionEvent\.postback points at .*db_constraint"):
+        retention.prune()
+
+
+def test_a_table_pruned_by_month_refuses_a_reference_that_keeps_rows_alive(monkeypatch):
+    clicks = next(table for table in retention.TABLES if table.model == "receiver.Click")
+    by_month = retention.Table(clicks.setting, clicks.model, clicks.date_field, kept_by=clicks.kept_by, by_month=True)
     monkeypatch.setattr(retention, "TABLES", (by_month,))
-    with pytest.raises(ImproperlyConfigured, match=r"receiver\.ConversionEvent\.postback points at .*not by_month"):
+    with pytest.raises(ImproperlyConfigured, match=r"receiver\.Conversion\.known_click points at .*not by_month"):
         retention.prune()
 
 

@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from partners.models import Delivery, DeliveryAttempt, Partner
-from postbacks_project import tables
+from postbacks_project import partitions, tables
 from receiver.models import Conversion, ConversionEvent, Outcome, ReceivedPostback, Source
 
 NOW = timezone.now().replace(microsecond=0)
@@ -79,6 +79,9 @@ def test_past_the_dbstat_limit_only_the_database_file_is_sized(network, monkeypa
 
 @pytest.mark.postgres
 def test_on_postgresql_rows_are_the_catalog_estimate_once_analyzed(network):
+    # Received postbacks are partitioned by month there: rows, bytes and the oldest are summed over the partitions
+    # (most of these in the DEFAULT one, the rest in this month's).
+    assert partitions.is_partitioned("receiver_receivedpostback")
     received(network, *range(500))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE receiver_receivedpostback")

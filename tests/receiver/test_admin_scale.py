@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from postbacks_project import partitions
 from postbacks_project.admin_scale import COUNT_CAP
 from receiver.admin import HTTP_STATUSES, REASONS
 from receiver.models import Network, Outcome, ReceivedPostback, Source
@@ -51,6 +52,9 @@ def insert_on_postgresql(start, networks):
         "n_codes": len(codes),
         "last": ROWS - 1,
     }
+    # The table is partitioned by month there: the rows go to their months, as they would have come in.
+    for name, low, high in partitions.missing_months(TABLE, timezone.now(), start=start):
+        partitions.create_month(TABLE, "received_at", name, low, high)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         cursor.execute(f"ANALYZE {TABLE}")
@@ -154,11 +158,16 @@ def test_no_received_postbacks_list_scans_the_table_on_postgresql(admin_client, 
 
     scans = []
     with connection.cursor() as cursor:
+        # The table is partitioned by month: the planner rightly reads a small month whole (this month's first days,
+        # the empty months ahead), never a big one.
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname LIKE %s", [f"{TABLE}%"])
+        rows = dict(cursor.fetchall())
         for query, sqls in seen.items():
             for sql in (sql for sql in sqls if TABLE in sql and sql.lstrip().upper().startswith("SELECT")):
                 cursor.execute(f"EXPLAIN {sql}")
                 plan = "\n".join(row[0] for row in cursor.fetchall())
-                if f"Seq Scan on {TABLE}" in plan:
+                scanned = re.findall(rf"Seq Scan on ({TABLE}\w*)", plan)
+                if [name for name in scanned if rows[name] > COUNT_CAP]:
                     scans.append((query, sql, plan))
 
     assert scans == []

@@ -12,8 +12,9 @@ class Command(BaseCommand):
     help = (
         "Delete received postbacks, delivery attempts, test postbacks and unconverted clicks older than their "
         "RETAIN_*_DAYS (0: kept forever), PRUNE_BATCH_SIZE rows per transaction. Conversions, events, points and "
-        "deliveries are never deleted. On PostgreSQL, delivery attempts are partitioned by month: the months ahead are "
-        "created, and months older than the retention are dropped whole."
+        "deliveries are never deleted. On PostgreSQL, received postbacks and delivery attempts are partitioned by "
+        "month: the months ahead are created, and months older than the retention are dropped whole (the events' "
+        "links to a month's requests cleared first)."
     )
 
     def add_arguments(self, parser):
