@@ -1,6 +1,5 @@
 """Retention on PostgreSQL's monthly attempts: prune drops whole old months, makes the months ahead, reports both."""
 
-import json
 from datetime import timedelta
 from io import StringIO
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 from partners.models import Delivery, DeliveryAttempt, Partner
 from postbacks_project import partitions
 from receiver.models import Conversion
+from tests.postbacks_project import month_partitions
 
 pytestmark = pytest.mark.postgres
 
@@ -44,28 +44,20 @@ def convert(client, network, partner, settings, django_capture_on_commit_callbac
 
 
 def old_month():
-    """The partition of OLD's month, which the migration did not make (it is before the test database's rows)."""
-    [(name, low, high)] = partitions.missing_months(TABLE, timezone.now(), start=OLD)[:1]
-    partitions.create_month(TABLE, "created_at", name, low, high)
-    return name
+    return month_partitions.make_month(TABLE, "created_at", OLD)
 
 
 def age(conversion, when=OLD):
     DeliveryAttempt.objects.filter(delivery__event__conversion=conversion).update(created_at=when)
-    # The prune runs in transactions of its own; here the test's one holds the rows' deferred foreign key checks,
-    # which PostgreSQL must run before it lets their partition be dropped.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    month_partitions.check_constraints_now()
 
 
 def prune(*args):
-    out = StringIO()
-    call_command("prune", *args, "--json", stdout=out)
-    return {row["table"]: row for row in json.loads(out.getvalue())["tables"]}[TABLE]
+    return month_partitions.prune(TABLE, *args)
 
 
 def names():
-    return [partition.name for partition in partitions.partitions(TABLE)]
+    return month_partitions.names(TABLE)
 
 
 def test_prune_drops_a_month_older_than_the_retention_then_deletes_the_rest_in_batches(convert, settings):

@@ -1,6 +1,5 @@
 """Retention on PostgreSQL's monthly received postbacks: an old month goes whole, its events kept and unlinked first."""
 
-import json
 from datetime import timedelta
 from io import StringIO
 
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from postbacks_project import partitions
 from receiver.models import Conversion, ConversionEvent, ReceivedPostback
+from tests.postbacks_project import month_partitions
 
 pytestmark = pytest.mark.postgres
 
@@ -32,28 +32,20 @@ def convert(client, network):
 
 
 def old_month():
-    """The partition of OLD's month, which the migration did not make (it is before the test database's rows)."""
-    [(name, low, high)] = partitions.missing_months(TABLE, timezone.now(), start=OLD)[:1]
-    partitions.create_month(TABLE, "received_at", name, low, high)
-    return name
+    return month_partitions.make_month(TABLE, "received_at", OLD)
 
 
 def age(conversion, when=OLD):
     ReceivedPostback.objects.filter(conversion=conversion).update(received_at=when)
-    # The prune runs in transactions of its own; here the test's one holds the rows' deferred foreign key checks
-    # (to the conversion and the network), which PostgreSQL must run before it lets their partition be dropped.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    month_partitions.check_constraints_now()
 
 
 def prune(*args):
-    out = StringIO()
-    call_command("prune", *args, "--json", stdout=out)
-    return {row["table"]: row for row in json.loads(out.getvalue())["tables"]}[TABLE]
+    return month_partitions.prune(TABLE, *args)
 
 
 def names():
-    return [partition.name for partition in partitions.partitions(TABLE)]
+    return month_partitions.names(TABLE)
 
 
 def links():
