@@ -146,13 +146,15 @@ def record_conversion(inbound, network, fields, click, payout_given, started):
     offer = None if reversal else find_offer(network, click, fields["offer_id"], fields["custom_data"])
     claimed = claimed_dedupe_id(network, fields) if network.has_claims else None
     dedupe_id = claimed if claimed is not None else fields["transaction_id"] or fields["conversion_id"]
-    if claimed is None and not reversal and connection.vendor == "postgresql":
+    may_create = claimed is None and not reversal
+    if may_create and connection.vendor == "postgresql":
         recorded = _accept_in_one_statement(inbound, network, fields, click, offer, dedupe_id, started)
         if recorded is not None:
             return recorded
+        may_create = False  # its INSERT found the dedupe key taken, by a committed row: no second try
     with write_transaction():
         conversion = None
-        if claimed is None and not reversal:
+        if may_create:
             conversion = insert_conversion(_new_conversion(network, fields, click, offer, dedupe_id))
         previous, previous_payout = "", None
         if conversion is not None:
