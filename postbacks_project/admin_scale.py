@@ -13,6 +13,8 @@ from django.db import connections
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from postbacks_project import partitions
+
 # Up to this many matching rows are counted exactly; past it, a list shows the estimate (or "more than").
 COUNT_CAP = 10_000
 RECENT = {
@@ -26,18 +28,15 @@ RECENT = {
 def table_estimate(queryset):
     """PostgreSQL's own estimate of an unfiltered table's rows (kept by ANALYZE and autovacuum); None elsewhere.
 
-    A partitioned table (received postbacks, attempts: by month) is the sum of its partitions' estimates, since
-    autovacuum analyzes each partition but never the partitioned table itself, whose own estimate stays unset.
+    A partitioned table (received postbacks, attempts: by month) is the sum of its partitions' estimates
+    (partitions.ESTIMATED_ROWS_SQL); unknown while one holding rows was never analyzed.
     """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql" or queryset.query.where:
         return None
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT CASE WHEN c.relkind = 'p' THEN (SELECT SUM(GREATEST(l.reltuples, 0)) "
-            "FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf) "
-            "ELSE c.reltuples END::bigint "
-            "FROM pg_class c WHERE c.oid = %s::regclass",
+            f"SELECT {partitions.ESTIMATED_ROWS_SQL} FROM pg_class c WHERE c.oid = %s::regclass",
             [queryset.model._meta.db_table],
         )
         row = cursor.fetchone()

@@ -23,6 +23,17 @@ MONTHS_AHEAD = 3
 LOCK_NOT_AVAILABLE = "55P03"
 BOUNDS = re.compile(r"FOR VALUES FROM \('([^']+)'\) TO \('([^']+)'\)")
 
+# The planner's row estimate of the pg_class row `c`, as SQL: a partitioned table keeps none of its own (autovacuum
+# analyzes each partition, never the partitioned table), so it is the sum of its partitions', and -1 (unknown) while a
+# partition holding pages was never analyzed.
+ESTIMATED_ROWS_SQL = (
+    "CASE WHEN c.relkind = 'p' THEN ("
+    "SELECT CASE WHEN bool_or(l.reltuples < 0 AND pg_relation_size(l.oid) > 0) THEN -1 "
+    "ELSE COALESCE(SUM(GREATEST(l.reltuples, 0)), 0) END "
+    "FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf"
+    ") ELSE c.reltuples END::bigint"
+)
+
 
 @dataclass(frozen=True)
 class Partition:

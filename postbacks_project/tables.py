@@ -19,6 +19,8 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from postbacks_project import partitions
+
 # (model label, the date a row is kept by), the tables that grow with traffic.
 BIG_TABLES = (
     ("receiver.ReceivedPostback", "received_at"),
@@ -116,11 +118,7 @@ def _postgres(names):
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.relname, CASE WHEN c.relkind = 'p' THEN ("
-            "  SELECT CASE WHEN bool_or(l.reltuples < 0 AND pg_relation_size(l.oid) > 0) THEN -1"
-            "  ELSE COALESCE(SUM(GREATEST(l.reltuples, 0)), 0) END"
-            "  FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf"
-            ") ELSE c.reltuples END::bigint, CASE WHEN c.relkind = 'p' THEN ("
+            f"SELECT c.relname, {partitions.ESTIMATED_ROWS_SQL}, CASE WHEN c.relkind = 'p' THEN ("
             "  SELECT COALESCE(SUM(pg_total_relation_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t"
             ")::bigint ELSE pg_total_relation_size(c.oid) END "
             "FROM pg_class c WHERE c.relname = ANY(%s) AND c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid) "
