@@ -198,31 +198,38 @@ def _unlink_in_batches(table, rows, batch_size):
     past the cutoff, so once cleared no link comes back before the drop.
     """
     unlinked = 0
+    for ids in _id_batches(rows, batch_size):
+        with write_transaction():
+            unlinked += _unlink(table, ids)
+    return unlinked
+
+
+def _unlink(table, ids):
+    return sum(
+        apps.get_model(label)._base_manager.filter(**{f"{field}__in": ids}).update(**{field: None})
+        for label, field in table.unlink
+    )
+
+
+def _id_batches(rows, batch_size):
+    """The ids of `rows` in primary-key order, batch_size at a time, each batch read from where the last one ended
+    (after the caller's work on it): rows a batch kept alive are not read again."""
     last = 0
     while ids := list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size]):
         last = ids[-1]
-        with write_transaction():
-            for label, field in table.unlink:
-                unlinked += apps.get_model(label)._base_manager.filter(**{f"{field}__in": ids}).update(**{field: None})
-    return unlinked
+        yield ids
 
 
 def _delete_in_batches(table, rows, batch_size):
     """(rows deleted, links cleared, batches)."""
     deleted = unlinked = batches = 0
-    last = 0
-    while True:
-        # Ids in primary-key order from where the last batch ended: rows kept alive are not read again.
-        ids = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            return deleted, unlinked, batches
-        last = ids[-1]
+    for ids in _id_batches(rows, batch_size):
         with write_transaction():
-            for label, field in table.unlink:
-                unlinked += apps.get_model(label)._base_manager.filter(**{f"{field}__in": ids}).update(**{field: None})
+            unlinked += _unlink(table, ids)
             # The conditions again, inside the transaction: a click a conversion matched since the read stays.
             # _raw_delete is one DELETE ... WHERE id IN (...): QuerySet.delete() would load every row (bodies
             # and headers included) to emulate on_delete, which the UPDATE above has done already.
             doomed = rows.filter(pk__in=ids)
             deleted += doomed._raw_delete(doomed.db)
         batches += 1
+    return deleted, unlinked, batches
