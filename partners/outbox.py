@@ -4,8 +4,8 @@ The postback's transaction only records the event (receiver.services.open_event)
 one transaction takes a batch of unrouted events, creates their deliveries (skipped ones with their reason)
 and marks the events routed, so an event is routed entirely or not at all, and one whose routing crashed is
 taken again by the next run. Routers may run at once: on PostgreSQL each takes events the others have not
-locked (FOR UPDATE SKIP LOCKED), on SQLite writers take turns (postbacks_project.db). A delivery made twice
-is refused by the unique constraint on (event, partner) in any case.
+locked (FOR NO KEY UPDATE SKIP LOCKED), on SQLite writers take turns (postbacks_project.db). A delivery made
+twice is refused by the unique constraint on (event, partner) in any case.
 """
 
 import logging
@@ -44,7 +44,8 @@ def route_batch(limit=BATCH, exclude=(), only=None):
     with write_transaction():
         batch = _ready().exclude(pk__in=exclude) if only is None else _ready().filter(pk=only)
         if connection.features.has_select_for_update_skip_locked:
-            batch = batch.select_for_update(skip_locked=True, of=("self",))
+            # NO KEY: a router changes no key of its events, so rows that reference them are not held up.
+            batch = batch.select_for_update(skip_locked=True, no_key=True, of=("self",))
         events = list(batch.select_related("conversion__known_click", "conversion__offer")[:limit])
         if not events:
             return 0, 0

@@ -43,8 +43,11 @@ def make_delivery(partner, network, click_id, state, status_code, minutes_ago):
     conversion = Conversion.objects.create(
         network=network, click_id=click_id, dedupe_id=f"tx-{click_id}", transaction_id=f"tx-{click_id}"
     )
-    event = ConversionEvent.objects.create(conversion=conversion, kind="created", to_status="approved")
     created = timezone.now() - timedelta(minutes=minutes_ago)
+    # Routed already, as its delivery is made here: the live worker's router must not make its own beside it.
+    event = ConversionEvent.objects.create(
+        conversion=conversion, kind="created", to_status="approved", routed_at=created
+    )
     delivery = Delivery.objects.create(
         event=event,
         partner=partner,

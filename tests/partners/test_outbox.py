@@ -191,6 +191,35 @@ def test_concurrent_routers_skip_the_events_another_one_holds(partners):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_a_router_holding_an_event_does_not_hold_up_a_row_that_references_it(partners, monkeypatch):
+    event = _event("c1")
+    held, release = threading.Event(), threading.Event()
+    create_for_events = outbox.deliveries.create_for_events
+
+    def paused(events):
+        held.set()
+        release.wait(30)
+        return create_for_events(events)
+
+    monkeypatch.setattr(outbox.deliveries, "create_for_events", paused)
+    routed = []
+    thread = threading.Thread(target=lambda: (routed.append(outbox.route_batch()), connection.close()))
+    thread.start()
+    assert held.wait(30)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '5s'")
+            Delivery.objects.create(event=event, partner=partners[0], state=State.PENDING)
+    finally:
+        release.set()
+        thread.join()
+    assert routed == [(1, 1)]  # the other partner's delivery; the row already there is left alone
+    assert sorted(Delivery.objects.filter(event=event).values_list("partner__slug", flat=True)) == ["pub", "wall"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_routers_running_at_once_route_each_event_once(partners):
     events = [_event(f"c{n}") for n in range(60)]
     routed, errors = [], []
