@@ -18,7 +18,7 @@ from receiver.models import Conversion, EventKind, Source
 
 from . import amounts, breaker, transport
 from .macros import event_values
-from .models import Delivery, DeliveryAttempt, Partner, State, due, lock_span
+from .models import Delivery, DeliveryAttempt, Partner, State, due, due_parts, lock_span
 from .outbound import OutboundRequest, attempt_fields, build_request
 from .routing import routing_terms, sending_terms, skip_reason
 
@@ -387,13 +387,15 @@ def disable(partner, reason):
     )
 
 
-def due_for_sweep(limit=500, grace=None):
-    """Deliveries that should be in flight but are not: the broker lost their wake-up, or a worker died."""
+def left_due(grace=None):
+    """Whether a delivery should be in flight but is not: the broker lost its wake-up, or a worker died.
+
+    Asked part by part of due() (models.due_parts): each is one probe of an index range, where the OR of them
+    would be read as one condition over every due delivery.
+    """
     now = timezone.now()
     waited = now - timedelta(seconds=settings.DELIVERY_SWEEP_GRACE if grace is None else grace)
-    return list(
-        Delivery.objects.filter(due(now, waited)).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
-    )
+    return any(Delivery.objects.filter(part).exists() for part in due_parts(now, waited))
 
 
 def disable_failing_partners():

@@ -22,7 +22,7 @@ def drain(self):
     woken(drain)  # before reading what is waiting: a commit from now on queues another drain
     more_to_route = outbox.route()
     sent, retry_in = drainer.drain(self.request.id or "")
-    if more_to_route or (sent and deliveries.due_for_sweep(limit=1, grace=0)):
+    if more_to_route or (sent and deliveries.left_due(grace=0)):
         enqueue(drain)
     elif retry_in is not None:
         enqueue(drain, countdown=retry_in)
@@ -33,7 +33,7 @@ def sweep():
     """Wake a drainer for events left unrouted and deliveries due but not in flight (their wake-up was lost, or a
     worker died), and disable partners failing for too long."""
     unrouted = outbox.left_unrouted()
-    due = deliveries.due_for_sweep(limit=1)
+    due = deliveries.left_due()
     if unrouted or due:
         enqueue(drain)
     disabled = deliveries.disable_failing_partners()

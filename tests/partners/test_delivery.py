@@ -199,6 +199,30 @@ def test_a_delivery_not_yet_due_is_not_locked(queued):
     assert deliveries.lock(queued.pk) is None
 
 
+@pytest.mark.parametrize(
+    ("state", "next_in", "locked_in", "left"),
+    [
+        ("pending", -60, None, True),
+        ("retrying", -60, None, True),
+        ("sending", -60, -1, True),  # its worker died: the lock ran out
+        ("pending", 0, None, False),  # within the grace: its wake-up is on its way
+        ("retrying", 60, None, False),
+        ("sending", -60, 60, False),  # in flight
+        ("succeeded", -60, None, False),
+        ("parked", -60, None, False),
+    ],
+)
+def test_left_due_sees_each_kind_of_delivery_the_broker_or_a_worker_lost(queued, state, next_in, locked_in, left):
+    now = timezone.now()
+    Delivery.objects.filter(pk=queued.pk).update(
+        state=state,
+        next_attempt_at=now + timedelta(seconds=next_in),
+        locked_until=None if locked_in is None else now + timedelta(seconds=locked_in),
+    )
+
+    assert deliveries.left_due(grace=30) is left
+
+
 @responses.activate
 def test_the_sweep_sends_what_the_broker_lost(settings, partner, convert):
     responses.get(URL, status=500)
