@@ -314,9 +314,15 @@ def due(now, waited=None):
 def due_parts(now, waited=None):
     """due() as one condition per state, each a range of the (state, next_attempt_at) index: the oldest due
     deliveries of a large backlog are read from the index part by part, where the OR of them sorts them all."""
+    lookups = {"<=": "lte", "<": "lt"}
+    return [Q(state=state, **{f"{field}__{lookups[op]}": bound}) for state, field, op, bound in due_bounds(now, waited)]
+
+
+def due_bounds(now, waited=None):
+    """due_parts() as (state, field, operator, bound), for the drainer's SQL of its own."""
     waited = now if waited is None else waited
-    parts = [Q(state=state, next_attempt_at__lte=waited) for state in DUE_STATES]
-    return [*parts, Q(state=State.SENDING, locked_until__lt=now)]
+    parts = [(state, "next_attempt_at", "<=", waited) for state in DUE_STATES]
+    return [*parts, (State.SENDING, "locked_until", "<", now)]
 
 
 class Effect(models.TextChoices):
