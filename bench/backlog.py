@@ -119,9 +119,9 @@ def child_seed(count):
 
 
 def child_health(partner):
-    from partners.models import PartnerHealth
+    from partners.models import DestinationHealth
 
-    health = PartnerHealth.objects.filter(partner_id=partner).first()
+    health = DestinationHealth.objects.filter(destination_id=partner).first()
     if health is None:
         return {"breaker": "closed", "consecutive_failures": 0, "opened_at": None}
     opened = health.opened_at.isoformat() if health.opened_at else None
@@ -140,7 +140,7 @@ def states(probe):
     """{partner id: {state: count}} of all deliveries."""
     found = {}
     for partner, state, n in probe.conn.execute(
-        "SELECT partner_id, state, count(*) FROM partners_delivery GROUP BY partner_id, state"
+        "SELECT destination_id, state, count(*) FROM partners_delivery GROUP BY destination_id, state"
     ).fetchall():
         found.setdefault(partner, {})[state] = n
     return found
@@ -149,7 +149,7 @@ def states(probe):
 def attempts_of(probe, partner):
     sql = (
         "SELECT count(*) FROM partners_deliveryattempt a JOIN partners_delivery d ON d.id = a.delivery_id "
-        "WHERE d.partner_id = %s"
+        "WHERE d.destination_id = %s"
     )
     return probe.conn.execute(sql.replace("%s", probe.mark), (partner,)).fetchone()[0]
 

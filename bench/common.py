@@ -398,7 +398,7 @@ def seed_deliveries(network_name, partners, count, tag, **delivery_fields):
         batch_size=2000,
     )
     rows = [
-        amounts.fix(Delivery(event=event, partner=partner, **delivery_fields), event, partner, None, amounts.Held())
+        amounts.fix(Delivery(event=event, destination=partner, **delivery_fields), event, partner, None, amounts.Held())
         for event in events
         for partner in partners
     ]

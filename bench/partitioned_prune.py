@@ -87,7 +87,7 @@ def child(rows, table_key):
     partner = Partner.objects.create(name="Bench", postback_url="https://partner.example/postback?c={click_id}")
     conversion = Conversion.objects.create(network=network, click_id="c1", dedupe_id="t1", status="approved")
     event = ConversionEvent.objects.create(conversion=conversion, kind="created", to_status="approved")
-    delivery = Delivery.objects.create(event=event, partner=partner, state="failed", attempts=rows)
+    delivery = Delivery.objects.create(event=event, destination=partner, state="failed", attempts=rows)
 
     table, label, column, fill = TABLES[table_key]
 

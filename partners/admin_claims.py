@@ -9,13 +9,13 @@ from django.utils.html import format_html
 
 from receiver.models import Source
 
-from .models import Partner
+from .models import NetworkPostback
 from .redelivery import report_claims
 from .templating import known_macros_text
 
 
 class OutgoingPostbackInline(admin.StackedInline):
-    model = Partner
+    model = NetworkPostback
     fk_name = "network"
     max_num = 1
     extra = 0
@@ -35,11 +35,11 @@ class OutgoingPostbackInline(admin.StackedInline):
         url_field.widget.attrs["size"] = 100
         return formset
 
-    @admin.display(description="deliveries, signing, preview")
+    @admin.display(description="signing, limits, breaker")
     def full_page(self, obj):
         if obj is None or obj.pk is None:
-            return "(after saving: the full page has the deliveries, a signing secret and a live preview)"
-        url = reverse("admin:partners_partner_change", args=[obj.pk])
+            return "(after saving: its own page has a signing secret, sending limits and the breaker's state)"
+        url = reverse("admin:partners_networkpostback_change", args=[obj.pk])
         return format_html('<a href="{}">Open {} on its own page</a>', url, obj.name)
 
 

@@ -95,20 +95,20 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "code",
         "last_error_short",
         "next_attempt",
-        "partner",
+        "destination",
         "conversion_link",
         "created_at",
         "paid",
     ]
-    list_filter = [recent_filter("created_at", "made"), "state", "last_error_code", "partner"]
-    list_select_related = ["partner", "event__conversion"]
+    list_filter = [recent_filter("created_at", "made"), "state", "last_error_code", "destination"]
+    list_select_related = ["destination", "event__conversion"]
     search_fields = [
         "webhook_id__exact",
         "event__conversion__click_id__exact",
         "event__conversion__transaction_id__exact",
     ]
     search_help_text = "The exact webhook id, or the conversion's click id or transaction id."
-    autocomplete_fields = ["event", "partner"]
+    autocomplete_fields = ["event"]
     inlines = [AttemptInline]
     actions = ["resend_now"]
     readonly_fields = ["next_attempt"]
@@ -196,7 +196,7 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
         "id",
         "created_at",
         "delivery_link",
-        "partner",
+        "destination",
         "number",
         "method",
         "response_status",
@@ -208,9 +208,9 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
         recent_filter("created_at", "made"),
         status_class_filter("response_status"),
         "error_code",
-        "delivery__partner",
+        "delivery__destination",
     ]
-    list_select_related = ["delivery__partner"]
+    list_select_related = ["delivery__destination"]
     search_fields = ["delivery__webhook_id__exact"]
     search_help_text = "The delivery's exact webhook id."
     autocomplete_fields = ["delivery"]
@@ -219,9 +219,9 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
     def delivery_link(self, obj):
         return _change_link(obj.delivery, f"#{obj.delivery_id}")
 
-    @admin.display(description="partner", ordering="delivery__partner__name")
-    def partner(self, obj):
-        return obj.delivery.partner
+    @admin.display(description="destination", ordering="delivery__destination__name")
+    def destination(self, obj):
+        return obj.delivery.destination
 
     @admin.display(description="error")
     def error_short(self, obj):
@@ -251,13 +251,12 @@ def trace_panel(request, conversion):
 def trace_groups(conversion):
     """[(postback or None, [event, ...])]: each received postback with the events it caused.
 
-    Four queries whatever the number of events, partners and attempts: postbacks, events,
-    deliveries with their partners, attempts.
+    Four queries whatever the number of events, destinations and attempts: postbacks, events,
+    deliveries with their destinations, attempts.
     """
     attempts = Prefetch("attempt_set", queryset=DeliveryAttempt.objects.order_by("number"))
-    deliveries = Prefetch(
-        "deliveries", queryset=Delivery.objects.select_related("partner").prefetch_related(attempts).order_by("id")
-    )
+    with_destination = Delivery.objects.select_related("destination__networkpostback")
+    deliveries = Prefetch("deliveries", queryset=with_destination.prefetch_related(attempts).order_by("id"))
     events = list(conversion.events.order_by("id").prefetch_related(deliveries))
     by_postback = {}
     for event in events:

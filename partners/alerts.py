@@ -16,7 +16,7 @@ from django.db.models import Count, Min, Q
 from postbacks_project.alerts import notify, registry
 
 from . import signing, transport
-from .models import DUE_STATES, Delivery, DeliveryAttempt, Partner
+from .models import DUE_STATES, Delivery, DeliveryAttempt, Destination
 from .outbound import OutboundRequest
 
 logger = logging.getLogger(__name__)
@@ -40,8 +40,8 @@ def register():
 
 
 def partners_disabled(now, open_alerts):
-    """Active partners the hub disabled on its own; clears when an admin re-enables (or switches off) the partner."""
-    rows = Partner.objects.filter(is_active=True, disabled_at__isnull=False).values_list(
+    """Active destinations the hub disabled on its own; clears when an admin re-enables (or switches off) one."""
+    rows = Destination.objects.filter(is_active=True, disabled_at__isnull=False).values_list(
         "pk", "name", "disabled_at", "disabled_reason"
     )
     return {
@@ -59,12 +59,12 @@ def partners_failing(now, open_alerts):
     since = now - timedelta(minutes=minutes)
     succeeded = Q(error_code="", response_status__gte=200, response_status__lt=300)
     rows = (
-        DeliveryAttempt.objects.filter(created_at__gt=since, created_at__lte=now, delivery__partner__is_active=True)
-        .values("delivery__partner_id")
+        DeliveryAttempt.objects.filter(created_at__gt=since, created_at__lte=now, delivery__destination__is_active=True)
+        .values("delivery__destination_id")
         .annotate(total=Count("id"), ok=Count("id", filter=succeeded))
     )
-    counts = {row["delivery__partner_id"]: (row["total"], row["total"] - row["ok"]) for row in rows}
-    names = dict(Partner.objects.filter(is_active=True).values_list("pk", "name"))
+    counts = {row["delivery__destination_id"]: (row["total"], row["total"] - row["ok"]) for row in rows}
+    names = dict(Destination.objects.filter(is_active=True).values_list("pk", "name"))
     firing = {}
     for pk, name in names.items():
         key = f"partner:{pk}"
@@ -79,9 +79,9 @@ def partners_failing(now, open_alerts):
     return firing
 
 
-def _latest_attempt_failed(partner_id, now):
+def _latest_attempt_failed(destination_id, now):
     latest = (
-        DeliveryAttempt.objects.filter(delivery__partner_id=partner_id, created_at__lte=now)
+        DeliveryAttempt.objects.filter(delivery__destination_id=destination_id, created_at__lte=now)
         .order_by("-created_at", "-id")
         .values_list("error_code", "response_status")
         .first()
@@ -95,12 +95,12 @@ def backlog(now, open_alerts):
     limit = settings.ALERT_BACKLOG_SECONDS
     rows = (
         Delivery.objects.filter(state__in=DUE_STATES, next_attempt_at__lte=now - timedelta(seconds=limit))
-        .values("partner_id", "partner__name")
+        .values("destination_id", "destination__name")
         .annotate(count=Count("id"), oldest=Min("next_attempt_at"))
     )
     return {
-        f"partner:{row['partner_id']}": f"partner {row['partner__name']}: {row['count']} deliveries waiting more "
-        f"than {limit} s past their time, the oldest {registry.duration((now - row['oldest']).total_seconds())}"
+        f"partner:{row['destination_id']}": f"partner {row['destination__name']}: {row['count']} deliveries waiting "
+        f"more than {limit} s past their time, the oldest {registry.duration((now - row['oldest']).total_seconds())}"
         for row in rows
     }
 

@@ -36,11 +36,11 @@ def over_allocated():
     """Active offers whose partners' shares exceed their payout, by name; five queries whatever the size.
 
     A partner counts when it is active (auto-disabled too: it is re-enabled and replayed with the same terms),
-    is not a network's outgoing postback, its networks and offers admit the offer, and it is sent approvals
+    its networks and offers admit the offer, and it is sent approvals
     at the offer's payout. Its share on the offer overrides its own. Partners paid only for their own clicks
     never share one conversion, so only the largest of their shares adds to the others'.
     """
-    partners = Partner.objects.filter(is_active=True, network__isnull=True).prefetch_related("networks", "offers")
+    partners = Partner.objects.filter(is_active=True).prefetch_related("networks", "offers")
     partners = [partner for partner in partners if not partner.statuses or Status.APPROVED in partner.statuses]
     offer_shares = {(share.partner_id, share.offer_id): share for share in OfferShare.objects.all()}
     found = []

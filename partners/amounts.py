@@ -53,8 +53,8 @@ class Held:
             self.gross = delivery.gross
 
 
-def held_by_partner(conversion, before=None):
-    """{partner id: Held} from the conversion's deliveries (those made before delivery id `before`, if given)."""
+def held_by_destination(conversion, before=None):
+    """{destination id: Held} from the conversion's deliveries (those made before delivery id `before`, if given)."""
     from .models import Delivery
 
     rows = Delivery.objects.filter(event__conversion=conversion).exclude(state__in=NOT_HELD).order_by("id")
@@ -62,9 +62,9 @@ def held_by_partner(conversion, before=None):
         rows = rows.filter(id__lt=before)
     held = {}
     for row in rows.only(
-        "partner_id", "state", "effect", "amount", "house_amount", "points", "amount_currency", "gross"
+        "destination_id", "state", "effect", "amount", "house_amount", "points", "amount_currency", "gross"
     ):
-        held.setdefault(row.partner_id, Held()).add(row)
+        held.setdefault(row.destination_id, Held()).add(row)
     return held
 
 
@@ -152,9 +152,9 @@ def fix_existing(delivery, offer_shares):
     """Price a delivery made before it could be (it waited for a rate, or predates fixed amounts): what the
     partner holds is what its earlier deliveries of the conversion gave."""
     conversion = delivery.event.conversion
-    held = held_by_partner(conversion, before=delivery.pk).get(delivery.partner_id, Held())
-    offer_share = offer_shares.get((delivery.partner_id, conversion.offer_id))
-    return fix(delivery, delivery.event, delivery.partner, offer_share, held)
+    held = held_by_destination(conversion, before=delivery.pk).get(delivery.destination_id, Held())
+    offer_share = offer_shares.get((delivery.destination_id, conversion.offer_id))
+    return fix(delivery, delivery.event, delivery.destination, offer_share, held)
 
 
 def _wait(delivery):

@@ -34,7 +34,6 @@ class PartnerSerializer(ModelValidationMixin, serializers.ModelSerializer):
             "slug",
             "is_active",
             "sending_state",
-            "network",
             "postback_url",
             "method",
             "body_template",
@@ -67,10 +66,6 @@ class PartnerSerializer(ModelValidationMixin, serializers.ModelSerializer):
         extra_kwargs = {
             "postback_url": {"help_text": "URL template; known macros: " + known_macros_text() + "."},
             "headers": {"help_text": "Extra request headers. Values of secret-looking names are masked when read."},
-            "network": {
-                "help_text": "Set: this is that network's outgoing postback, sent once per offer claim and for "
-                "nothing else (filters, scope and share do not apply)."
-            },
         }
 
     def get_masked_signing_secret(self, partner) -> str:
@@ -113,7 +108,14 @@ MONEY_FIELDS = ["effect", "amount", "amount_currency", "house_amount", "gross", 
 
 class DeliverySerializer(serializers.ModelSerializer):
     conversion = serializers.IntegerField(source="event.conversion_id", read_only=True)
-    partner_name = serializers.CharField(source="partner.name", read_only=True)
+    partner = serializers.IntegerField(
+        source="destination_id",
+        read_only=True,
+        help_text="Its destination's id: a partner's, or (destination_kind network_postback) the network postback's "
+        "that reports an offer claim.",
+    )
+    partner_name = serializers.CharField(source="destination.name", read_only=True)
+    destination_kind = serializers.SerializerMethodField()
     attempt_log = DeliveryAttemptSerializer(
         source="attempt_set", many=True, read_only=True, help_text="Every HTTP try, first to last."
     )
@@ -126,6 +128,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "conversion",
             "partner",
             "partner_name",
+            "destination_kind",
             "state",
             "reason",
             "webhook_id",
@@ -174,6 +177,10 @@ class DeliverySerializer(serializers.ModelSerializer):
             "points": {"help_text": "{points}: the user's points this delivery credits or takes back."},
         }
 
+    def get_destination_kind(self, delivery) -> str:
+        """partner, or network_postback: a claim's report to the network it came from."""
+        return "network_postback" if getattr(delivery.destination, "networkpostback", None) else "partner"
+
 
 ResendResult = inline_serializer(
     "ResendResult",
@@ -204,16 +211,16 @@ class PartnerViewSet(ApiViewMixin, mixins.CreateModelMixin, mixins.UpdateModelMi
 
 
 class DeliveryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
-    """Deliveries (one conversion event to one partner) with their attempts."""
+    """Deliveries (one conversion event to one partner, or a claim's report to its network) with their attempts."""
 
-    queryset = Delivery.objects.select_related("partner", "event").prefetch_related(
+    queryset = Delivery.objects.select_related("destination__networkpostback", "event").prefetch_related(
         Prefetch("attempt_set", DeliveryAttempt.objects.order_by("number", "id"))
     )
     serializer_class = DeliverySerializer
     query_filters = {
         **date_range("created_at"),
         "state": choice("state", State.values, "The delivery's state."),
-        "partner": ident("partner_id", "partner"),
+        "partner": ident("destination_id", "partner (or network postback)"),
         "network": ident("event__conversion__network_id", "network"),
         "conversion": ident("event__conversion_id", "conversion"),
         "event": ident("event_id", "conversion event"),

@@ -16,14 +16,15 @@ class PartnersConfig(AppConfig):
         from . import alerts
         from .admin_hooks import extend_receiver_pages
         from .forwarding import event_created, release_deliveries
-        from .models import OfferShare, Partner
+        from .models import Destination, NetworkPostback, OfferShare, Partner
 
         alerts.register()
         conversion_event_created.connect(event_created, dispatch_uid="partners.event_created")
         conversion_priced.connect(release_deliveries, dispatch_uid="partners.release_deliveries")
         # Routing is read from each process's copy: every change to it must say so (receiver.config).
-        # So are partners' settings and offer shares, when a delivery is attempted.
-        for model in (Partner, OfferShare):
+        # So are the destinations' settings and offer shares, when a delivery is attempted. A save sends its signal
+        # for the instance's own class only, not for the destination it extends.
+        for model in (Destination, Partner, NetworkPostback, OfferShare):
             post_save.connect(config.changed, sender=model, dispatch_uid=f"config.save.{model.__name__}")
             post_delete.connect(config.changed, sender=model, dispatch_uid=f"config.delete.{model.__name__}")
         for through in (Partner.networks.through, Partner.offers.through):

@@ -1,5 +1,5 @@
-"""Circuit breakers per partner: after consecutive failures a partner's deliveries pause instead of each burning its
-own retries; one probe at growing intervals closes the breaker again. Auto-disable stays the last resort."""
+"""Circuit breakers per destination: after consecutive failures a destination's deliveries pause instead of each
+burning its own retries; one probe at growing intervals closes the breaker again. Auto-disable stays the last resort."""
 
 from datetime import timedelta
 from typing import NamedTuple
@@ -7,19 +7,19 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db.models import Q
 
-from .models import Breaker, Partner, PartnerHealth, lock_span
+from .models import Breaker, Destination, DestinationHealth, lock_span
 
 
 class Health(NamedTuple):
-    """What the drainer needs of the partners' health, read in one query when it locks a batch."""
+    """What the drainer needs of the destinations' health, read in one query when it locks a batch."""
 
-    paused: dict  # partner id -> True if one probe may go now, False if it must wait; breakers not closed
-    unwell: frozenset  # partners with a failing streak (failing_since) or failures in a row, or not closed
+    paused: dict  # destination id -> True if one probe may go now, False if it must wait; breakers not closed
+    unwell: frozenset  # destinations with a failing streak (failing_since) or failures in a row, or not closed
 
 
 def health(now):
-    """The partners' breakers and streaks, for the drainer's next batch (one query)."""
-    rows = Partner.health_writes.filter(
+    """The destinations' breakers and streaks, for the drainer's next batch (one query)."""
+    rows = Destination.health_writes.filter(
         Q(failing_since__isnull=False)
         | Q(health__consecutive_failures__gt=0)
         | Q(health__breaker__in=[Breaker.OPEN, Breaker.HALF_OPEN])
@@ -32,10 +32,10 @@ def health(now):
     return Health(paused, frozenset(unwell))
 
 
-def take_probe(partner_id, now):
-    """Whether this drainer sends the partner's one probe (only one of several drainers wins it)."""
+def take_probe(destination_id, now):
+    """Whether this drainer sends the destination's one probe (only one of several drainers wins it)."""
     return (
-        PartnerHealth.objects.filter(_probe_due(now), partner_id=partner_id).update(
+        DestinationHealth.objects.filter(_probe_due(now), destination_id=destination_id).update(
             breaker=Breaker.HALF_OPEN, probe_at=now
         )
         == 1
@@ -55,27 +55,29 @@ def _may_probe(state, probe_at, now):
 
 
 def record(outcomes, now):
-    """Move each partner's breaker by this batch's results: {partner id: [ok, ok, failed...]} in the order recorded.
+    """Move each destination's breaker by this batch's results: {destination id: [ok, ok, failed...]} in the order
+    recorded.
 
     A success closes it and clears the streak; failures add to it, and DELIVERY_BREAKER_FAILURES in a row open it
     for DELIVERY_BREAKER_PROBE_SECONDS, doubled after each failed probe up to DELIVERY_BREAKER_PROBE_MAX.
     """
     if not outcomes:
         return
-    health = {row.partner_id: row for row in PartnerHealth.objects.select_for_update().filter(partner_id__in=outcomes)}
+    rows = DestinationHealth.objects.select_for_update().filter(destination_id__in=outcomes)
+    health = {row.destination_id: row for row in rows}
     created = []
-    for partner_id, results in outcomes.items():
-        row = health.get(partner_id)
+    for destination_id, results in outcomes.items():
+        row = health.get(destination_id)
         if row is None:
             if all(results):
-                continue  # a healthy partner needs no row until it first fails
-            row = PartnerHealth(partner_id=partner_id)
+                continue  # a healthy destination needs no row until it first fails
+            row = DestinationHealth(destination_id=destination_id)
             created.append(row)
         _move(row, results, now)
-    PartnerHealth.objects.bulk_create(created)
+    DestinationHealth.objects.bulk_create(created)
     existing = [row for pk, row in health.items() if pk in outcomes]
     if existing:
-        PartnerHealth.objects.bulk_update(existing, CHANGED)
+        DestinationHealth.objects.bulk_update(existing, CHANGED)
 
 
 CHANGED = ["breaker", "consecutive_failures", "opened_at", "probe_at", "probe_interval", "last_success_at"]

@@ -74,7 +74,7 @@ class Links:
         if self.network or self.offer:
             return None
         partner = self.partner.pk if self.partner else ""
-        return _changelist("partners_delivery", **self.created, partner__id__exact=partner, state__exact=state)
+        return _changelist("partners_delivery", **self.created, destination__id__exact=partner, state__exact=state)
 
 
 def rows(figures, links):

@@ -18,7 +18,7 @@ from receiver.models import Conversion, EventKind, Source
 
 from . import amounts, breaker, transport
 from .macros import event_values
-from .models import Delivery, DeliveryAttempt, Partner, State, due, due_parts, lock_span
+from .models import Delivery, DeliveryAttempt, Destination, NetworkPostback, State, due, due_parts, lock_span
 from .outbound import OutboundRequest, attempt_fields, build_request
 from .routing import routing_terms, sending_terms, skip_reason
 
@@ -43,7 +43,7 @@ def create_for_events(events):
     """The deliveries of events being routed (partners.outbox), in the caller's transaction: one per routed
     partner, a skipped row (with its reason) for each filtered one, and a new claim's report to its network.
 
-    A delivery that exists already is kept as it is (the unique constraint on event and partner), so routing
+    A delivery that exists already is kept as it is (the unique constraint on event and destination), so routing
     an event again makes nothing twice. Returns how many new deliveries are pending, i.e. whether there is
     anything to send.
     """
@@ -75,11 +75,11 @@ def _routed(event, terms, now):
         return rows
     # A new conversion has no earlier deliveries: nothing held, and no query to learn it. The outbox routes a
     # conversion's events in order, so a later event finds every earlier one's deliveries.
-    held = {} if event.kind == EventKind.CREATED else amounts.held_by_partner(event.conversion)
+    held = {} if event.kind == EventKind.CREATED else amounts.held_by_destination(event.conversion)
     for row in rows:
         if row.state in (State.PENDING, State.PARKED):
-            offer_share = terms.offer_shares.get((row.partner.pk, event.conversion.offer_id))
-            amounts.fix(row, event, row.partner, offer_share, held.get(row.partner.pk, amounts.Held()))
+            offer_share = terms.offer_shares.get((row.destination.pk, event.conversion.offer_id))
+            amounts.fix(row, event, row.destination, offer_share, held.get(row.destination.pk, amounts.Held()))
     return rows
 
 
@@ -88,13 +88,14 @@ def release_waiting(conversion):
 
     Deliveries that already had their amount get the house amount they lacked. Returns the events to send.
     """
-    shares = sending_terms().offer_shares
+    terms = sending_terms()
     events = set()
     waiting = Delivery.objects.filter(event__conversion=conversion, state=State.WAITING_RATE).order_by("id")
-    for row in waiting.select_related("event__conversion", "partner"):
+    for row in waiting.select_related("event__conversion"):
+        row.destination = terms.destinations[row.destination_id]
         row.event.conversion = conversion
         row.state = State.PENDING
-        amounts.fix_existing(row, shares)
+        amounts.fix_existing(row, terms.offer_shares)
         row.next_attempt_at = row.updated_at = timezone.now()
         row.save(update_fields=[*AMOUNT_FIELDS, "state", "next_attempt_at", "updated_at"])
         events.add(row.event_id)
@@ -105,10 +106,10 @@ def release_waiting(conversion):
     return sorted(events)
 
 
-def _new_delivery(event, partner, now, skipped_because=None):
+def _new_delivery(event, destination, now, skipped_because=None):
     return Delivery(
         event=event,
-        partner=partner,
+        destination=destination,
         state=State.SKIPPED if skipped_because else State.PENDING,
         reason=skipped_because or "",
         next_attempt_at=now,
@@ -125,12 +126,12 @@ def _network_report(event, now):
 
 
 def note_unreported(conversion):
-    """The network's outgoing postback that reports this claim; else None, and the conversion says why not.
+    """The network postback that reports this claim; else None, and the conversion says why not.
 
     Also called in a new claim's own transaction (partners.forwarding), so that its answer can say whether
     it will be reported while the worker makes the report's delivery later.
     """
-    outgoing = Partner.objects.filter(network_id=conversion.network_id).first()
+    outgoing = NetworkPostback.objects.filter(network_id=conversion.network_id).first()
     if outgoing is not None and outgoing.sendable:
         return outgoing
     if outgoing is None:
@@ -190,7 +191,7 @@ class Prepared:
 
 
 def prepare_all(locked, task_id="", terms=None):
-    """The requests of locked deliveries, ready to send. A delivery that cannot go (its partner was switched off,
+    """The requests of locked deliveries, ready to send. A delivery that cannot go (its destination was switched off,
     it waits for a rate) is closed or parked here; one our own code fails to render is recorded as a failed
     attempt: a delivery left in `sending` would be sent again by every sweep, with no trace of why. `terms` are the
     sending terms the deliveries were locked with (default: this process's copy, one token read)."""
@@ -199,19 +200,20 @@ def prepare_all(locked, task_id="", terms=None):
     for delivery in locked:
         request = OutboundRequest(method="", url="")
         try:
-            partner = delivery.partner = terms.partners[delivery.partner_id]
+            destination = delivery.destination = terms.destinations[delivery.destination_id]
             conversion = delivery.event.conversion
             conversion.network = terms.networks[conversion.network_id]
-            if partner.disabled_at is not None:
-                _park(delivery, parked_because(partner))
+            if destination.disabled_at is not None:
+                _park(delivery, parked_because(destination))
                 continue
-            if not partner.is_active:
-                _close(delivery, State.CANCELLED, "partner is inactive")
+            if not destination.is_active:
+                _close(delivery, State.CANCELLED, f"{destination.kind} is inactive")
                 continue
             if delivery.amount is None and not _fix_late(delivery, terms):
                 continue
-            values = event_values(delivery, partner)
-            ready.append(Prepared(delivery, build_request(partner, values, delivery.webhook_id, int(time.time()))))
+            values = event_values(delivery, destination)
+            request = build_request(destination, values, delivery.webhook_id, int(time.time()))
+            ready.append(Prepared(delivery, request))
         except Exception as exc:
             logger.exception("delivery %s: internal error, recorded as a failed attempt", delivery.pk)
             broken.append((Prepared(delivery, request), transport.internal_error(exc)))
@@ -221,15 +223,15 @@ def prepare_all(locked, task_id="", terms=None):
 
 
 def record_all(finished, task_id="", unwell=None):
-    """Record (Prepared, Result) pairs in one transaction: the deliveries' new states, their attempts, the partners'
-    health; what became of each recorded one (Attempted).
+    """Record (Prepared, Result) pairs in one transaction: the deliveries' new states, their attempts, the
+    destinations' health; what became of each recorded one (Attempted).
 
     A delivery is recorded only while this worker's lease on it holds: one whose lock ran out and that another
     worker took over (and maybe sent) keeps what that worker records, so a success is never overwritten. The
     UPDATE that records it is conditional on the lease and returns the rows it changed; only those get an attempt.
 
-    `unwell` is the set of partners the drainer saw with a failing streak or a breaker not closed when it locked
-    the batch (None: unknown, every partner is checked). A partner outside it that only succeeded has no health to
+    `unwell` is the set of destinations the drainer saw with a failing streak or a breaker not closed when it locked
+    the batch (None: unknown, every one is checked). A destination outside it that only succeeded has no health to
     change, so the batch writes none.
     """
     if not finished:
@@ -254,13 +256,13 @@ def record_all(finished, task_id="", unwell=None):
         )
         results = {}
         for prepared, result, *_rest in recorded:
-            results.setdefault(prepared.delivery.partner_id, []).append(result.ok)
+            results.setdefault(prepared.delivery.destination_id, []).append(result.ok)
             if result.status == 410:
-                disable(prepared.delivery.partner, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC "
+                disable(prepared.delivery.destination, f"answered 410 Gone on {now:%Y-%m-%d %H:%M} UTC "
                         f"(delivery {prepared.delivery.pk})")  # fmt: skip
         if unwell is not None:
             results = {pk: oks for pk, oks in results.items() if pk in unwell or not all(oks)}
-        _partners_health(results, now)
+        _streaks(results, now)
         breaker.record(results, now)
     pairs = [(prepared, result) for prepared, result, *_rest in recorded]
     outcomes = [Attempted(state, retry_in) for *_first, state, _reason, retry_in in recorded]
@@ -269,7 +271,7 @@ def record_all(finished, task_id="", unwell=None):
         logger.info(
             "delivery %s to %s: %s in %d ms (%s)",
             prepared.delivery.pk,
-            prepared.delivery.partner.slug or prepared.delivery.partner_id,
+            prepared.delivery.destination,
             outcome.state,
             result.duration_ms,
             result.status or result.error,
@@ -324,22 +326,22 @@ def _verdict(result, number):
     if result.ok:
         return State.SUCCEEDED, "", None
     if result.status == 410:
-        return State.FAILED, "the partner answered 410 Gone; partner disabled", None
+        return State.FAILED, "the destination answered 410 Gone; it is disabled", None
     retry_in = next_delay(number, result.retry_after)
     if retry_in is None:
         return State.FAILED, f"gave up after {number} attempts: {result.error}", None
     return State.RETRYING, "", retry_in
 
 
-def _partners_health(results, now):
-    """A success clears a partner's failing streak; a batch of failures only starts one. Decided in the database,
-    not from this process's copy of the partners, which these writes leave as it is."""
+def _streaks(results, now):
+    """A success clears a destination's failing streak; a batch of failures only starts one. Decided in the database,
+    not from this process's copy of the destinations, which these writes leave as it is."""
     recovered = [pk for pk, oks in results.items() if any(oks)]
     failing = [pk for pk, oks in results.items() if not any(oks)]
     if recovered:
-        Partner.health_writes.filter(pk__in=recovered, failing_since__isnull=False).update(failing_since=None)
+        Destination.health_writes.filter(pk__in=recovered, failing_since__isnull=False).update(failing_since=None)
     if failing:
-        Partner.health_writes.filter(pk__in=failing, failing_since__isnull=True).update(failing_since=now)
+        Destination.health_writes.filter(pk__in=failing, failing_since__isnull=True).update(failing_since=now)
 
 
 def _fix_late(delivery, terms):
@@ -364,8 +366,11 @@ def next_delay(attempts_made, retry_after=None):
     return delay
 
 
-def parked_because(partner):
-    return f"parked: the partner is auto-disabled ({partner.disabled_reason}); re-enable it to replay or discard"
+def parked_because(destination):
+    return (
+        f"parked: the {destination.kind} is auto-disabled ({destination.disabled_reason}); re-enable it to replay or "
+        "discard"
+    )
 
 
 def _park(delivery, reason):
@@ -381,8 +386,8 @@ def _close(delivery, state, reason):
     )
 
 
-def disable(partner, reason):
-    Partner.objects.filter(pk=partner.pk, disabled_at__isnull=True).update(
+def disable(destination, reason):
+    Destination.objects.filter(pk=destination.pk, disabled_at__isnull=True).update(
         disabled_at=timezone.now(), disabled_reason=reason
     )
 
@@ -398,12 +403,12 @@ def left_due(grace=None):
     return any(Delivery.objects.filter(part).exists() for part in due_parts(now, waited))
 
 
-def disable_failing_partners():
-    """Stop sending to partners whose every delivery has failed for PARTNER_AUTO_DISABLE_AFTER."""
+def disable_failing_destinations():
+    """Stop sending to destinations whose every delivery has failed for PARTNER_AUTO_DISABLE_AFTER."""
     cutoff = timezone.now() - timedelta(seconds=settings.PARTNER_AUTO_DISABLE_AFTER)
-    failing = Partner.objects.filter(is_active=True, disabled_at=None, failing_since__lt=cutoff)
-    for partner in failing:
-        disable(partner, f"every delivery has failed since {partner.failing_since:%Y-%m-%d %H:%M} UTC")
+    failing = Destination.objects.filter(is_active=True, disabled_at=None, failing_since__lt=cutoff)
+    for destination in failing:
+        disable(destination, f"every delivery has failed since {destination.failing_since:%Y-%m-%d %H:%M} UTC")
     return len(failing)
 
 

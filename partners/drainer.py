@@ -1,4 +1,4 @@
-"""The drainer: due deliveries locked in batches, fairly across partners and in order per conversion, sent
+"""The drainer: due deliveries locked in batches, fairly across destinations and in order per conversion, sent
 concurrently through the one transport, and recorded in bulk.
 
 It runs inside a Celery task (partners.tasks.drain), woken after a commit that made deliveries due and by beat.
@@ -29,9 +29,9 @@ from .models import Delivery, State, due, due_bounds, lock_span
 from .routing import sending_terms
 
 logger = logging.getLogger(__name__)
-# A later event of a conversion waits for these deliveries of its earlier events to the same partner.
+# A later event of a conversion waits for these deliveries of its earlier events to the same destination.
 UNFINISHED = (State.PENDING, State.SENDING, State.RETRYING, State.WAITING_RATE, State.PARKED)
-# Candidates read per free slot: enough to find other partners' work behind one partner's backlog.
+# Candidates read per free slot: enough to find other destinations' work behind one destination's backlog.
 CANDIDATES_PER_SLOT = 4
 POLL_SECONDS = 0.05
 # The advisory lock drainers take in turn to lock a batch (any constant: the project takes no other).
@@ -39,33 +39,33 @@ LOCKERS = 0x64726169
 GATHER_SECONDS = 0.005
 
 
-def concurrency_of(partner):
-    return partner.max_concurrency or settings.DELIVERY_PARTNER_CONCURRENCY
+def concurrency_of(destination):
+    return destination.max_concurrency or settings.DELIVERY_PARTNER_CONCURRENCY
 
 
-def rate_of(partner):
-    return partner.max_per_second or settings.DELIVERY_PARTNER_RATE
+def rate_of(destination):
+    return destination.max_per_second or settings.DELIVERY_PARTNER_RATE
 
 
 class Pace:
-    """Requests per second per partner, as token buckets (a bucket holds one second's worth)."""
+    """Requests per second per destination, as token buckets (a bucket holds one second's worth)."""
 
     def __init__(self):
-        self.buckets = {}  # partner id -> (tokens, last refill)
+        self.buckets = {}  # destination id -> (tokens, last refill)
         self.lock = threading.Lock()
 
-    def take(self, partner):
-        rate = rate_of(partner)
+    def take(self, destination):
+        rate = rate_of(destination)
         if not rate:
             return True
         with self.lock:
             now = time.monotonic()
-            tokens, last = self.buckets.get(partner.pk, (rate, now))
+            tokens, last = self.buckets.get(destination.pk, (rate, now))
             tokens = min(rate, tokens + (now - last) * rate)
             if tokens < 1:
-                self.buckets[partner.pk] = (tokens, now)
+                self.buckets[destination.pk] = (tokens, now)
                 return False
-            self.buckets[partner.pk] = (tokens - 1, now)
+            self.buckets[destination.pk] = (tokens - 1, now)
             return True
 
 
@@ -75,8 +75,8 @@ PACE = Pace()
 
 class Batch(NamedTuple):
     deliveries: list  # locked, with their event, conversion and offer
-    held_back: bool  # due work was held back by a partner's pace
-    unwell: frozenset  # partners with a failing streak or a breaker not closed (breaker.Health)
+    held_back: bool  # due work was held back by a destination's pace
+    unwell: frozenset  # destinations with a failing streak or a breaker not closed (breaker.Health)
     terms: object = None  # the sending terms it was locked with (routing.SendingTerms)
 
 
@@ -88,8 +88,8 @@ def lock_batch(room, pace, now=None):
     """Lock up to `room` due deliveries for this drainer (a Batch).
 
     Drainers lock one at a time (SQLite's one writer; a transaction-level advisory lock on PostgreSQL): what
-    one counts in flight per partner includes what the one before it locked, so that together they stay within
-    each partner's concurrency.
+    one counts in flight per destination includes what the one before it locked, so that together they stay within
+    each destination's concurrency.
     """
     with write_transaction():
         if connection.vendor == "postgresql":
@@ -104,22 +104,22 @@ def lock_batch(room, pace, now=None):
 
 def _lock_batch(room, pace, now):
     terms = sending_terms()
-    partners = terms.partners
+    destinations = terms.destinations
     in_flight = dict(
         Delivery.objects.filter(state=State.SENDING, locked_until__gte=now)
-        .values("partner_id")
+        .values("destination_id")
         .annotate(n=Count("id"))
-        .values_list("partner_id", "n")
+        .values_list("destination_id", "n")
     )
-    full = [pk for pk, n in in_flight.items() if pk in partners and n >= concurrency_of(partners[pk])]
+    full = [pk for pk, n in in_flight.items() if pk in destinations and n >= concurrency_of(destinations[pk])]
     health = breaker.health(now)
-    # An open breaker holds its partner's deliveries back; once its probe is due, one of them is the probe.
+    # An open breaker holds its destination's deliveries back; once its probe is due, one of them is the probe.
     full += [pk for pk, may_probe in health.paused.items() if not may_probe or in_flight.get(pk)]
     probes = {pk for pk, may_probe in health.paused.items() if may_probe}
     candidates = _candidates(now, full, room * CANDIDATES_PER_SLOT)
-    chosen, held_back = _fair_share(candidates, room, partners, in_flight, pace, probes)
-    lost = {partner_id for pk, partner_id in chosen if partner_id in probes and not breaker.take_probe(partner_id, now)}
-    chosen = [pk for pk, partner_id in chosen if partner_id not in lost]
+    chosen, held_back = _fair_share(candidates, room, destinations, in_flight, pace, probes)
+    lost = {target for _pk, target in chosen if target in probes and not breaker.take_probe(target, now)}
+    chosen = [pk for pk, target in chosen if target not in lost]
     if not chosen:
         return Batch([], held_back, health.unwell, terms)
     lease = uuid4().hex
@@ -130,14 +130,14 @@ def _lock_batch(room, pace, now):
 
 
 # One part of the candidates' read per part of due(): its oldest due deliveries in index order up to a LIMIT, each
-# not waiting for an earlier event of its conversion to the same partner. Written as SQL because the ORM's building
+# not waiting for an earlier event of its conversion to the same destination. Written as SQL because the ORM's building
 # and compiling of the three-part UNION cost the round more than the database's answer to it.
 CANDIDATES_PART = f"""SELECT * FROM (
-    SELECT d.next_attempt_at, d.id, d.partner_id FROM {Delivery._meta.db_table} d
+    SELECT d.next_attempt_at, d.id, d.destination_id FROM {Delivery._meta.db_table} d
     JOIN {ConversionEvent._meta.db_table} e ON e.id = d.event_id
     WHERE d.state = %s AND d.{{field}} {{op}} %s{{not_full}} AND NOT EXISTS (
         SELECT 1 FROM {Delivery._meta.db_table} x JOIN {ConversionEvent._meta.db_table} xe ON xe.id = x.event_id
-        WHERE x.partner_id = d.partner_id AND xe.conversion_id = e.conversion_id AND x.event_id < d.event_id
+        WHERE x.destination_id = d.destination_id AND xe.conversion_id = e.conversion_id AND x.event_id < d.event_id
         AND x.state IN ({", ".join(["%s"] * len(UNFINISHED))})
     )
     ORDER BY d.next_attempt_at, d.id LIMIT %s
@@ -145,10 +145,10 @@ CANDIDATES_PART = f"""SELECT * FROM (
 
 
 def _candidates(now, full, limit):
-    """(delivery id, partner id) of the oldest `limit` due deliveries of partners not in `full`, each not waiting for
-    an earlier event of its conversion to the same partner. Read per part of due() (models.due_bounds), in one
-    UNION ALL of LIMITs: only the first rows of each index range are read."""
-    not_full = f" AND d.partner_id NOT IN ({', '.join(['%s'] * len(full))})" if full else ""
+    """(delivery id, destination id) of the oldest `limit` due deliveries of destinations not in `full`, each not
+    waiting for an earlier event of its conversion to the same destination. Read per part of due()
+    (models.due_bounds), in one UNION ALL of LIMITs: only the first rows of each index range are read."""
+    not_full = f" AND d.destination_id NOT IN ({', '.join(['%s'] * len(full))})" if full else ""
     parts, params = [], []
     for state, field, op, bound in due_bounds(now):
         parts.append(CANDIDATES_PART.format(field=field, op=op, not_full=not_full))
@@ -156,32 +156,32 @@ def _candidates(now, full, limit):
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()
-    return [(pk, partner_id) for _at, pk, partner_id in sorted(rows)[:limit]]
+    return [(pk, target) for _at, pk, target in sorted(rows)[:limit]]
 
 
-def _fair_share(candidates, room, partners, in_flight, pace, probes=frozenset()):
-    """(delivery id, partner id) pairs, round robin over the candidates' partners, each within its concurrency and
-    its pace; a partner in `probes` gets one (its breaker's probe)."""
+def _fair_share(candidates, room, destinations, in_flight, pace, probes=frozenset()):
+    """(delivery id, destination id) pairs, round robin over the candidates' destinations, each within its
+    concurrency and its pace; a destination in `probes` gets one (its breaker's probe)."""
     queues = defaultdict(deque)
-    for pk, partner_id in candidates:
-        queues[partner_id].append(pk)
+    for pk, target in candidates:
+        queues[target].append(pk)
     chosen, held_back = [], False
     while queues and len(chosen) < room:
-        for partner_id in list(queues):
-            partner = partners.get(partner_id)
-            taken = in_flight.get(partner_id, 0)
-            limit = 1 if partner_id in probes else concurrency_of(partner) if partner is not None else None
+        for target in list(queues):
+            destination = destinations.get(target)
+            taken = in_flight.get(target, 0)
+            limit = 1 if target in probes else concurrency_of(destination) if destination is not None else None
             if limit is not None and taken >= limit:
-                del queues[partner_id]
+                del queues[target]
                 continue
-            if partner is not None and not pace.take(partner):
+            if destination is not None and not pace.take(destination):
                 held_back = True
-                del queues[partner_id]
+                del queues[target]
                 continue
-            chosen.append((queues[partner_id].popleft(), partner_id))
-            in_flight[partner_id] = taken + 1
-            if not queues[partner_id]:
-                del queues[partner_id]
+            chosen.append((queues[target].popleft(), target))
+            in_flight[target] = taken + 1
+            if not queues[target]:
+                del queues[target]
             if len(chosen) == room:
                 break
     return chosen, held_back
@@ -205,7 +205,7 @@ def drain(task_id="", budget=None, concurrency=None):
         room = concurrency - len(running)
         if (room >= refill or not running) and time.monotonic() < deadline:
             batch = lock_batch(room, pace)
-            # The latest look at the partners' health: what is recorded next is measured against it.
+            # The latest look at the destinations' health: what is recorded next is measured against it.
             unwell = batch.unwell
             for prepared in deliveries.prepare_all(batch.deliveries, task_id, batch.terms):
                 running[pool.submit(transport.send, prepared.request)] = prepared

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum, TextField, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, TextField, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from receiver.breakdown import compute as compute_breakdown
 from receiver.lifecycle import Status
 from receiver.models import Click, Conversion, NetworkClick, Outcome, PointsEntry, ReceivedPostback
 
-from .models import Delivery, Effect, Partner, State
+from .models import Delivery, Destination, Effect, State
 from .money import minor_unit, round_payout
 
 FAILING_LIMIT = 50
@@ -105,7 +105,8 @@ def _conversions(network, offer, partner):
     if offer:
         rows = rows.filter(offer=offer)
     if partner:
-        sent = Delivery.objects.filter(event__conversion=OuterRef("pk"), partner=partner).exclude(state=State.SKIPPED)
+        sent = Delivery.objects.filter(event__conversion=OuterRef("pk"), destination=partner)
+        sent = sent.exclude(state=State.SKIPPED)
         rows = rows.filter(Exists(sent))
     return rows
 
@@ -153,10 +154,10 @@ def compute(start, end, network=None, offer=None, partner=None):
         state=State.SUCCEEDED,
         effect__in=(Effect.CREDIT, Effect.DEBIT),
         event__conversion__in=conversions.filter(APPROVED_IN_HOUSE).values("pk"),
-        partner__network__isnull=True,
+        destination__partner__isnull=False,
     )
     if partner:
-        payouts = payouts.filter(partner=partner)
+        payouts = payouts.filter(destination=partner)
     paid = payouts.aggregate(
         credits=Sum("house_amount", filter=Q(effect=Effect.CREDIT)),
         debits=Sum("house_amount", filter=Q(effect=Effect.DEBIT)),
@@ -191,7 +192,7 @@ def compute(start, end, network=None, offer=None, partner=None):
     if offer:
         deliveries = deliveries.filter(event__conversion__offer=offer)
     if partner:
-        deliveries = deliveries.filter(partner=partner)
+        deliveries = deliveries.filter(destination=partner)
 
     return Stats(
         start=start,
@@ -212,21 +213,25 @@ def compute(start, end, network=None, offer=None, partner=None):
         postbacks=received,
         rejected_by_reason=reasons,
         deliveries=deliveries.aggregate(**_counts("state", State.values)),
-        failing_partners=list(failing_partners(partner)),
+        failing_partners=list(failing_destinations(partner)),
         daily=daily(conversions, start, end),
         breakdown=compute_breakdown(since, until, network, offer),
     )
 
 
-def failing_partners(partner=None):
-    """Partners failing now (still tried) or disabled by us, with the newest error."""
-    newest_error = Delivery.objects.filter(partner=OuterRef("pk")).exclude(last_error="").order_by("-id")
-    rows = Partner.objects.filter(Q(failing_since__isnull=False) | Q(disabled_at__isnull=False))
+def failing_destinations(partner=None, limit=FAILING_LIMIT):
+    """Destinations (partners, networks' postbacks) failing now (still tried) or disabled by us, with the newest
+    error; with `partner`, only that one."""
+    newest_error = Delivery.objects.filter(destination=OuterRef("pk")).exclude(last_error="").order_by("-id")
+    rows = Destination.objects.filter(Q(failing_since__isnull=False) | Q(disabled_at__isnull=False))
     if partner:
         rows = rows.filter(pk=partner.pk)
     return rows.annotate(
-        last_error=Coalesce(Subquery(newest_error.values("last_error")[:1]), Value(""), output_field=TextField())
-    ).order_by("name")[:FAILING_LIMIT]
+        last_error=Coalesce(Subquery(newest_error.values("last_error")[:1]), Value(""), output_field=TextField()),
+        # A partner's slug, or the network whose postback it is: where the destination is edited.
+        slug=F("partner__slug"),
+        network_id=F("networkpostback__network_id"),
+    ).order_by("name")[:limit]
 
 
 def daily(conversions, start, end):

@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from receiver.models import Network, Outcome, ReceivedPostback, Source
 
-from .models import DUE_STATES, Breaker, Delivery, Partner, PartnerHealth, State
+from .models import DUE_STATES, Breaker, Delivery, Destination, DestinationHealth, State
 
 logger = logging.getLogger(__name__)
 
@@ -39,31 +39,29 @@ def _delivery_gauges():
     now = timezone.now()
     due = GaugeMetricFamily(
         "deliveries_due",
-        "Deliveries due (pending or retrying, their time come) but not sent, by partner id.",
+        "Deliveries due (pending or retrying, their time come) but not sent, by destination (partner) id.",
         labels=["partner"],
     )
     oldest = GaugeMetricFamily(
         "deliveries_due_oldest_age_seconds",
-        "Seconds the oldest due delivery has waited past its time, by partner id (0: none due).",
+        "Seconds the oldest due delivery has waited past its time, by destination (partner) id (0: none due).",
         labels=["partner"],
     )
     parked = GaugeMetricFamily(
         "deliveries_parked",
-        "Deliveries parked while their partner is auto-disabled, by partner id.",
+        "Deliveries parked while their destination is auto-disabled, by destination (partner) id.",
         labels=["partner"],
     )
-    rows = Delivery.objects.filter(state__in=DUE_STATES, next_attempt_at__lte=now).values("partner_id")
-    backlog = {row["partner_id"]: row for row in rows.annotate(count=Count("id"), oldest=Min("next_attempt_at"))}
+    rows = Delivery.objects.filter(state__in=DUE_STATES, next_attempt_at__lte=now).values("destination_id")
+    backlog = {row["destination_id"]: row for row in rows.annotate(count=Count("id"), oldest=Min("next_attempt_at"))}
     waiting = dict(
         Delivery.objects.filter(state=State.PARKED)
-        .values("partner_id")
+        .values("destination_id")
         .annotate(count=Count("id"))
-        .values_list("partner_id", "count")
+        .values_list("destination_id", "count")
     )
-    partners = (
-        set(Partner.objects.filter(is_active=True).values_list("pk", flat=True)) | backlog.keys() | waiting.keys()
-    )
-    for pk in sorted(partners):
+    active = set(Destination.objects.filter(is_active=True).values_list("pk", flat=True))
+    for pk in sorted(active | backlog.keys() | waiting.keys()):
         row = backlog.get(pk)
         due.add_metric([str(pk)], row["count"] if row else 0)
         oldest.add_metric([str(pk)], (now - row["oldest"]).total_seconds() if row else 0)
@@ -72,10 +70,12 @@ def _delivery_gauges():
 
 
 def _partner_gauges():
-    partners = list(Partner.objects.filter(is_active=True).values_list("pk", "slug", "name", "disabled_at"))
-    tripped = set(PartnerHealth.objects.exclude(breaker=Breaker.CLOSED).values_list("partner_id", flat=True))
+    """Per active destination: the partners, and the networks' own postbacks (slug empty), under the label partner."""
+    destinations = Destination.objects.filter(is_active=True)
+    partners = list(destinations.values_list("pk", "partner__slug", "name", "disabled_at"))
+    tripped = set(DestinationHealth.objects.exclude(breaker=Breaker.CLOSED).values_list("destination_id", flat=True))
     info = GaugeMetricFamily(
-        "partner_info", "1 per active partner: its id, slug and name.", labels=["partner", "slug", "name"]
+        "partner_info", "1 per active destination: its id, slug and name.", labels=["partner", "slug", "name"]
     )
     breaker = GaugeMetricFamily(
         "partner_breaker_open", "1 when the partner's circuit breaker is open or half-open, else 0.", labels=["partner"]

@@ -1,4 +1,5 @@
-"""Downstream data: partners with their templates and terms, deliveries and every attempt."""
+"""Downstream data: destinations (partners, and networks' own postback URLs for claims) with their templates and
+terms, deliveries and every attempt."""
 
 import uuid
 from datetime import timedelta
@@ -49,44 +50,13 @@ class PointsMode(models.TextChoices):
     FIXED = "fixed", "fixed points per conversion"
 
 
-class Partner(models.Model):
+class Destination(models.Model):
+    """Where deliveries go and how they are sent: a partner, or a network's own postback URL reporting its offer
+    claims. The drainer, the breaker, the limits and the signing know only this; routing and pricing know the kinds.
+    """
+
     name = models.CharField(max_length=120, unique=True)
-    slug = models.SlugField(
-        max_length=60,
-        unique=True,
-        null=True,
-        blank=True,
-        help_text="Identifies clicks that came through this partner: /click/<offer>/?partner=<slug>.",
-    )
     is_active = models.BooleanField(default=True)
-    max_concurrency = models.PositiveSmallIntegerField(
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1)],
-        help_text="Requests in flight to this partner at most, across all workers (empty: "
-        "DELIVERY_PARTNER_CONCURRENCY). A slow partner holds no more than this; the others keep sending.",
-    )
-    max_per_second = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1)],
-        help_text="Requests per second to this partner at most, per worker process (empty: DELIVERY_PARTNER_RATE, "
-        "0 there for no limit). A replay is throttled to it.",
-    )
-    receives_tests = models.BooleanField(
-        default=False,
-        help_text="Send this partner the networks' test conversions (status=test, or a network's test flag such as "
-        "debug=true), with {event} test. Off: they are skipped, with the reason on the delivery.",
-    )
-    network = models.OneToOneField(
-        Network,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="outgoing_postback",
-        help_text="Set: this is the network's own outgoing postback. It reports that network's offer claims "
-        "and nothing else; filters, scope and share do not apply.",
-    )
     postback_url = models.CharField(
         max_length=2000,
         help_text="URL template with {macro} placeholders, e.g. https://partner.example/pb?click={click_id}&amount={payout}.",
@@ -97,6 +67,113 @@ class Partner(models.Model):
     )
     body_type = models.CharField(max_length=4, choices=BodyType.choices, default=BodyType.FORM)
     headers = models.JSONField(default=dict, blank=True, help_text='Extra request headers, e.g. {"X-Token": "..."}.')
+    max_concurrency = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Requests in flight to this destination at most, across all workers (empty: "
+        "DELIVERY_PARTNER_CONCURRENCY). A slow one holds no more than this; the others keep sending.",
+    )
+    max_per_second = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Requests per second to this destination at most, per worker process (empty: DELIVERY_PARTNER_RATE, "
+        "0 there for no limit). A replay is throttled to it.",
+    )
+    signing_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Standard Webhooks secret (whsec_ + base64). Set: every request carries webhook-id, "
+        "webhook-timestamp and webhook-signature headers.",
+    )
+    previous_signing_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text="The secret a rotation replaced: requests also carry its signature until previous_secret_until.",
+    )
+    previous_secret_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the secret a rotation replaced stops being signed with."
+    )
+    disabled_at = models.DateTimeField(null=True, blank=True, help_text="Set when we stopped sending on our own.")
+    disabled_reason = models.TextField(blank=True)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="First failed attempt since the last success; cleared by a success."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ConfigQuerySet.as_manager()
+    # Writes of runtime health (failing_since): never a configuration change, so no process reloads its copy.
+    health_writes = models.Manager()  # noqa: DJ012 (a manager, which ruff takes for a field)
+
+    class Meta:
+        ordering = ["name"]
+        default_manager_name = "objects"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def sendable(self):
+        return self.is_active and self.disabled_at is None
+
+    @property
+    def sending_state(self):
+        """sending, inactive (switched off by an admin) or auto-disabled (switched off by us)."""
+        if self.disabled_at is not None:
+            return "auto-disabled"
+        return "sending" if self.is_active else "inactive"
+
+    def secrets_at(self, moment):
+        """The secrets a request made at `moment` is signed with: the current one, then the previous one while its
+        rotation window lasts (Standard Webhooks lets a request carry several signatures)."""
+        if not self.signing_secret:
+            return []
+        previous = self.previous_signing_secret
+        if previous and self.previous_secret_until is not None and moment < self.previous_secret_until:
+            return [self.signing_secret, previous]
+        return [self.signing_secret]
+
+    def rotate_signing_secret(self, now=None):
+        """Replace the signing secret with a new random one and return it; the one it replaces keeps being signed
+        with for PARTNER_SECRET_ROTATION_HOURS, so the receiver can switch over without missing a request."""
+        from .signing import generate_secret
+
+        now = now or timezone.now()
+        secret = generate_secret()
+        with transaction.atomic():
+            current = Destination.objects.select_for_update().get(pk=self.pk)
+            self.previous_signing_secret = current.signing_secret
+            self.previous_secret_until = now + timedelta(hours=settings.PARTNER_SECRET_ROTATION_HOURS)
+            if not current.signing_secret:
+                self.previous_secret_until = None
+            self.signing_secret = secret
+            self.save(update_fields=["signing_secret", "previous_signing_secret", "previous_secret_until"])
+        return secret
+
+
+class Partner(Destination):
+    """A downstream partner: which conversions it gets (scope and filters), what it is paid, and its portal."""
+
+    kind = "partner"
+
+    # The destination's id is the partner's: every row that points at a partner points at its destination too.
+    destination_ptr = models.OneToOneField(
+        Destination, on_delete=models.CASCADE, parent_link=True, primary_key=True, db_column="id"
+    )
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Identifies clicks that came through this partner: /click/<offer>/?partner=<slug>.",
+    )
+    receives_tests = models.BooleanField(
+        default=False,
+        help_text="Send this partner the networks' test conversions (status=test, or a network's test flag such as "
+        "debug=true), with {event} test. Off: they are skipped, with the reason on the delivery.",
+    )
     scope = models.CharField(max_length=12, choices=Scope.choices, default=Scope.ALL)
     networks = models.ManyToManyField(Network, blank=True, help_text="Only these networks (none selected: all).")
     offers = models.ManyToManyField(Offer, blank=True, help_text="Only these offers (none selected: all).")
@@ -141,92 +218,56 @@ class Partner(models.Model):
     points_value = models.DecimalField(
         max_digits=18, decimal_places=6, default=Decimal("0"), validators=[MinValueValidator(0)]
     )
-    signing_secret = models.CharField(
-        max_length=200,
-        blank=True,
-        help_text="Standard Webhooks secret (whsec_ + base64). Set: every request carries webhook-id, "
-        "webhook-timestamp and webhook-signature headers.",
-    )
-    previous_signing_secret = models.CharField(
-        max_length=200,
-        blank=True,
-        editable=False,
-        help_text="The secret a rotation replaced: requests also carry its signature until previous_secret_until.",
-    )
-    previous_secret_until = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="When the secret a rotation replaced stops being signed with."
-    )
     portal_changes_need_approval = models.BooleanField(
         default=False,
         help_text="A change of the postback settings made in the partner portal waits for an admin's approval "
         "(on the partner's portal page) instead of applying at once.",
     )
-    disabled_at = models.DateTimeField(null=True, blank=True, help_text="Set when we stopped sending on our own.")
-    disabled_reason = models.TextField(blank=True)
-    failing_since = models.DateTimeField(
-        null=True, blank=True, help_text="First failed attempt since the last success; cleared by a success."
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = ConfigQuerySet.as_manager()
-    # Writes of runtime health (failing_since): never a configuration change, so no process reloads its copy.
-    health_writes = models.Manager()  # noqa: DJ012 (a manager, which ruff takes for a field)
 
     class Meta:
         ordering = ["name"]
         default_manager_name = "objects"
 
-    def __str__(self):
-        return self.name
-
-    def save(self, *args, **kwargs):
-        # A network's outgoing postback is edited on the network's page, where it has no name field.
-        if self.network_id and not self.name:
-            self.name = f"{self.network.name} (network postback)"
-        super().save(*args, **kwargs)
-
-    @property
-    def sendable(self):
-        return self.is_active and self.disabled_at is None
-
-    @property
-    def sending_state(self):
-        """sending, inactive (switched off by an admin) or auto-disabled (switched off by us)."""
-        if self.disabled_at is not None:
-            return "auto-disabled"
-        return "sending" if self.is_active else "inactive"
-
-    def secrets_at(self, moment):
-        """The secrets a request made at `moment` is signed with: the current one, then the previous one while its
-        rotation window lasts (Standard Webhooks lets a request carry several signatures)."""
-        if not self.signing_secret:
-            return []
-        previous = self.previous_signing_secret
-        if previous and self.previous_secret_until is not None and moment < self.previous_secret_until:
-            return [self.signing_secret, previous]
-        return [self.signing_secret]
-
-    def rotate_signing_secret(self, now=None):
-        """Replace the signing secret with a new random one and return it; the one it replaces keeps being signed
-        with for PARTNER_SECRET_ROTATION_HOURS, so the partner can switch over without missing a request."""
-        from .signing import generate_secret
-
-        now = now or timezone.now()
-        secret = generate_secret()
-        with transaction.atomic():
-            current = Partner.objects.select_for_update().get(pk=self.pk)
-            self.previous_signing_secret = current.signing_secret
-            self.previous_secret_until = now + timedelta(hours=settings.PARTNER_SECRET_ROTATION_HOURS)
-            if not current.signing_secret:
-                self.previous_secret_until = None
-            self.signing_secret = secret
-            self.save(update_fields=["signing_secret", "previous_signing_secret", "previous_secret_until"])
-        return secret
-
     def clean(self):
         from .validation import validate_partner
 
         validate_partner(self)
+
+
+class NetworkPostback(Destination):
+    """A network's own postback URL: it reports that network's offer claims and nothing else. It is never routed
+    to, and its terms are fixed: the whole payout on the network's own basis, no points, no adjustments."""
+
+    kind = "network postback"
+
+    destination_ptr = models.OneToOneField(Destination, on_delete=models.CASCADE, parent_link=True, primary_key=True)
+    network = models.OneToOneField(
+        Network,
+        on_delete=models.PROTECT,
+        related_name="outgoing_postback",
+        help_text="The network whose offer claims this reports.",
+    )
+
+    # The pricing terms amounts.fix and the macros read of a partner, fixed for a network.
+    share_type, share_value, share_currency = ShareType.PERCENT, Decimal(100), ""
+    payout_basis, payout_places = PayoutBasis.ORIGINAL, None
+    points_mode, points_value = PointsMode.FIXED, Decimal(0)
+
+    class Meta:
+        ordering = ["name"]
+        default_manager_name = "objects"
+        verbose_name = "network postback"
+
+    def save(self, *args, **kwargs):
+        # Edited on the network's page, where it has no name field.
+        if not self.name:
+            self.name = f"{self.network.name} (network postback)"
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        from .validation import validate_destination
+
+        validate_destination(self)
 
 
 class Breaker(models.TextChoices):
@@ -235,11 +276,11 @@ class Breaker(models.TextChoices):
     HALF_OPEN = "half_open", "half-open (one probe in flight)"
 
 
-class PartnerHealth(models.Model):
-    """A partner's circuit breaker: runtime state, kept apart from its configuration, so that a partner going up
+class DestinationHealth(models.Model):
+    """A destination's circuit breaker: runtime state, kept apart from its configuration, so that a partner going up
     and down never makes every process reload the partners (receiver.config)."""
 
-    partner = models.OneToOneField(Partner, primary_key=True, on_delete=models.CASCADE, related_name="health")
+    destination = models.OneToOneField(Destination, primary_key=True, on_delete=models.CASCADE, related_name="health")
     breaker = models.CharField(max_length=10, choices=Breaker.choices, default=Breaker.CLOSED)
     consecutive_failures = models.PositiveIntegerField(default=0)
     opened_at = models.DateTimeField(null=True, blank=True, help_text="When the breaker last opened.")
@@ -249,10 +290,10 @@ class PartnerHealth(models.Model):
     last_failure_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name_plural = "partner health"
+        verbose_name_plural = "destination health"
 
     def __str__(self):
-        return f"{self.partner}: {self.breaker}"
+        return f"{self.destination}: {self.breaker}"
 
 
 class OfferShare(models.Model):
@@ -338,11 +379,11 @@ def new_webhook_id():
 
 
 class Delivery(models.Model):
-    """One conversion event to one partner; its attempts are the HTTP tries."""
+    """One conversion event to one destination (a partner, or a claim's network); its attempts are the HTTP tries."""
 
     event = models.ForeignKey(ConversionEvent, on_delete=models.CASCADE, related_name="deliveries")
-    # PROTECT: a partner with history is deactivated, not deleted, so that every attempt stays on record.
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deliveries")
+    # PROTECT: a destination with history is deactivated, not deleted, so that every attempt stays on record.
+    destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="deliveries")
     # No index of its own: delivery_due leads with it, and a second one on state alone is what the planner would
     # read a backlog through, unordered, when the statistics have not seen that backlog yet.
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
@@ -405,7 +446,9 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
-        constraints = [models.UniqueConstraint(fields=["event", "partner"], name="one_delivery_per_event_partner")]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "destination"], name="one_delivery_per_event_destination")
+        ]
         indexes = [
             # id too: the drainer reads each state's oldest due deliveries by (next_attempt_at, id), in index order
             # up to a LIMIT, also when a replay gave thousands of them the same next_attempt_at.
@@ -422,7 +465,7 @@ class Delivery(models.Model):
         ]
 
     def __str__(self):
-        return f"#{self.pk} {self.partner} {self.state}"
+        return f"#{self.pk} {self.destination} {self.state}"
 
 
 class AttemptRecord(models.Model):

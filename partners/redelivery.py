@@ -37,7 +37,7 @@ class Report:
 
 def failed_since(partners, since):
     """Failed and cancelled deliveries of `partners` created at or after `since`, oldest first."""
-    return Delivery.objects.filter(partner__in=partners, state__in=REPLAYABLE, created_at__gte=since).order_by("id")
+    return Delivery.objects.filter(destination__in=partners, state__in=REPLAYABLE, created_at__gte=since).order_by("id")
 
 
 def redeliver(deliveries):

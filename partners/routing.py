@@ -6,14 +6,14 @@ from receiver import config
 from receiver.models import EventKind, Network
 
 from .amounts import basis_gross
-from .models import OfferShare, Partner, Scope
+from .models import NetworkPostback, OfferShare, Partner, Scope
 
 
 @dataclass(frozen=True)
 class RoutingTerms:
     """What a new event's deliveries are made from: the partners it is routed to and their offer shares."""
 
-    partners: list  # not networks' own outgoing postbacks; filters loaded
+    partners: list  # filters loaded
     offer_shares: dict  # (partner id, offer id) -> OfferShare
 
 
@@ -24,21 +24,22 @@ def routing_terms():
 
 @dataclass(frozen=True)
 class SendingTerms:
-    """What attempt() renders and pays from: partners, their offer shares, and networks (for {network})."""
+    """What attempt() renders and pays from: the destinations, the partners' offer shares, and networks (for
+    {network})."""
 
-    partners: dict  # id -> Partner
+    destinations: dict  # id -> Partner or NetworkPostback
     offer_shares: dict  # (partner id, offer id) -> OfferShare
     networks: dict  # id -> Network
 
 
 def sending_terms():
-    """From this process's copy, like routing: a change to a partner or a share is seen by the next attempt."""
+    """From this process's copy, like routing: a change to a destination or a share is seen by the next attempt."""
     return config.cached("partners.sending", _load_sending)
 
 
 def _load_sending():
     return SendingTerms(
-        partners={partner.pk: partner for partner in Partner.objects.all()},
+        destinations={row.pk: row for model in (Partner, NetworkPostback) for row in model.objects.all()},
         offer_shares={(share.partner_id, share.offer_id): share for share in OfferShare.objects.all()},
         networks={network.pk: network for network in Network.objects.all()},
     )
@@ -46,7 +47,7 @@ def _load_sending():
 
 def _load_routed():
     # Auto-disabled partners are routed too: their deliveries are parked until an admin re-enables them.
-    partners = Partner.objects.filter(is_active=True, network__isnull=True)
+    partners = Partner.objects.filter(is_active=True)
     return RoutingTerms(
         partners=list(partners.prefetch_related("networks", "offers")),
         offer_shares={(share.partner_id, share.offer_id): share for share in OfferShare.objects.all()},

@@ -2,8 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery, TextField, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,7 +15,8 @@ from receiver import breakdown
 from receiver.lifecycle import Status
 from receiver.models import Conversion, Outcome, ReceivedPostback
 
-from .models import DUE_STATES, Delivery, Partner, State
+from .figures import failing_destinations
+from .models import DUE_STATES, Delivery, Destination, State
 
 WINDOW = timedelta(hours=1)
 # Unfinished deliveries; one waiting for a rate is sent once manage.py reconvert supplies it.
@@ -40,9 +40,11 @@ def _counts_schema(name, values):
 class FailingPartnerSerializer(serializers.ModelSerializer):
     sending_state = serializers.CharField(help_text="sending (failing, still tried), inactive or auto-disabled.")
     last_error = serializers.CharField(help_text="The newest failed delivery's error.")
+    slug = serializers.CharField(allow_null=True, help_text="A partner's slug; null for a network's own postback.")
+    network_id = serializers.IntegerField(allow_null=True, help_text="The network whose own postback this is, or null.")
 
     class Meta:
-        model = Partner
+        model = Destination
         fields = [
             "id",
             "name",
@@ -52,6 +54,7 @@ class FailingPartnerSerializer(serializers.ModelSerializer):
             "disabled_at",
             "disabled_reason",
             "last_error",
+            "network_id",
         ]
 
 
@@ -163,7 +166,7 @@ def system_status(request):
             "since": since,
             "last_hour": {"postbacks": postbacks, "conversions": conversions, "deliveries": deliveries},
             "queue": queue,
-            "failing_partners": FailingPartnerSerializer(failing_partners(), many=True).data,
+            "failing_partners": FailingPartnerSerializer(failing_destinations(limit=FAILING_LIMIT), many=True).data,
             "tables": tables.measure().as_dict(),
             "breakdown": {  # the last hour's, per network, offer and conversion type
                 name: BreakdownRowSerializer(rows, many=True).data
@@ -171,10 +174,3 @@ def system_status(request):
             },
         }
     )
-
-
-def failing_partners():
-    newest_error = Delivery.objects.filter(partner=OuterRef("pk")).exclude(last_error="").order_by("-id")
-    last_error = Coalesce(Subquery(newest_error.values("last_error")[:1]), Value(""), output_field=TextField())
-    failing = Partner.objects.filter(Q(failing_since__isnull=False) | Q(disabled_at__isnull=False))
-    return failing.annotate(last_error=last_error).order_by("name")[:FAILING_LIMIT]

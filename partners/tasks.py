@@ -36,6 +36,6 @@ def sweep():
     due = deliveries.left_due()
     if unrouted or due:
         enqueue(drain)
-    disabled = deliveries.disable_failing_partners()
+    disabled = deliveries.disable_failing_destinations()
     if unrouted or due or disabled:
         logger.info("sweep: woke the drainer for unrouted events or due deliveries; disabled %d partners", disabled)

@@ -1,5 +1,5 @@
-"""Save-time checks of a partner: templates, headers, terms, secret and the SSRF rule, with messages that say what
-to fix."""
+"""Save-time checks of a destination and a partner: templates, headers, terms, secret and the SSRF rule, with
+messages that say what to fix."""
 
 import json
 import socket
@@ -22,19 +22,20 @@ from .templating import SIGNATURE, TemplateError, check, render, signature_param
 from .transport import failure
 
 
+def validate_destination(destination):
+    """What any destination sends must render and may be sent to: its templates, headers and secret."""
+    _raise_for(destination, SENDING_CHECKS)
+
+
 def validate_partner(partner):
+    _raise_for(partner, SENDING_CHECKS + PARTNER_CHECKS)
+
+
+def _raise_for(destination, checks):
     errors = {}
-    for name, check_field in (
-        ("postback_url", _check_url),
-        ("body_template", _check_body),
-        ("headers", _check_headers),
-        ("statuses", _check_statuses),
-        ("slug", _check_scope),
-        ("share_value", _check_share),
-        ("signing_secret", _check_secret),
-    ):
+    for name, check_field in checks:
         try:
-            check_field(partner)
+            check_field(destination)
         except (TemplateError, ValueError) as exc:
             errors[name] = str(exc)
     if errors:
@@ -155,3 +156,12 @@ def check_share_terms(terms):
 def _check_secret(partner):
     if partner.signing_secret:
         signing.secret_bytes(partner.signing_secret)
+
+
+SENDING_CHECKS = (
+    ("postback_url", _check_url),
+    ("body_template", _check_body),
+    ("headers", _check_headers),
+    ("signing_secret", _check_secret),
+)
+PARTNER_CHECKS = (("statuses", _check_statuses), ("slug", _check_scope), ("share_value", _check_share))

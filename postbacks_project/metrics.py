@@ -101,7 +101,7 @@ def conversion_recorded(conversion, previous_status="", previous_payout=None):
 def attempts_recorded(recorded, outcomes):
     """Attempts recorded by partners.delivery.record_all(): its (Prepared, Result) pairs and their Outcomes."""
     for (prepared, result), outcome in zip(recorded, outcomes, strict=True):
-        partner = str(prepared.delivery.partner_id)
+        partner = str(prepared.delivery.destination_id)
         attempts.labels(partner, attempt_result(result)).inc()
         attempt_duration.labels(partner).observe(result.duration_ms / 1000)
         if outcome.state in CLOSED_STATES:

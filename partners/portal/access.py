@@ -23,7 +23,7 @@ def own_partners(user):
     if not is_partner_user(user):
         return Partner.objects.none()
     # A network's outgoing postback is configured on the network's page, never by a partner user.
-    return Partner.objects.filter(portal_memberships__user=user, network__isnull=True)
+    return Partner.objects.filter(portal_memberships__user=user)
 
 
 def partner_user_required(view):

@@ -161,7 +161,7 @@ class PortalPartnerAdmin(admin.ModelAdmin):
     inlines = [MembershipInline, PendingChangeInline, ChangeInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(network__isnull=True).prefetch_related("portal_memberships__user")
+        return super().get_queryset(request).prefetch_related("portal_memberships__user")
 
     @admin.display(description="state")
     def sending_state(self, obj):

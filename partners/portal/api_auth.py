@@ -41,7 +41,7 @@ class PartnerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("not a partner token") from None
         token = (
             PartnerToken.objects.select_related("partner")
-            .filter(key_hash=token_hash(key), revoked_at__isnull=True, partner__network__isnull=True)
+            .filter(key_hash=token_hash(key), revoked_at__isnull=True)
             .first()
         )
         if token is None:

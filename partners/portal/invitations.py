@@ -41,8 +41,6 @@ def set_password_link(user):
 def invite(partner, email):
     """Make `email` a user of `partner` (creating the account, with no usable password) and email the link."""
     email = get_user_model().objects.normalize_email(email.strip()).lower()
-    if partner.network_id:
-        raise InvitationError(f"{partner} is a network's outgoing postback: it has no portal users")
     with transaction.atomic():
         users = get_user_model().objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
         user = users.order_by("id").first()

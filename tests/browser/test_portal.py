@@ -50,7 +50,7 @@ def make_delivery(partner, network, click_id, state, status_code, minutes_ago):
     )
     delivery = Delivery.objects.create(
         event=event,
-        partner=partner,
+        destination=partner,
         state=state,
         attempts=1,
         effect="credit",

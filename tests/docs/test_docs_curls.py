@@ -579,11 +579,11 @@ def test_the_partner_endpoint_example_verifies_real_signed_deliveries(live_serve
             )
             assert answer.json()["success"] is True
             deliveries = Delivery.objects.filter(event__conversion__transaction_id=transaction_id)
-            states = {d.partner.name: (d.state, d.last_status_code, d.last_error) for d in deliveries}
+            states = {d.destination.name: (d.state, d.last_status_code, d.last_error) for d in deliveries}
             assert states == {p.name: (State.SUCCEEDED, 200, "") for p in partners}
 
             # A retry of something the endpoint already has: same webhook-id, fresh timestamp and signature.
-            delivery = deliveries.get(partner=partners[0])
+            delivery = deliveries.get(destination=partners[0])
             again = build_request(
                 partners[0], event_values(delivery, partners[0]), delivery.webhook_id, int(time.time())
             )
@@ -596,7 +596,7 @@ def test_the_partner_endpoint_example_verifies_real_signed_deliveries(live_serve
             assert transport.send(forged).status == 401
 
             # A GET whose URL was changed on the way: its headers still verify, its URL signature does not.
-            delivery = deliveries.get(partner=partners[2])
+            delivery = deliveries.get(destination=partners[2])
             get = build_request(partners[2], event_values(delivery, partners[2]), "msg_y", int(time.time()))
             get.url = re.sub(r"payout=[^&]*", "payout=999", get.url)
             refused = transport.send(get)

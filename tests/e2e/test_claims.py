@@ -3,7 +3,7 @@
 import pytest
 
 from partners import outbox
-from partners.models import FINAL_STATES, Delivery, Partner, State
+from partners.models import FINAL_STATES, Delivery, NetworkPostback, State
 from receiver import ledger
 from receiver.models import Conversion
 from tests.support.sink import Reply
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_a_claim_is_reported_once_retried_on_500_and_reversed_by_the_network(
     app_server, client, network, offer, sink, workers, wait_until
 ):
-    outgoing = Partner(
+    outgoing = NetworkPostback(
         network=network,
         postback_url=sink.url("/acquisition?click_id={click_id}&txn_id={conversion_id}&goal_value={goal}"),
     )
@@ -35,7 +35,7 @@ def test_a_claim_is_reported_once_retried_on_500_and_reversed_by_the_network(
     )
     assert sink.paths == [expected, expected]
     delivery = Delivery.objects.get()
-    assert (delivery.partner, delivery.state, delivery.attempts) == (outgoing, State.SUCCEEDED, 2)
+    assert (delivery.destination_id, delivery.state, delivery.attempts) == (outgoing.pk, State.SUCCEEDED, 2)
     assert [a.response_status for a in delivery.attempt_set.order_by("number")] == [500, 200]
 
     again = app_server.post(claim_url, {"clickid": "CLICK123", "user_id": "alice", "goal": "install"})

@@ -89,7 +89,7 @@ def test_410_gone_fails_the_delivery_for_good_and_disables_the_partner(attempt_o
     assert delivery.finished_at is not None
     assert (record.response_status, record.error) == (410, "HTTP 410 Gone")
     assert outcome.retry_in is None
-    delivery.partner.refresh_from_db()
-    assert delivery.partner.disabled_at is not None
-    assert "410 Gone" in delivery.partner.disabled_reason
+    delivery.destination.refresh_from_db()
+    assert delivery.destination.disabled_at is not None
+    assert "410 Gone" in delivery.destination.disabled_reason
     assert not Delivery.objects.filter(state__in=[State.PENDING, State.RETRYING]).exists()

@@ -58,7 +58,7 @@ def test_a_batch_locked_by_a_killed_worker_is_sent_again_after_its_lock_and_succ
 
     # then every delivery succeeds, with exactly one successful attempt each
     wait_until(
-        lambda: Delivery.objects.filter(partner=partner, state=State.SUCCEEDED).count() == DELIVERIES,
+        lambda: Delivery.objects.filter(destination=partner, state=State.SUCCEEDED).count() == DELIVERIES,
         f"all {DELIVERIES} deliveries to succeed after the restart",
         timeout=120,
     )

@@ -17,7 +17,7 @@ from django.utils.formats import date_format
 
 from partners import signing
 from partners.admin_logs import STATE_TONES
-from partners.models import Breaker, Delivery, DeliveryAttempt, Partner, PartnerHealth
+from partners.models import Breaker, Delivery, DeliveryAttempt, DestinationHealth, Partner
 from partners.templating import known_macros_text
 from receiver.models import Conversion
 
@@ -153,13 +153,13 @@ def test_the_delivery_list_keeps_code_error_and_next_attempt_short(admin_client,
     assert f'<span title="{"f" * 40}">{"f" * 11}…</span>' in page
 
 
-def test_deliveries_filter_by_state_and_partner(admin_client, failed, succeeded, partner):
+def test_deliveries_filter_by_state_and_destination(admin_client, failed, succeeded, partner):
     url = admin_url(Delivery, "changelist")
     other = Partner.objects.create(name="Other", postback_url=URL)
 
     assert results(admin_client.get(url, {"state__exact": "failed"})) == [failed]
-    assert results(admin_client.get(url, {"partner__id__exact": partner.pk})) == [succeeded, failed]
-    assert results(admin_client.get(url, {"partner__id__exact": other.pk})) == []
+    assert results(admin_client.get(url, {"destination__id__exact": partner.pk})) == [succeeded, failed]
+    assert results(admin_client.get(url, {"destination__id__exact": other.pk})) == []
 
 
 def test_deliveries_are_found_by_transaction_click_or_webhook_id(admin_client, failed, succeeded):
@@ -610,12 +610,14 @@ def test_resend_now_leaves_a_delivery_in_flight_alone(act, failed):
 
 @responses.activate
 def test_replay_sends_failed_deliveries_created_since_the_given_time(act, failed, succeeded, partner):
-    old = Delivery.objects.create(event=succeeded.event, partner=Partner.objects.create(name="Old", postback_url=URL))
+    old = Delivery.objects.create(
+        event=succeeded.event, destination=Partner.objects.create(name="Old", postback_url=URL)
+    )
     Delivery.objects.filter(pk=old.pk).update(state="failed", created_at=timezone.now() - timedelta(days=3))
     responses.get(URL, body="ok")
     since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
 
-    response = act(Partner, "replay_failed", [partner, old.partner], since=since)
+    response = act(Partner, "replay_failed", [partner, old.destination], since=since)
 
     assert Delivery.objects.get(pk=failed.pk).state == "succeeded"
     assert Delivery.objects.get(pk=old.pk).state == "failed"
@@ -728,8 +730,8 @@ def test_the_partner_list_shows_an_open_breaker_the_limits_and_the_parked_delive
     admin_client, parked, partner, settings
 ):
     settings.DELIVERY_PARTNER_CONCURRENCY = 4
-    PartnerHealth.objects.update_or_create(
-        partner=partner, defaults={"breaker": Breaker.OPEN, "consecutive_failures": 4}
+    DestinationHealth.objects.update_or_create(
+        destination=partner, defaults={"breaker": Breaker.OPEN, "consecutive_failures": 4}
     )
     Partner.objects.filter(pk=partner.pk).update(max_per_second=3)
 
@@ -737,15 +739,15 @@ def test_the_partner_list_shows_an_open_breaker_the_limits_and_the_parked_delive
 
     assert '<span class="badge badge-bad">open (paused after consecutive failures): 4 failures in a row' in page
     assert "4 at once (default), 3 /s" in page
-    parked_list = f"{admin_url(Delivery, 'changelist')}?state__exact=parked&amp;partner__id__exact={partner.pk}"
+    parked_list = f"{admin_url(Delivery, 'changelist')}?state__exact=parked&amp;destination__id__exact={partner.pk}"
     assert f'<a href="{parked_list}">1 waiting</a>' in page
 
 
 def test_the_partner_page_shows_the_half_open_breaker_limits_and_parked(admin_client, parked, partner, settings):
     settings.DELIVERY_PARTNER_CONCURRENCY = 4
     settings.DELIVERY_PARTNER_RATE = 0
-    PartnerHealth.objects.update_or_create(
-        partner=partner, defaults={"breaker": Breaker.HALF_OPEN, "consecutive_failures": 2}
+    DestinationHealth.objects.update_or_create(
+        destination=partner, defaults={"breaker": Breaker.HALF_OPEN, "consecutive_failures": 2}
     )
 
     page = admin_client.get(admin_url(Partner, "change", partner.pk)).content.decode()

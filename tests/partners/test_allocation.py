@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from partners.allocation import over_allocated
-from partners.models import OfferShare, Partner
+from partners.models import NetworkPostback, OfferShare, Partner
 from receiver.models import Network, Offer
 from tests.support.permissions import staff_with
 
@@ -63,7 +63,7 @@ def test_partners_that_never_receive_the_offers_approvals_do_not_count(offer):
     elsewhere = Offer.objects.create(network=beta, name="Shop", url="https://b/?{click_id}", is_active=False)
     make_partner("Pub", "60")
     make_partner("Off", "60", is_active=False)
-    make_partner("Acme postback", "60", network=offer.network)
+    NetworkPostback.objects.create(name="Acme postback", network=offer.network, postback_url="https://a/")
     make_partner("Pending only", "60", statuses=["pending"])
     make_partner("Big only", "60", min_payout=Decimal("5"))
     make_partner("Beta only", "60").networks.add(beta)

@@ -36,7 +36,7 @@ def make_delivery(partner, network, click_id="c1", transaction_id="", **fields):
         network=network, click_id=click_id, dedupe_id=transaction_id, transaction_id=transaction_id, status="approved"
     )
     event = ConversionEvent.objects.create(conversion=conversion, kind="created", to_status="approved")
-    return Delivery.objects.create(event=event, partner=partner, **fields)
+    return Delivery.objects.create(event=event, destination=partner, **fields)
 
 
 @pytest.fixture

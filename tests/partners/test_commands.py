@@ -204,7 +204,7 @@ def test_create_partner_rejects_bad_input_with_a_clear_message_and_creates_nothi
 
 
 def test_create_partner_rejects_a_name_that_is_taken(run, partner):
-    with pytest.raises(CommandError, match="name: Partner with this Name already exists"):
+    with pytest.raises(CommandError, match="name: Destination with this Name already exists"):
         run("create_partner", "Wall", "--url", URL)
 
 
@@ -334,7 +334,7 @@ def test_partner_logs_names_status_changes_and_has_no_url_before_an_attempt(run_
 @pytest.mark.parametrize("ref", ["id", "wall", "Wall"])
 def test_partner_logs_filters_by_partner_id_slug_or_name(run_json, failed, partner, ref):
     other = Partner.objects.create(name="Other", postback_url=URL)
-    Delivery.objects.create(event=failed.event, partner=other)
+    Delivery.objects.create(event=failed.event, destination=other)
 
     data = run_json("partner_logs", "--partner", str(partner.pk) if ref == "id" else ref)
 

@@ -288,7 +288,7 @@ def test_re_enabling_with_discard_cancels_what_was_parked_with_the_reason(partne
     assert parking.reenable([partner], replay=False, reason="stale by now") == (1, 1)
 
     delivery.refresh_from_db()
-    assert (delivery.state, delivery.reason) == ("cancelled", "discarded when the partner was re-enabled: stale by now")
+    assert (delivery.state, delivery.reason) == ("cancelled", "discarded when it was re-enabled: stale by now")
     assert Partner.objects.get().disabled_at is None
 
 
@@ -405,7 +405,7 @@ def test_a_partner_with_deliveries_cannot_be_deleted(queued):
     from django.db.models import ProtectedError
 
     with pytest.raises(ProtectedError):
-        queued.partner.delete()
+        queued.destination.delete()
 
 
 @responses.activate

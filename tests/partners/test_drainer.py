@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from partners import delivery as deliveries
 from partners import drainer, outbox
-from partners.models import Breaker, Delivery, DeliveryAttempt, Partner, PartnerHealth, State
+from partners.models import Breaker, Delivery, DeliveryAttempt, DestinationHealth, Partner, State
 
 pytestmark = pytest.mark.django_db
 
@@ -35,14 +35,14 @@ def post(client, network, n, prefix="c", **params):
 
 
 def locked_partners(locked):
-    return sorted(delivery.partner.name for delivery in locked)
+    return sorted(delivery.destination.name for delivery in locked)
 
 
 def test_a_batch_serves_every_partner_in_turn_within_its_concurrency(client, network, held, settings):
     settings.DELIVERY_PARTNER_CONCURRENCY = 2
     a, _b, _c = make_partner("A"), make_partner("B"), make_partner("C", max_concurrency=1)
     post(client, network, 10)
-    Delivery.objects.filter(partner=a).update(next_attempt_at=timezone.now() - timedelta(hours=1))  # A's backlog
+    Delivery.objects.filter(destination=a).update(next_attempt_at=timezone.now() - timedelta(hours=1))  # A's backlog
 
     locked = drainer.lock_batch(room=10, pace=drainer.Pace()).deliveries
 
@@ -70,7 +70,7 @@ def test_a_partners_backlog_does_not_starve_the_others(client, network, held, se
     settings.DELIVERY_PARTNER_CONCURRENCY = 2
     a, _b, _c = make_partner("A"), make_partner("B"), make_partner("C")
     post(client, network, 10)
-    Delivery.objects.filter(partner=a).update(next_attempt_at=timezone.now() - timedelta(hours=1))
+    Delivery.objects.filter(destination=a).update(next_attempt_at=timezone.now() - timedelta(hours=1))
 
     first = drainer.lock_batch(room=2, pace=drainer.Pace()).deliveries
     second = drainer.lock_batch(room=2, pace=drainer.Pace()).deliveries
@@ -96,7 +96,7 @@ def test_a_later_event_waits_until_the_earlier_one_to_the_same_partner_is_final(
     url = f"/postback/{network.key}/"
     client.get(url, {"click_id": "c1", "transaction_id": "t1", "status": "pending"})
     client.get(url, {"click_id": "c1", "transaction_id": "t1", "status": "approved"})
-    pending, approved = Delivery.objects.filter(partner=partner).order_by("event_id")
+    pending, approved = Delivery.objects.filter(destination=partner).order_by("event_id")
     Delivery.objects.filter(pk=pending.pk).update(state=State.RETRYING, next_attempt_at=timezone.now() + timedelta(1))
 
     assert drainer.lock_batch(room=10, pace=drainer.Pace())[0] == []
@@ -165,7 +165,7 @@ def test_a_round_locks_and_records_in_the_same_statements_whatever_its_size(clie
     assert statements(locking) == [*turn, "SELECT", "SELECT", "SELECT", "SELECT", "UPDATE", "SELECT"]
     assert statements(recording) == ["UPDATE", "INSERT"]
     assert Delivery.objects.filter(state=State.SUCCEEDED).count() == DeliveryAttempt.objects.count() == size
-    assert not PartnerHealth.objects.exists()
+    assert not DestinationHealth.objects.exists()
 
 
 @responses.activate
@@ -174,7 +174,7 @@ def test_recording_writes_the_health_of_a_partner_that_was_failing_when_the_batc
     partner = make_partner("A")
     post(client, network, 2)
     Partner.health_writes.filter(pk=partner.pk).update(failing_since=timezone.now())
-    PartnerHealth.objects.create(partner=partner, consecutive_failures=2)
+    DestinationHealth.objects.create(destination=partner, consecutive_failures=2)
 
     batch = drainer.lock_batch(room=2, pace=drainer.Pace())
     pairs = [(p, deliveries.transport.send(p.request)) for p in deliveries.prepare_all(batch.deliveries)]
@@ -182,7 +182,7 @@ def test_recording_writes_the_health_of_a_partner_that_was_failing_when_the_batc
 
     assert batch.unwell == {partner.pk}
     assert Partner.objects.get().failing_since is None
-    assert PartnerHealth.objects.get().consecutive_failures == 0
+    assert DestinationHealth.objects.get().consecutive_failures == 0
 
 
 def test_the_drainer_sends_a_slow_partner_no_more_than_its_concurrency_while_the_others_finish(
@@ -231,7 +231,7 @@ def test_a_partner_failing_in_a_row_trips_its_breaker_and_its_deliveries_pause(c
 
     drainer.drain(budget=5, concurrency=1)
 
-    health = PartnerHealth.objects.get()
+    health = DestinationHealth.objects.get()
     assert (health.breaker, health.consecutive_failures) == (Breaker.OPEN, 3)
     assert DeliveryAttempt.objects.count() == 3  # not 16: the others wait for the probe instead of failing
     assert drainer.lock_batch(room=10, pace=drainer.Pace())[0] == []
@@ -242,18 +242,18 @@ def test_one_probe_closes_the_breaker_when_the_partner_is_back(client, network, 
     responses.get("https://p.example/pb", status=200)
     partner = make_partner("Back")
     post(client, network, 3)
-    PartnerHealth.objects.create(
-        partner=partner, breaker=Breaker.OPEN, consecutive_failures=5, probe_at=timezone.now(), probe_interval=30
+    DestinationHealth.objects.create(
+        destination=partner, breaker=Breaker.OPEN, consecutive_failures=5, probe_at=timezone.now(), probe_interval=30
     )
 
     first = drainer.lock_batch(room=10, pace=drainer.Pace()).deliveries
     assert len(first) == 1  # the probe, alone
-    assert PartnerHealth.objects.get().breaker == Breaker.HALF_OPEN
+    assert DestinationHealth.objects.get().breaker == Breaker.HALF_OPEN
     assert drainer.lock_batch(room=10, pace=drainer.Pace())[0] == []
     prepared = deliveries.prepare_all(first)
     deliveries.record_all([(prepared[0], deliveries.transport.send(prepared[0].request))])
 
-    assert PartnerHealth.objects.get().breaker == Breaker.CLOSED
+    assert DestinationHealth.objects.get().breaker == Breaker.CLOSED
     assert len(drainer.lock_batch(room=10, pace=drainer.Pace())[0]) == 2
 
 
@@ -263,13 +263,13 @@ def test_a_failed_probe_opens_the_breaker_again_for_twice_as_long(client, networ
     responses.get("https://p.example/pb", status=500)
     partner = make_partner("Still down")
     post(client, network, 1)
-    PartnerHealth.objects.create(
-        partner=partner, breaker=Breaker.OPEN, consecutive_failures=5, probe_at=timezone.now(), probe_interval=60
+    DestinationHealth.objects.create(
+        destination=partner, breaker=Breaker.OPEN, consecutive_failures=5, probe_at=timezone.now(), probe_interval=60
     )
 
     drainer.drain(budget=5, concurrency=2)
 
-    health = PartnerHealth.objects.get()
+    health = DestinationHealth.objects.get()
     assert (health.breaker, health.probe_interval) == (Breaker.OPEN, 100)
     assert health.probe_at > timezone.now() + timedelta(seconds=90)
 
@@ -278,7 +278,9 @@ def test_a_lost_probe_is_given_again_once_its_lock_would_have_run_out(client, ne
     partner = make_partner("A")
     post(client, network, 1)
     long_ago = timezone.now() - timedelta(hours=1)
-    PartnerHealth.objects.create(partner=partner, breaker=Breaker.HALF_OPEN, probe_at=long_ago, probe_interval=30)
+    DestinationHealth.objects.create(
+        destination=partner, breaker=Breaker.HALF_OPEN, probe_at=long_ago, probe_interval=30
+    )
 
     assert len(drainer.lock_batch(room=10, pace=drainer.Pace())[0]) == 1
 
@@ -291,7 +293,9 @@ def test_an_open_breaker_shows_in_check_partners_and_the_partner_list(client, ad
 
     partner = make_partner("Down")
     probe_at = timezone.now() + timedelta(minutes=5)
-    PartnerHealth.objects.create(partner=partner, breaker=Breaker.OPEN, consecutive_failures=7, probe_at=probe_at)
+    DestinationHealth.objects.create(
+        destination=partner, breaker=Breaker.OPEN, consecutive_failures=7, probe_at=probe_at
+    )
     out = StringIO()
 
     call_command("check_partners", "--json", stdout=out)

@@ -61,7 +61,7 @@ def _said(url):
 def net(partner):
     """What the partner holds from the conversion: credits minus debits."""
     total = Decimal(0)
-    for delivery in Delivery.objects.filter(partner=partner).exclude(state="skipped"):
+    for delivery in Delivery.objects.filter(destination=partner).exclude(state="skipped"):
         total += {"credit": 1, "debit": -1}.get(delivery.effect, 0) * delivery.amount
     return total
 
@@ -122,7 +122,7 @@ def test_a_new_payout_under_approval_is_an_adjustment_sent_to_partners_who_take_
     assert "a=1" in adjustment
     assert _said(adjustment) == ("approved", "credit", "1.75", "USD")
     assert "prev=1.40&d=0.35" in adjustment
-    assert Delivery.objects.get(event=event, partner=seventy).state == "skipped"
+    assert Delivery.objects.get(event=event, destination=seventy).state == "skipped"
     assert balance("alice") == 250
 
     send("reversed", "2.50")
@@ -162,7 +162,7 @@ def test_a_house_partner_waits_for_a_missing_rate_then_is_paid_in_the_house_curr
     send("approved", "10.00", currency="GBP")
 
     assert told() == [("approved", "credit", "7.00", "GBP")]  # the original-basis partner only
-    waiting = Delivery.objects.get(partner=house)
+    waiting = Delivery.objects.get(destination=house)
     assert (waiting.state, waiting.amount) == ("waiting_rate", None)
 
     ExchangeRate.objects.create(currency="GBP", date=date(2000, 1, 1), rate=Decimal("1.25"))
@@ -170,7 +170,7 @@ def test_a_house_partner_waits_for_a_missing_rate_then_is_paid_in_the_house_curr
         call_command("reconvert", stdout=StringIO())
 
     assert told()[-1] == ("approved", "credit", "8.75", "USD")
-    paid = {d.partner_id: d for d in Delivery.objects.all()}
+    paid = {d.destination_id: d for d in Delivery.objects.all()}
     assert (paid[house.pk].state, paid[house.pk].house_amount) == ("succeeded", Decimal("8.75"))
     assert paid[seventy.pk].house_amount == Decimal("8.75")
 

@@ -118,7 +118,7 @@ def sent_by_partner(received, partners):
         said = (query["e"], Decimal(query["p"]), Decimal(query["d"]), query["c"])
         webhook = request.headers["webhook-id"]
         assert by_webhook.setdefault(webhook, said) == said, "a retry or resend sent another amount"
-    delivered = {d.webhook_id: d.partner_id for d in Delivery.objects.all()}
+    delivered = {d.webhook_id: d.destination_id for d in Delivery.objects.all()}
     net = {pk: Decimal(0) for pk in names.values()}
     for webhook, (effect, payout, delta, _currency) in by_webhook.items():
         # A partner adds {payout_delta} to what it holds; outside adjustments that is {payout} credited or debited.
@@ -178,7 +178,7 @@ def check(partners, books, calls, api):
     effects = sorted(set(Delivery.objects.values_list("effect", flat=True)))
     event(f"final {conversion.status}, effects {'+'.join(effects)}{', waiting' if waiting else ''}")
     for partner in partners:
-        rows = Delivery.objects.filter(partner=partner).exclude(state__in=[State.SKIPPED, State.WAITING_RATE])
+        rows = Delivery.objects.filter(destination=partner).exclude(state__in=[State.SKIPPED, State.WAITING_RATE])
         net = sum(({"credit": 1, "debit": -1}.get(d.effect, 0) * d.amount for d in rows), Decimal(0))
         assert net >= 0, "a partner never holds less than nothing"
         if not waiting:

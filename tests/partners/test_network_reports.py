@@ -7,7 +7,7 @@ import responses
 from django.utils import timezone
 
 from partners.figures import compute
-from partners.models import Delivery, DeliveryAttempt, Partner, State
+from partners.models import Delivery, DeliveryAttempt, NetworkPostback, Partner, State
 from partners.redelivery import report_claims
 from receiver import ledger
 from receiver.models import Conversion, Outcome, ReceivedPostback
@@ -18,7 +18,7 @@ TEMPLATE = ACQUISITION + "?click_id={click_id}&txn_id={conversion_id}&goal_value
 
 @pytest.fixture
 def outgoing(network):
-    return Partner.objects.create(name="Acme outgoing", network=network, postback_url=TEMPLATE)
+    return NetworkPostback.objects.create(name="Acme outgoing", network=network, postback_url=TEMPLATE)
 
 
 @pytest.fixture
@@ -52,7 +52,11 @@ def test_a_claim_is_reported_to_the_network_with_its_rendered_url(claim, outgoin
         f"{ACQUISITION}?click_id=CLICK%201&txn_id={conversion.pk}&goal_value=install&sale_amount=2.50"
     ]
     delivery = Delivery.objects.get()
-    assert (delivery.partner, delivery.state, delivery.event.conversion) == (outgoing, State.SUCCEEDED, conversion)
+    assert (delivery.destination_id, delivery.state, delivery.event.conversion) == (
+        outgoing.pk,
+        State.SUCCEEDED,
+        conversion,
+    )
     assert answer["reported"] is True
     assert "notReportedReason" not in answer
 
@@ -77,8 +81,8 @@ def test_partners_get_the_claim_and_never_the_network_its_own_postbacks(claim, o
     claim(click_id="C1")
     network_posts(click_id="OTHER", transaction_id="t-9")
 
-    assert Delivery.objects.filter(partner=outgoing).count() == 1
-    assert Delivery.objects.filter(partner=partner).count() == 2
+    assert Delivery.objects.filter(destination=outgoing).count() == 1
+    assert Delivery.objects.filter(destination=partner).count() == 2
 
 
 def test_a_claim_on_a_network_without_an_outgoing_postback_is_stored_and_marked_not_reported(claim):
@@ -107,7 +111,7 @@ def test_an_unreported_claim_is_reported_once_the_network_has_a_template(
 ):
     responses.get(ACQUISITION, body="ok")
     claim(click_id="C1")
-    Partner.objects.create(name="Acme outgoing", network=network, postback_url=TEMPLATE)
+    NetworkPostback.objects.create(name="Acme outgoing", network=network, postback_url=TEMPLATE)
 
     with django_capture_on_commit_callbacks(execute=True):
         first = report_claims(Conversion.objects.all())
@@ -142,7 +146,7 @@ def test_the_network_rejecting_a_claim_rejects_its_conversion_and_balances_point
     assert ReceivedPostback.objects.order_by("-id").first().outcome == Outcome.STATUS_CHANGE
     assert ledger.balance("alice") == 0
     assert list(conversion.points_entries.order_by("id").values_list("delta", flat=True)) == [250, -250]
-    assert Delivery.objects.filter(partner=outgoing).count() == 1
+    assert Delivery.objects.filter(destination=outgoing).count() == 1
 
 
 def test_a_confirmation_of_a_claim_is_a_duplicate(claim, network_posts):

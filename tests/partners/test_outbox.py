@@ -46,20 +46,20 @@ def test_the_receivers_transaction_makes_no_delivery_and_the_worker_routes_the_e
 
     event.refresh_from_db()
     assert event.routed_at is not None
-    made = {d.partner.slug: (d.state, d.reason) for d in event.deliveries.all()}
+    made = {d.destination.partner.slug: (d.state, d.reason) for d in event.deliveries.all()}
     assert made == {"pub": (State.PENDING, ""), "wall": (State.SKIPPED, "status pending is not one of approved")}
 
 
 def test_routing_an_event_again_makes_none_of_its_deliveries_twice(partners, post):
     event = post()
     outbox.route()
-    before = list(Delivery.objects.order_by("id").values_list("id", "partner_id", "state"))
+    before = list(Delivery.objects.order_by("id").values_list("id", "destination_id", "state"))
     # As if a second router had read the event before the first one committed.
     ConversionEvent.objects.filter(pk=event.pk).update(routed_at=None)
 
     outbox.route()
 
-    assert list(Delivery.objects.order_by("id").values_list("id", "partner_id", "state")) == before
+    assert list(Delivery.objects.order_by("id").values_list("id", "destination_id", "state")) == before
     assert not outbox.unrouted().exists()
 
 
@@ -81,7 +81,7 @@ def test_an_event_whose_routing_crashed_midway_is_routed_whole_on_the_next_run(p
 
     outbox.route()
 
-    assert sorted(event.deliveries.values_list("partner__slug", flat=True)) == ["pub", "wall"]
+    assert sorted(event.deliveries.values_list("destination__partner__slug", flat=True)) == ["pub", "wall"]
     assert not outbox.unrouted().exists()
 
 
@@ -112,7 +112,7 @@ def test_a_conversions_later_event_is_routed_only_after_its_earlier_one(partners
     assert set(outbox.unrouted()) == {approved}
     assert outbox.route_batch() == (1, 2)
 
-    assert pending.deliveries.get(partner__slug="pub").id < approved.deliveries.get(partner__slug="pub").id
+    assert pending.deliveries.get(destination__partner__slug="pub").id < approved.deliveries.get(destination__partner__slug="pub").id
 
 
 def test_other_conversions_events_are_routed_together(partners, post):
@@ -210,12 +210,15 @@ def test_a_router_holding_an_event_does_not_hold_up_a_row_that_references_it(par
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '5s'")
-            Delivery.objects.create(event=event, partner=partners[0], state=State.PENDING)
+            Delivery.objects.create(event=event, destination=partners[0], state=State.PENDING)
     finally:
         release.set()
         thread.join()
     assert routed == [(1, 1)]  # the other partner's delivery; the row already there is left alone
-    assert sorted(Delivery.objects.filter(event=event).values_list("partner__slug", flat=True)) == ["pub", "wall"]
+    assert sorted(Delivery.objects.filter(event=event).values_list("destination__partner__slug", flat=True)) == [
+        "pub",
+        "wall",
+    ]
 
 
 @pytest.mark.postgres

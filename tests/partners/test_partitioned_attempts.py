@@ -22,7 +22,7 @@ def delivery(network):
     partner = Partner.objects.create(name="Wall", slug="wall", postback_url="https://wall.example/pb?c={click_id}")
     conversion = Conversion.objects.create(network=network, click_id="c1", dedupe_id="t1", status="approved")
     event = ConversionEvent.objects.create(conversion=conversion, kind="created", to_status="approved")
-    return Delivery.objects.create(event=event, partner=partner, state="failed", attempts=1)
+    return Delivery.objects.create(event=event, destination=partner, state="failed", attempts=1)
 
 
 def attempt(delivery, **fields):

@@ -26,7 +26,7 @@ def send(client, network, django_capture_on_commit_callbacks, **params):
 def test_every_active_partner_gets_a_pending_delivery(client, network, partner, django_capture_on_commit_callbacks):
     delivery = send(client, network, django_capture_on_commit_callbacks)
 
-    assert (delivery.partner, delivery.state, delivery.reason) == (partner, "pending", "")
+    assert (delivery.destination_id, delivery.state, delivery.reason) == (partner.pk, "pending", "")
 
 
 def test_an_inactive_partner_gets_nothing(client, network, partner, django_capture_on_commit_callbacks):

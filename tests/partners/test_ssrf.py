@@ -168,7 +168,7 @@ def send_both(admin_client, network, django_capture_on_commit_callbacks):
                 "/api/admin/test-postback/send", {"rows": [{"partner_id": partner.pk}]}, content_type="application/json"
             )
         log = admin_client.get(f"/api/admin/test-postback/{answer.json()['batch']}").json()
-        return DeliveryAttempt.objects.get(delivery__partner=partner), log["rows"][0]
+        return DeliveryAttempt.objects.get(delivery__destination=partner), log["rows"][0]
 
     return send
 
@@ -180,7 +180,7 @@ def assert_blocked_before_sending(attempt, test_row, opened, listener, caplog):
     assert test_row["state"] == "failed"
     assert test_row["error"].startswith(BLOCKED_REASON), test_row["error"]
     assert TestPostback.objects.get().error == test_row["error"]
-    assert f"delivery {attempt.delivery_id} to target: retrying" in caplog.text
+    assert f"delivery {attempt.delivery_id} to Target: retrying" in caplog.text
     assert opened == []
     assert listener.connections == []
 

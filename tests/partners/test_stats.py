@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from partners.figures import compute
-from partners.models import Delivery, Effect, Partner, State
+from partners.models import Delivery, Effect, NetworkPostback, Partner, State
 from receiver.models import Click, Conversion, ConversionEvent, Network, Offer, PointsEntry, ReceivedPostback
 from tests.support.permissions import staff_with
 
@@ -69,7 +69,7 @@ def world(db):
     def deliver(ev, partner, state=State.SUCCEEDED, amount=None, currency="USD", house=None, effect=Effect.CREDIT):
         return Delivery.objects.create(
             event=ev,
-            partner=partner,
+            destination=partner,
             state=state,
             effect=effect if amount else Effect.NONE,
             amount=amount and Decimal(amount),
@@ -88,7 +88,7 @@ def world(db):
     old = conversion(survey, "approved", "9.00", "USD", "9.00", BEFORE)
 
     deliver(event(usd, "approved", DAY1), pub, amount="1.40", house="1.40")
-    deliver(Delivery.objects.get(partner=pub).event, wall, amount="0.50", house="0.50")
+    deliver(Delivery.objects.get(destination=pub).event, wall, amount="0.50", house="0.50")
     deliver(event(eur, "approved", DAY2), pub, amount="2.10", currency="EUR", house="2.31")
     deliver(event(gbp, "approved", DAY2), wall, amount="3.50", currency="GBP")
     deliver(event(gbp, "approved", DAY2, "status_change"), pub, state=State.SKIPPED)
@@ -267,7 +267,7 @@ def sale(db):
         )
         return Delivery.objects.create(
             event=ev,
-            partner=partner,
+            destination=partner,
             state=state,
             effect=effect,
             amount=Decimal(amount),
@@ -323,7 +323,7 @@ def test_a_payout_without_a_house_amount_is_counted_apart(sale):
     send = sale["send"]
     send("approved", Effect.CREDIT, "7.00", kind="created")
     send("approved", Effect.CREDIT, "1.00", partner=Partner.objects.create(name="Wall", postback_url="https://w/"))
-    Delivery.objects.filter(partner__name="Wall").update(amount_currency="EUR", house_amount=None)
+    Delivery.objects.filter(destination__name="Wall").update(amount_currency="EUR", house_amount=None)
 
     figures = compute(START, END)
 
@@ -331,7 +331,7 @@ def test_a_payout_without_a_house_amount_is_counted_apart(sale):
 
 
 def test_a_networks_report_of_a_claim_is_not_a_payout(sale):
-    network_postback = Partner.objects.create(
+    network_postback = NetworkPostback.objects.create(
         name="Acme postback", postback_url="https://a/", network=sale["conversion"].network
     )
     sale["send"]("approved", Effect.CREDIT, "10.00", partner=network_postback, kind="created")
@@ -447,7 +447,7 @@ def test_a_count_whose_list_cannot_show_the_same_rows_has_no_link(admin_client, 
     links, figures = response.context["links"], response.context["stats"]
     assert links.conversions() is None  # the conversions delivered to a partner are no filter of the list
     # The delivery list is the partner's, test deliveries included (the figures leave them out).
-    tests = Delivery.objects.filter(partner=world["pub"], event__conversion__is_test=True).count()
+    tests = Delivery.objects.filter(destination=world["pub"], event__conversion__is_test=True).count()
     assert admin_client.get(links.deliveries()).context["cl"].result_count == figures.deliveries["total"] + tests
 
 

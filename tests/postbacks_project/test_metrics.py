@@ -6,7 +6,7 @@ import pytest
 import responses
 from django.utils import timezone
 
-from partners.models import Breaker, Delivery, Partner, PartnerHealth, State
+from partners.models import Breaker, Delivery, DestinationHealth, Partner, State
 from receiver.models import Network
 from tests.support.scrape import TOKEN, samples, value
 
@@ -152,8 +152,8 @@ def test_the_gauges_show_the_backlog_parked_deliveries_and_partners_health(netwo
     late = timezone.now() - timedelta(seconds=120)
     Delivery.objects.update(state=State.RETRYING, next_attempt_at=late, locked_until=None)
     parked = Partner.objects.create(name="Gone", slug="gone", postback_url=URL, disabled_at=timezone.now())
-    Delivery.objects.create(event=Delivery.objects.get().event, partner=parked, state=State.PARKED)
-    PartnerHealth.objects.update_or_create(partner=partner, defaults={"breaker": Breaker.OPEN})
+    Delivery.objects.create(event=Delivery.objects.get().event, destination=parked, state=State.PARKED)
+    DestinationHealth.objects.update_or_create(destination=partner, defaults={"breaker": Breaker.OPEN})
 
     found = scrape()
 

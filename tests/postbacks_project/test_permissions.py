@@ -57,7 +57,7 @@ def partner(db):
 def failed(partner, network):
     conversion = Conversion.objects.create(network=network, click_id="c1", dedupe_id="t1", status="approved")
     event = ConversionEvent.objects.create(conversion=conversion, kind="created", to_status="approved")
-    return Delivery.objects.create(event=event, partner=partner, state="failed", attempts=1)
+    return Delivery.objects.create(event=event, destination=partner, state="failed", attempts=1)
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def full_flow(secrets_world, sink, admin_client, django_capture_on_commit_callba
             )
         assert answer.status_code == 201
         assert len(sink.received) == 2, "the delivery and the test postback reached the partner"
-        assert Delivery.objects.get(partner__slug="closed").last_error_code == "refused"
+        assert Delivery.objects.get(destination__partner__slug="closed").last_error_code == "refused"
         assert sink.received[0].headers["authorization"] == "Bearer " + secrets_world["bearer header"]
         return answer.json()["batch"]
 

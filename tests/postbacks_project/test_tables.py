@@ -100,7 +100,7 @@ def test_on_postgresql_a_partitioned_table_is_the_sum_of_its_partitions(network)
     partner = Partner.objects.create(name="Wall", postback_url="https://wall.example/pb?c={click_id}")
     conversion = Conversion.objects.create(network=network, click_id="c1", dedupe_id="t1", status="approved")
     event = ConversionEvent.objects.create(conversion=conversion, kind="created", to_status="approved")
-    delivery = Delivery.objects.create(event=event, partner=partner)
+    delivery = Delivery.objects.create(event=event, destination=partner)
     DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(delivery=delivery, number=1, url="u" * 200, method="GET", created_at=NOW - timedelta(days=d))
         for d in (0, 0, 40, 400)

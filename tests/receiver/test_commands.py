@@ -519,7 +519,7 @@ def test_the_first_forward_of_the_quickstart_succeeds(live_server, client, setti
     # then the demo partner, the hub's own sink, took it
     assert response.json()["success"] is True
     delivery = Delivery.objects.get()
-    assert (delivery.partner.name, delivery.state) == ("Demo Partner", State.SUCCEEDED)
+    assert (delivery.destination.name, delivery.state) == ("Demo Partner", State.SUCCEEDED)
     attempt = delivery.attempt_set.get()
     assert attempt.response_status == 200
     received = json.loads(attempt.response_body)

@@ -24,7 +24,7 @@ def configure(network, **fields):
 
 
 def sent_to_partner(partner):
-    return list(Delivery.objects.filter(partner=partner).order_by("id").values_list("event__to_status", flat=True))
+    return list(Delivery.objects.filter(destination=partner).order_by("id").values_list("event__to_status", flat=True))
 
 
 def test_a_negative_payout_reverses_the_conversion_with_the_same_ids_once(client, postback_url, partner):
@@ -147,9 +147,9 @@ def test_a_network_test_flag_makes_a_test_conversion_that_real_partners_skip(cli
         ("c1", True),
         ("c2", False),
     ]
-    skipped = Delivery.objects.get(partner=partner, event__conversion__click_id="c1")
+    skipped = Delivery.objects.get(destination=partner, event__conversion__click_id="c1")
     assert (skipped.state, skipped.reason) == (State.SKIPPED, "a test conversion; this partner does not receive tests")
-    assert Delivery.objects.get(partner=tester, event__conversion__click_id="c1").state == State.PENDING
+    assert Delivery.objects.get(destination=tester, event__conversion__click_id="c1").state == State.PENDING
 
 
 def test_the_virtual_currency_amount_is_kept_and_can_be_the_users_points(client, network, postback_url):

@@ -1,4 +1,5 @@
-"""manage.py check_partners: every partner's template, last delivery, 24 h success rate, breaker and disable state."""
+"""manage.py check_partners: every destination's (partners', networks' own postbacks') template, last delivery,
+24 h success rate, breaker and disable state."""
 
 from datetime import timedelta
 
@@ -6,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from partners.models import Delivery, Partner
+from partners.models import Delivery, Destination
 from postbacks_project.cli import emit
 
 WINDOW = timedelta(hours=24)
@@ -14,8 +15,8 @@ COLUMNS = ["id", "name", "state", "breaker", "last_delivery", "success_24h", "di
 
 
 def partners_with_health(now):
-    """Partners annotated in one query; an attempt succeeded when it got a 2xx answer and no error."""
-    newest = Delivery.objects.filter(partner=OuterRef("pk")).order_by("-id")
+    """Destinations annotated in one query; an attempt succeeded when it got a 2xx answer and no error."""
+    newest = Delivery.objects.filter(destination=OuterRef("pk")).order_by("-id")
     recent = Q(deliveries__attempt_set__created_at__gte=now - WINDOW)
     succeeded = recent & Q(
         deliveries__attempt_set__response_status__gte=200,
@@ -23,7 +24,7 @@ def partners_with_health(now):
         deliveries__attempt_set__error="",
     )
     return (
-        Partner.objects.select_related("health")
+        Destination.objects.select_related("health")
         .annotate(
             last_delivery_at=Subquery(newest.values("created_at")[:1]),
             last_delivery_state=Subquery(newest.values("state")[:1]),
@@ -36,8 +37,9 @@ def partners_with_health(now):
 
 class Command(BaseCommand):
     help = (
-        "List every partner, active or not: its template, last delivery, success rate over the last 24 h "
-        "(attempts that got a 2xx answer / all attempts; null when there were none) and auto-disable state."
+        "List every partner and network postback, active or not: its template, last delivery, success rate over "
+        "the last 24 h (attempts that got a 2xx answer / all attempts; null when there were none) and auto-disable "
+        "state."
     )
 
     def add_arguments(self, parser):

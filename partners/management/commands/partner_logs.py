@@ -36,19 +36,19 @@ class Command(BaseCommand):
             raise CommandError("--limit must be at least 1")
         last_url = DeliveryAttempt.objects.filter(delivery=OuterRef("pk")).order_by("-number").values("url")[:1]
         rows = (
-            Delivery.objects.select_related("partner", "event__conversion")
+            Delivery.objects.select_related("destination", "event__conversion")
             .annotate(last_url=Subquery(last_url))
             .order_by("-id")
         )
         if opts["partner"]:
-            rows = rows.filter(partner=partner_by_ref(opts["partner"]))
+            rows = rows.filter(destination=partner_by_ref(opts["partner"]))
         if opts["state"]:
             rows = rows.filter(state=opts["state"])
         data = [
             {
                 "id": row.pk,
                 "created_at": row.created_at,
-                "partner": row.partner.name,
+                "partner": row.destination.name,
                 "conversion_id": row.event.conversion_id,
                 "event": event_name(row.event),
                 "state": row.state,

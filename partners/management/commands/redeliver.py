@@ -33,7 +33,7 @@ class Command(BaseCommand):
         deliveries = list(self._chosen(opts))
         states = {d.pk: d.state for d in deliveries}
         report = redeliver(deliveries)
-        names = {d.pk: d.partner.name for d in deliveries}
+        names = {d.pk: d.destination.name for d in deliveries}
         if opts["json"]:
             data = {
                 "queued": [{"id": pk, "partner": names[pk], "state": states[pk]} for pk in report.queued],
@@ -55,14 +55,14 @@ class Command(BaseCommand):
         if opts["delivery"] is not None:
             if opts["partner"] or opts["since"]:
                 raise CommandError("--delivery goes alone; --partner with --since replays a partner's failures")
-            delivery = Delivery.objects.select_related("partner").filter(pk=opts["delivery"]).first()
+            delivery = Delivery.objects.select_related("destination").filter(pk=opts["delivery"]).first()
             if delivery is None:
                 raise CommandError(f"no delivery with id {opts['delivery']}")
-            _refuse_unsendable(delivery.partner)
+            _refuse_unsendable(delivery.destination)
             return [delivery]
         if not (opts["partner"] and opts["since"]):
             raise CommandError("give --delivery ID, or --partner ID with --since ISO")
         partner = partner_by_ref(opts["partner"])
         since = parse_since(opts["since"])
         _refuse_unsendable(partner)
-        return failed_since([partner], since).select_related("partner")
+        return failed_since([partner], since).select_related("destination")

@@ -41,7 +41,7 @@ def make_delivery(network):
             network=network, click_id=click_id, dedupe_id=transaction_id, transaction_id=transaction_id, status=status
         )
         event = ConversionEvent.objects.create(conversion=conversion, kind="created", to_status=status)
-        return Delivery.objects.create(event=event, partner=partner, **fields)
+        return Delivery.objects.create(event=event, destination=partner, **fields)
 
     return make
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.test import Client
 from django.utils import timezone
 
-from partners.models import Breaker, PartnerHealth
+from partners.models import Breaker, DestinationHealth
 
 
 def delivery_path(partner, delivery, *rest):
@@ -112,7 +112,7 @@ def test_the_list_shows_an_open_breaker_and_the_parked_count(portal_client, part
     make_delivery(partner, "p1", state="parked")
     make_delivery(partner, "p2", state="parked")
     probe = timezone.now() + timedelta(minutes=5)
-    PartnerHealth.objects.create(partner=partner, breaker=Breaker.OPEN, consecutive_failures=7, probe_at=probe)
+    DestinationHealth.objects.create(destination=partner, breaker=Breaker.OPEN, consecutive_failures=7, probe_at=probe)
 
     page = portal_client.get(f"/portal/partners/{partner.pk}/deliveries/").content.decode()
 
