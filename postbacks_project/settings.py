@@ -293,8 +293,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TIMEZONE = TIME_ZONE
 
-# Mail (the partner portal's invitations): printed to the console unless EMAIL_URL names a server, e.g.
-# smtp+tls://user:password@smtp.example:587. Only the EMAIL_* settings are taken from it.
+# Mail (the partner portal's invitations, the alerts' notices): printed to the console unless EMAIL_URL names a
+# server, e.g. smtp+tls://user:password@smtp.example:587. Only the EMAIL_* settings are taken from it.
 _EMAIL = env.email_url("EMAIL_URL", default="consolemail://")
 globals().update({name: value for name, value in _EMAIL.items() if name.startswith("EMAIL_")})
 

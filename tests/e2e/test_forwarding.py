@@ -1,11 +1,16 @@
 """Forwarding end to end: receiver -> conversion -> a real Celery worker -> a local HTTP partner."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from partners import outbox
 from partners.models import FINAL_STATES, Delivery, DeliveryAttempt, Method, Partner, State
 from partners.signing import generate_secret
+from receiver.models import ConversionEvent, ReceivedPostback
+from receiver.tasks import prune
 from tests.support.sink import Reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -69,7 +74,7 @@ def test_a_status_change_is_received_again_and_a_duplicate_is_not(client, networ
     assert list(Delivery.objects.values_list("state", flat=True)) == [State.SUCCEEDED] * 3
 
 
-def test_a_partner_that_fails_twice_then_recovers_gets_three_attempts_and_one_success(
+def test_a_partner_that_fails_twice_then_recovers_gets_three_attempts_and_one_success_that_a_prune_keeps(
     client, network, sink, workers, wait_until
 ):
     sink.script(Reply(500), Reply(500))
@@ -85,6 +90,20 @@ def test_a_partner_that_fails_twice_then_recovers_gets_three_attempts_and_one_su
     assert [(a.number, a.response_status) for a in attempts] == [(1, 500), (2, 500), (3, 200)]
     assert [a.error for a in attempts] == ["HTTP 500 Internal Server Error", "HTTP 500 Internal Server Error", ""]
     assert len(sink.received) == 3
+
+    # The daily prune, as beat queues it, on the worker (here, rather than a test of its own, to start no other
+    # worker): once the attempts and the request are past their retention, they go and the delivery's summary stays.
+    old = timezone.now() - timedelta(days=400)
+    DeliveryAttempt.objects.update(created_at=old)
+    ReceivedPostback.objects.update(received_at=old)
+    prune.delay()
+    wait_until(
+        lambda: not DeliveryAttempt.objects.exists() and not ReceivedPostback.objects.exists(),
+        "the prune on the worker",
+    )
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, delivery.last_status_code) == (State.SUCCEEDED, 3, 200)
+    assert ConversionEvent.objects.get().postback_id is None
 
 
 def test_a_worker_killed_mid_run_still_delivers_each_conversion_once_after_restart(

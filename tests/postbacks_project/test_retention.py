@@ -85,6 +85,20 @@ def money_rows():
     }
 
 
+def test_by_default_requests_and_attempts_are_kept_90_days_test_postbacks_30_and_clicks_180():
+    kept = {table.setting: getattr(django_settings, table.setting) for table in retention.TABLES}
+
+    assert kept == {
+        "RETAIN_RECEIVED_DAYS": 90,
+        "RETAIN_ATTEMPTS_DAYS": 90,
+        "RETAIN_TEST_POSTBACKS_DAYS": 30,
+        "RETAIN_CLICKS_DAYS": 180,
+    }
+    # The money record has no retention at all: no setting could prune it.
+    money = {"receiver.Conversion", "receiver.ConversionEvent", "receiver.PointsEntry", "partners.Delivery"}
+    assert not money & {table.model for table in retention.TABLES}
+
+
 def test_old_requests_and_attempts_are_deleted_and_recent_ones_kept(convert, offer):
     old = convert("c-old", user_id="alice")
     age(old)

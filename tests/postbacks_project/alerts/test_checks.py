@@ -226,6 +226,13 @@ def test_notices_go_to_the_webhook_signed_like_partner_deliveries(settings, part
     assert json.loads(responses.calls[0].request.body)["message"].startswith("partner Pub was auto-disabled")
 
 
+def test_without_email_url_the_notices_are_printed_to_the_console():
+    # The module's own value: the test run swaps django.conf.settings' backend for an in-memory one.
+    from postbacks_project import settings as project_settings
+
+    assert project_settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+
+
 def test_beat_runs_the_check_every_alert_check_every_seconds():
     entry = django_settings.CELERY_BEAT_SCHEDULE["check-alerts"]
 
