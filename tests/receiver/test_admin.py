@@ -429,6 +429,18 @@ def test_the_received_list_shows_each_outcome_as_its_badge(admin_client, data, o
     assert f'<span class="badge badge-{tone}">{outcome}</span>' in page
 
 
+@pytest.mark.parametrize(
+    ("status", "tone"), [("approved", "ok"), ("pending", "wait"), ("rejected", "bad"), ("reversed", "bad")]
+)
+def test_the_conversion_list_shows_each_status_as_its_badge_and_cuts_long_click_ids(admin_client, data, status, tone):
+    Conversion.objects.update(status=status, click_id="a" * 64)
+
+    page = admin_client.get(admin_url(Conversion, "changelist")).content.decode()
+
+    assert f'<span class="badge badge-{tone}">{status}</span>' in page
+    assert f'<span title="{"a" * 64}">{"a" * 11}…</span>' in page
+
+
 def test_the_received_list_cuts_long_click_ids_to_one_line(admin_client, data):
     ReceivedPostback.objects.update(click_id="a" * 64)
 
