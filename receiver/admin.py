@@ -108,7 +108,18 @@ REASONS = [
         "missing_token",
         "unsigned_parameters",
         "unsigned_payout_change",
+        "missing_click_id",
+        "missing_user_id",
+        "invalid_payout",
+        "invalid_status",
+        "invalid_currency",
         "invalid_input",
+        "invalid_query",
+        "invalid_form",
+        "invalid_json",
+        "invalid_charset",
+        "incomplete_body",
+        "unreadable_request",
         "ip_not_allowed",
         "forbidden",
         "unknown_offer",
@@ -120,6 +131,7 @@ REASONS = [
         "length_required",
         "body_too_large",
         "rate_limited",
+        "internal_error",
     )
 ]
 

@@ -118,6 +118,21 @@ def test_received_postbacks_filter_by_outcome_and_reason(admin_client, data):
     assert missing == rejected
 
 
+def test_the_reason_filter_offers_the_reasons_refused_input_is_stored_with(admin_client, client, data):
+    url = f"/postback/{data['network'].key}/"
+    client.get(url, {"payout": "1"})
+    client.get(url, {"click_id": "c-9", "payout": "$2"})
+    client.get(url, {"click_id": "c-9", "status": "maybe"})
+    client.get(url, {"click_id": "c-9", "currency": "dollars"})
+    client.post(url, "{", content_type="application/json")
+
+    stored = set(ReceivedPostback.objects.exclude(reason="").values_list("reason", flat=True))
+    page = admin_client.get(admin_url(ReceivedPostback, "changelist")).content.decode()
+
+    assert {"missing_click_id", "invalid_payout", "invalid_status", "invalid_currency", "invalid_json"} <= stored
+    assert [reason for reason in stored if f'href="?reason={reason}"' not in page] == []
+
+
 def test_conversions_filter_by_network_and_status(admin_client, data):
     url = admin_url(Conversion, "changelist")
     other = Network.objects.create(name="Other")
