@@ -255,7 +255,8 @@ class NetworkAdmin(ExtensibleAdmin):
     readonly_fields = ["postback_url", "preset", "key", "key_rotated_at", "has_claims", "created_at"]
     actions = [deactivate, "rotate_keys"]
     # The key is drawn when the network is saved: an add page showing one would show another than the one saved.
-    not_on_add = ("postback_url", "preset", "key", "key_rotated_at")
+    # So is its creation time (the page's load, not the save).
+    not_on_add = ("postback_url", "preset", "key", "key_rotated_at", "created_at")
 
     def has_delete_permission(self, request, obj=None):
         # Offers, clicks and conversions protect a network: offer "Deactivate" instead of a delete that fails.

@@ -467,11 +467,12 @@ def test_the_received_list_cuts_long_click_ids_to_one_line(admin_client, data):
 # the network's postback URL
 
 
-def test_the_network_add_page_shows_no_key(admin_client, db):
+def test_the_network_add_page_shows_no_key_nor_a_creation_time(admin_client, db):
     page = admin_client.get(reverse("admin:receiver_network_add")).content.decode()
 
     assert "field-key" not in page
     assert "/postback/" not in page
+    assert "field-created_at" not in page
 
 
 def test_a_new_network_lands_on_its_page_with_the_key_it_was_saved_with(admin_client, db, settings):
