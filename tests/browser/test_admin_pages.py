@@ -77,6 +77,7 @@ def pages(hub):
         ("partner", f"/admin/partners/partner/{hub['partner'].pk}/change/"),
         ("partner-add", "/admin/partners/partner/add/"),
         ("networks", "/admin/receiver/network/"),
+        ("network-add", "/admin/receiver/network/add/"),
         ("network", f"/admin/receiver/network/{hub['network'].pk}/change/"),
         ("offer-add", "/admin/receiver/offer/add/"),
         ("received-postbacks", "/admin/receiver/receivedpostback/"),
