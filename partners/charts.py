@@ -11,6 +11,8 @@ WIDTH, HEIGHT = 900, 260
 LEFT, RIGHT, TOP, BOTTOM = 50, 70, 20, 40
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 MAX_DATE_LABELS = 10
+# A period that starts before the first conversion is charted from that day, but never over fewer days than this.
+MIN_DAYS = 7
 BAR_COLOR, LINE_COLOR = "#79aec8", "#c26e1a"
 
 
@@ -19,8 +21,20 @@ def _px(value):
     return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+def charted(days):
+    """The days to draw: from the first with a conversion, and at least the last MIN_DAYS of them.
+
+    A new hub's one or two days in the default 30 were one thin spike at the chart's right edge; from its first
+    conversion, they are bars a reader can tell apart, on days the axis names.
+    """
+    first = next((i for i, day in enumerate(days) if day.conversions), len(days))
+    return days[min(first, max(0, len(days) - MIN_DAYS)) :]
+
+
 def daily_chart(days, currency):
-    """SVG for [Day(day, conversions, gross)]: one bar per day with conversions, a line for the gross payout."""
+    """SVG for [Day(day, conversions, gross)]: one bar per day with conversions, a line for the gross payout; the
+    period's leading days without conversions are left out (charted)."""
+    days = charted(days)
     if not days:
         return ""
     max_n = max(day.conversions for day in days) or 1

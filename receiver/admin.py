@@ -19,6 +19,7 @@ from postbacks_project.masking import mask_secret
 from postbacks_project.permissions import staff_page
 
 from . import presets, sample
+from .lifecycle import Status
 from .models import (
     Click,
     Conversion,
@@ -107,7 +108,18 @@ REASONS = [
         "missing_token",
         "unsigned_parameters",
         "unsigned_payout_change",
+        "missing_click_id",
+        "missing_user_id",
+        "invalid_payout",
+        "invalid_status",
+        "invalid_currency",
         "invalid_input",
+        "invalid_query",
+        "invalid_form",
+        "invalid_json",
+        "invalid_charset",
+        "incomplete_body",
+        "unreadable_request",
         "ip_not_allowed",
         "forbidden",
         "unknown_offer",
@@ -119,6 +131,7 @@ REASONS = [
         "length_required",
         "body_too_large",
         "rate_limited",
+        "internal_error",
     )
 ]
 
@@ -131,6 +144,7 @@ OUTCOME_TONES = {
     Outcome.DUPLICATE: WAIT,
     Outcome.REJECTED: BAD,
 }
+STATUS_TONES = {Status.APPROVED: OK, Status.PENDING: WAIT, Status.REJECTED: BAD, Status.REVERSED: BAD}
 
 
 def short_id(text):
@@ -241,7 +255,8 @@ class NetworkAdmin(ExtensibleAdmin):
     readonly_fields = ["postback_url", "preset", "key", "key_rotated_at", "has_claims", "created_at"]
     actions = [deactivate, "rotate_keys"]
     # The key is drawn when the network is saved: an add page showing one would show another than the one saved.
-    not_on_add = ("postback_url", "preset", "key", "key_rotated_at")
+    # So is its creation time (the page's load, not the save).
+    not_on_add = ("postback_url", "preset", "key", "key_rotated_at", "created_at")
 
     def has_delete_permission(self, request, obj=None):
         # Offers, clicks and conversions protect a network: offer "Deactivate" instead of a delete that fails.
@@ -462,18 +477,19 @@ class ConversionAdmin(DecimalsAsWrittenInLists, ExtensibleAdmin, ReadOnlyAdmin):
 
     extensions = conversion_page
     change_form_template = "admin/receiver/conversion/change_form.html"
+    # Status and payout first, so they are on a 1366 px screen beside the sidebar and filters; the click id cut short.
     list_display = [
         "id",
         "created_at",
+        "status_badge",
+        "payout",
+        "currency",
+        "click",
         "network",
         "offer",
         "source",
-        "click_id",
         "goal",
         "user_id",
-        "status",
-        "payout",
-        "currency",
         "house_payout",
         "rate_state",
         "is_test",
@@ -484,6 +500,14 @@ class ConversionAdmin(DecimalsAsWrittenInLists, ExtensibleAdmin, ReadOnlyAdmin):
     list_select_related = ["network", "offer__network"]
     autocomplete_fields = ["network", "known_click", "offer", "network_click"]
     inlines = [EventInline]
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.status, STATUS_TONES)
+
+    @admin.display(description="click id", ordering="click_id")
+    def click(self, obj):
+        return short_id(obj.click_id)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None or not self.extensions.panels:

@@ -77,6 +77,7 @@ def pages(hub):
         ("partner", f"/admin/partners/partner/{hub['partner'].pk}/change/"),
         ("partner-add", "/admin/partners/partner/add/"),
         ("networks", "/admin/receiver/network/"),
+        ("network-add", "/admin/receiver/network/add/"),
         ("network", f"/admin/receiver/network/{hub['network'].pk}/change/"),
         ("offer-add", "/admin/receiver/offer/add/"),
         ("received-postbacks", "/admin/receiver/receivedpostback/"),
@@ -218,11 +219,16 @@ def test_on_a_phone_the_test_tool_explains_the_last_row_shows_the_request_and_co
         expect(page.locator("#tp-rows tr.tp-input-row")).to_have_count(1)
         expect(page.locator("#tp-form-error")).to_contain_text("at least one row")
 
-        # The log is a card per row: each field named, a state or a time on one or two lines, not a letter each.
+        # The log is a card per row: each field named, the state and the time with its zone each on one line.
         logged = page.locator("#tp-log tr.tp-row").first
         expect(logged.locator("td").nth(1)).to_have_attribute("data-label", "Partner")
         assert logged.locator(".tp-state").bounding_box()["height"] < 30
-        assert logged.locator(".tp-when").bounding_box()["width"] > 120
+        when = logged.locator(".tp-when")
+        expect(when).to_have_text(re.compile(r"UTC$"))
+        line = float(when.evaluate("td => parseFloat(getComputedStyle(td).lineHeight) || 20"))
+        label = float(when.evaluate("td => parseFloat(getComputedStyle(td, '::before').lineHeight) || 20"))
+        assert when.bounding_box()["height"] < label + 1.5 * line, f"the time wraps: {when.bounding_box()}"
+        assert when.bounding_box()["x"] + when.bounding_box()["width"] <= 390
 
         # The POST partner's request: its body and its signature header, under the row.
         page.locator("#tp-log tr.tp-row").first.click()

@@ -61,7 +61,11 @@ def test_a_network_made_from_the_cpx_research_preset_accepts_its_signed_sample(
         expect(page.locator("#panel-url")).to_contain_text("/?trans_id={trans_id}&")
         expect(page.locator("#panel-url")).to_contain_text("&amount_usd={amount_usd}&")
         expect(page.locator("#panel-url")).to_contain_text("&hash={secure_hash}")
-        expect(page.locator("[data-copy=panel-url]")).to_be_visible()
+        # Copy puts the whole URL on the clipboard, as shown.
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.click("[data-copy=panel-url]")
+        expect(page.locator("[data-copy=panel-url]")).to_have_text("Copied")
+        assert page.evaluate("navigator.clipboard.readText()") == page.locator("#panel-url").inner_text()
 
         # The verify box on its page answers in place.
         expect(page.locator("#verify-sample-form")).to_be_visible()

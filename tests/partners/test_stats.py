@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 
-from partners.figures import compute
+from partners.charts import MIN_DAYS, charted, daily_chart
+from partners.figures import Day, compute
 from partners.models import Delivery, Effect, NetworkPostback, Partner, State
 from receiver.models import Click, Conversion, ConversionEvent, Network, Offer, PointsEntry, ReceivedPostback
 from tests.support.permissions import staff_with
@@ -374,6 +375,28 @@ def test_the_chart_has_one_bar_per_day_with_conversions(client, staff, world):
     assert "gross payout (USD)" in svg
     assert "2026-03-05: 3 conversion(s), 3.30 USD</title>" in svg
     assert "<script" not in html[html.index("content-main") :]
+
+
+def month_of(conversions_by_day):
+    """The 30 days of a period ending 2026-03-30, with the given conversions on the given days of March."""
+    return [
+        Day(date(2026, 3, n), conversions_by_day.get(n, 0), Decimal(conversions_by_day.get(n, 0))) for n in range(1, 31)
+    ]
+
+
+def test_a_short_history_is_charted_from_its_first_conversion_over_at_least_a_week():
+    svg = daily_chart(month_of({29: 2, 30: 1}), "USD")
+
+    # The week to the period's end, not 28 empty days before two slivers of bars.
+    assert re.findall(r'<polyline class="gross" points="([^"]*)"', svg)[0].count(",") == MIN_DAYS
+    assert re.findall(r'<rect class="bar" data-day="([\d-]+)"', svg) == ["2026-03-29", "2026-03-30"]
+    assert ">03-24<" in svg
+    assert ">03-23<" not in svg
+
+
+def test_a_long_history_is_charted_from_its_first_conversion():
+    assert [day.day.day for day in charted(month_of({10: 1, 30: 1}))] == list(range(10, 31))
+    assert len(charted(month_of({1: 1}))) == 30
 
 
 def test_the_default_period_is_the_last_30_days(client, staff):

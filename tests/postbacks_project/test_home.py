@@ -3,7 +3,7 @@
 from django.contrib.staticfiles import finders
 
 
-def test_the_landing_page_shows_the_health_and_links_to_the_admin_and_the_api_docs(client, db):
+def test_the_landing_page_shows_the_health_and_links_to_the_admin_the_api_docs_and_the_portal(client, db):
     response = client.get("/")
 
     assert response.status_code == 200
@@ -12,6 +12,7 @@ def test_the_landing_page_shows_the_health_and_links_to_the_admin_and_the_api_do
     assert 'href="/admin/"' in text
     assert 'href="/api/docs/"' in text
     assert 'href="/api/v1/"' in text
+    assert 'href="/portal/"' in text
 
 
 def test_the_landing_page_answers_503_and_names_the_check_that_failed(client, db, monkeypatch):

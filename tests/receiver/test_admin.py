@@ -118,6 +118,21 @@ def test_received_postbacks_filter_by_outcome_and_reason(admin_client, data):
     assert missing == rejected
 
 
+def test_the_reason_filter_offers_the_reasons_refused_input_is_stored_with(admin_client, client, data):
+    url = f"/postback/{data['network'].key}/"
+    client.get(url, {"payout": "1"})
+    client.get(url, {"click_id": "c-9", "payout": "$2"})
+    client.get(url, {"click_id": "c-9", "status": "maybe"})
+    client.get(url, {"click_id": "c-9", "currency": "dollars"})
+    client.post(url, "{", content_type="application/json")
+
+    stored = set(ReceivedPostback.objects.exclude(reason="").values_list("reason", flat=True))
+    page = admin_client.get(admin_url(ReceivedPostback, "changelist")).content.decode()
+
+    assert {"missing_click_id", "invalid_payout", "invalid_status", "invalid_currency", "invalid_json"} <= stored
+    assert [reason for reason in stored if f'href="?reason={reason}"' not in page] == []
+
+
 def test_conversions_filter_by_network_and_status(admin_client, data):
     url = admin_url(Conversion, "changelist")
     other = Network.objects.create(name="Other")
@@ -429,6 +444,18 @@ def test_the_received_list_shows_each_outcome_as_its_badge(admin_client, data, o
     assert f'<span class="badge badge-{tone}">{outcome}</span>' in page
 
 
+@pytest.mark.parametrize(
+    ("status", "tone"), [("approved", "ok"), ("pending", "wait"), ("rejected", "bad"), ("reversed", "bad")]
+)
+def test_the_conversion_list_shows_each_status_as_its_badge_and_cuts_long_click_ids(admin_client, data, status, tone):
+    Conversion.objects.update(status=status, click_id="a" * 64)
+
+    page = admin_client.get(admin_url(Conversion, "changelist")).content.decode()
+
+    assert f'<span class="badge badge-{tone}">{status}</span>' in page
+    assert f'<span title="{"a" * 64}">{"a" * 11}…</span>' in page
+
+
 def test_the_received_list_cuts_long_click_ids_to_one_line(admin_client, data):
     ReceivedPostback.objects.update(click_id="a" * 64)
 
@@ -440,11 +467,12 @@ def test_the_received_list_cuts_long_click_ids_to_one_line(admin_client, data):
 # the network's postback URL
 
 
-def test_the_network_add_page_shows_no_key(admin_client, db):
+def test_the_network_add_page_shows_no_key_nor_a_creation_time(admin_client, db):
     page = admin_client.get(reverse("admin:receiver_network_add")).content.decode()
 
     assert "field-key" not in page
     assert "/postback/" not in page
+    assert "field-created_at" not in page
 
 
 def test_a_new_network_lands_on_its_page_with_the_key_it_was_saved_with(admin_client, db, settings):
