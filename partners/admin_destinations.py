@@ -3,6 +3,7 @@ the write-only signing secret), and the page of a network's own postback, which 
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, OuterRef, Subquery
 from django.shortcuts import render
 from django.urls import reverse
@@ -214,7 +215,7 @@ class DestinationAdmin(admin.ModelAdmin):
         )
 
 
-class ReasonActionForm(admin.helpers.ActionForm):
+class ReasonActionForm(ActionForm):
     reason = forms.CharField(
         required=False,
         label="reason:",

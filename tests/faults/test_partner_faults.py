@@ -85,7 +85,7 @@ def test_410_gone_fails_the_delivery_for_good_and_disables_the_partner(attempt_o
     outcome, delivery, record = attempt_once(Reply(410, body=b"gone"))
 
     assert (delivery.state, delivery.last_status_code) == (State.FAILED, 410)
-    assert delivery.reason == "the partner answered 410 Gone; partner disabled"
+    assert delivery.reason == "the destination answered 410 Gone; it is disabled"
     assert delivery.finished_at is not None
     assert (record.response_status, record.error) == (410, "HTTP 410 Gone")
     assert outcome.retry_in is None
