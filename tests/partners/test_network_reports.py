@@ -85,6 +85,20 @@ def test_partners_get_the_claim_and_never_the_network_its_own_postbacks(claim, o
     assert Delivery.objects.filter(destination=partner).count() == 2
 
 
+@responses.activate
+def test_the_deliveries_api_names_a_claims_report_apart_from_a_partners_delivery(claim, outgoing, admin_client):
+    responses.get(ACQUISITION, body="ok")
+    responses.get("https://pub.example/pb", body="ok")
+    partner = Partner.objects.create(name="Pub", postback_url="https://pub.example/pb?c={click_id}")
+    claim(click_id="C1")
+
+    rows = admin_client.get("/api/v1/deliveries/").json()["results"]
+
+    assert sorted((row["partner"], row["partner_name"], row["destination_kind"]) for row in rows) == sorted(
+        [(outgoing.pk, "Acme outgoing", "network_postback"), (partner.pk, "Pub", "partner")]
+    )
+
+
 def test_a_claim_on_a_network_without_an_outgoing_postback_is_stored_and_marked_not_reported(claim):
     answer = claim(click_id="C1").json()
 
