@@ -112,7 +112,8 @@ def test_a_conversions_later_event_is_routed_only_after_its_earlier_one(partners
     assert set(outbox.unrouted()) == {approved}
     assert outbox.route_batch() == (1, 2)
 
-    assert pending.deliveries.get(destination__partner__slug="pub").id < approved.deliveries.get(destination__partner__slug="pub").id
+    to_pub = {"destination__partner__slug": "pub"}
+    assert pending.deliveries.get(**to_pub).id < approved.deliveries.get(**to_pub).id
 
 
 def test_other_conversions_events_are_routed_together(partners, post):
