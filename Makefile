@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench
+.PHONY: setup browser run test lint bench
 
 setup: $(STAMP)
 
@@ -24,10 +24,12 @@ run: setup
 	@echo "Postback hub on http://127.0.0.1:$(PORT)/  admin: http://127.0.0.1:$(PORT)/admin/"
 	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
-test: setup
-	@# The browser test drives Debian's Chromium (never a browser download); install it once, as root.
+# The browser test drives Debian's Chromium (never a browser download); installed once, as root.
+browser:
 	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } \
 		|| echo "warning: could not install Debian's chromium; the browser test will be skipped (a failure with CI=true)"
+
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
