@@ -21,7 +21,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from postbacks_project.db import write_transaction
-from receiver.models import ConversionEvent
+from receiver.models import ConversionEvent, EventKind
 
 from . import breaker, transport
 from . import delivery as deliveries
@@ -81,7 +81,10 @@ class Batch(NamedTuple):
 
 
 # PostgreSQL: the lockers' turn, and the planner setting of the lock's transaction (lock_batch() says why).
-TAKE_TURN_SQL = "SELECT pg_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)"
+TAKE_TURN_SQL = (
+    "SELECT pg_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true), "
+    "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
+)
 
 
 def lock_batch(room, pace, now=None):
@@ -95,9 +98,10 @@ def lock_batch(room, pace, now=None):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # A backlog the table's statistics have not seen yet (a replay, a partner back up: autovacuum
-                # analyzes after 10 % of a table changes) is estimated at a few rows, and the planner's bitmap scan
-                # then reads and sorts every due delivery, ordering check included, for each round. Without bitmap
-                # scans, for this transaction only, each part of due() is read in index order up to its LIMIT.
+                # analyzes after 10 % of a table changes) is estimated at a few rows, and the planner's bitmap scan,
+                # or a hash join with the events, then reads and sorts every due delivery for each round. Without
+                # them, for this transaction only, each part of due() is read in index order up to its LIMIT, each
+                # row's event by its key (bench/README.md, the backlog).
                 cursor.execute(TAKE_TURN_SQL, [LOCKERS])
         return _lock_batch(room, pace, now or timezone.now())
 
@@ -130,16 +134,18 @@ def _lock_batch(room, pace, now):
 
 
 # One part of the candidates' read per part of due(): its oldest due deliveries in index order up to a LIMIT, each
-# not waiting for an earlier event of its conversion to the same destination. Written as SQL because the ORM's building
-# and compiling of the three-part UNION cost the round more than the database's answer to it.
+# not waiting for an earlier event of its conversion to the same destination. A conversion's created event is its
+# first, so only a later one's order is checked, by a subquery run per row through the conversion's events and the
+# (event, destination) key: a backlog of new conversions (a replay) pays nothing for the check. Written as SQL
+# because the ORM's building and compiling of the three-part UNION cost the round more than the database's answer.
 CANDIDATES_PART = f"""SELECT * FROM (
     SELECT d.next_attempt_at, d.id, d.destination_id FROM {Delivery._meta.db_table} d
     JOIN {ConversionEvent._meta.db_table} e ON e.id = d.event_id
-    WHERE d.state = %s AND d.{{field}} {{op}} %s{{not_full}} AND NOT EXISTS (
-        SELECT 1 FROM {Delivery._meta.db_table} x JOIN {ConversionEvent._meta.db_table} xe ON xe.id = x.event_id
-        WHERE x.destination_id = d.destination_id AND xe.conversion_id = e.conversion_id AND x.event_id < d.event_id
+    WHERE d.state = %s AND d.{{field}} {{op}} %s{{not_full}} AND (e.kind = %s OR NOT EXISTS (
+        SELECT 1 FROM {ConversionEvent._meta.db_table} xe JOIN {Delivery._meta.db_table} x ON x.event_id = xe.id
+        WHERE xe.conversion_id = e.conversion_id AND xe.id < d.event_id AND x.destination_id = d.destination_id
         AND x.state IN ({", ".join(["%s"] * len(UNFINISHED))})
-    )
+    ))
     ORDER BY d.next_attempt_at, d.id LIMIT %s
 ) part"""
 
@@ -152,7 +158,7 @@ def _candidates(now, full, limit):
     parts, params = [], []
     for state, field, op, bound in due_bounds(now):
         parts.append(CANDIDATES_PART.format(field=field, op=op, not_full=not_full))
-        params += [state, connection.ops.adapt_datetimefield_value(bound), *full, *UNFINISHED, limit]
+        params += [state, connection.ops.adapt_datetimefield_value(bound), *full, EventKind.CREATED, *UNFINISHED, limit]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         rows = cursor.fetchall()

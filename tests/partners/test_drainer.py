@@ -360,6 +360,11 @@ def test_a_backlog_the_statistics_have_not_seen_is_read_in_index_order_up_to_the
     assert due_scans, plan
     assert all(node["Node Type"] == "Index Scan" for node in due_scans), [node["Node Type"] for node in due_scans]
     assert max(node["Actual Rows"] for node in due_scans) <= 9
+    # and a new conversion's delivery waits for no earlier one: the per-conversion order check never runs for it
+    assert not [node for node in walk(plan) if "Anti" in node.get("Join Type", "")], plan
+    checks = [node for sub in walk(plan) if sub.get("Parent Relationship") == "SubPlan" for node in walk(sub)]
+    assert checks, plan
+    assert all(node["Actual Loops"] == 0 for node in checks), plan
 
 
 def walk(node):
