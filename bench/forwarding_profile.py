@@ -15,21 +15,22 @@ RECORD = ("partners/delivery.py", "record_all")
 DRAIN = ("partners/drainer.py", "drain")
 # (label, file, function, only its calls from this file and function); files are path suffixes. The first is the
 # whole. cProfile sees the drainer's own thread: the HTTP requests run in its pool's threads, which it waits for.
-# bulk_create is reached through the managers; in a drain only record_all() calls it.
 PROFILE_PARTS = [
     ("drain(): the drainer's thread", "partners/drainer.py", "drain", None),
     ("  lock_batch(): lock due deliveries, in turn with other drainers", "partners/drainer.py", "lock_batch", None),
     ("    sending_terms(): the process's copy (one token read)", "partners/routing.py", "sending_terms", LOCK),
     ("    breaker.health(): breakers and streaks", "partners/breaker.py", "health", LOCK),
-    ("    SELECTs: in flight per partner, candidates, the locked rows", "django/db/models/query.py", "__iter__", LOCK),
+    ("    SELECT: in flight per partner", "partners/drainer.py", "_in_flight", None),
+    ("    SELECT: candidates, in order per conversion", "partners/drainer.py", "_candidates", None),
     ("    _fair_share(): round robin", "partners/drainer.py", "_fair_share", None),
-    ("    UPDATE: lock, with a lease", "django/db/models/query.py", "update", LOCK),
+    ("    UPDATE: lock, with a lease", "partners/drainer.py", "_lock", None),
+    ("    SELECT: the locked rows, with event, conversion, offer", "partners/locked.py", "locked", LOCK),
     ("  prepare_all(): macro values, render", "partners/delivery.py", "prepare_all", None),
     ("  pool.submit(): to a sender thread", "concurrent/futures/thread.py", "submit", DRAIN),
     ("  wait(): for a send to finish (idle)", "concurrent/futures/_base.py", "wait", DRAIN),
     ("  record_all(): record in one transaction", "partners/delivery.py", "record_all", None),
     ("    UPDATE ... RETURNING: the states, where the lease holds", "partners/delivery.py", "_record_states", None),
-    ("    INSERT attempts: bulk_create", "django/db/models/query.py", "bulk_create", None),
+    ("    INSERT attempts: one statement, many rows", "partners/delivery.py", "_insert_attempts", None),
     ("    health: failing streaks and breakers, when they change", "partners/breaker.py", "record", RECORD),
     ("    logger.info(): one line per delivery", "logging/__init__.py", "info", RECORD),
     (

@@ -17,7 +17,6 @@ from uuid import uuid4
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
 from django.utils import timezone
 
 from postbacks_project.db import write_transaction
@@ -25,7 +24,8 @@ from receiver.models import ConversionEvent, EventKind
 
 from . import breaker, transport
 from . import delivery as deliveries
-from .models import Delivery, State, due, due_bounds, lock_span
+from .locked import locked
+from .models import Delivery, State, due_bounds, lock_span
 from .routing import sending_terms
 
 logger = logging.getLogger(__name__)
@@ -109,12 +109,7 @@ def lock_batch(room, pace, now=None):
 def _lock_batch(room, pace, now):
     terms = sending_terms()
     destinations = terms.destinations
-    in_flight = dict(
-        Delivery.objects.filter(state=State.SENDING, locked_until__gte=now)
-        .values("destination_id")
-        .annotate(n=Count("id"))
-        .values_list("destination_id", "n")
-    )
+    in_flight = _in_flight(now)
     full = [pk for pk, n in in_flight.items() if pk in destinations and n >= concurrency_of(destinations[pk])]
     health = breaker.health(now)
     # An open breaker holds its destination's deliveries back; once its probe is due, one of them is the probe.
@@ -127,10 +122,35 @@ def _lock_batch(room, pace, now):
     if not chosen:
         return Batch([], held_back, health.unwell, terms)
     lease = uuid4().hex
-    lock = now + lock_span()
-    Delivery.objects.filter(due(now), pk__in=chosen).update(state=State.SENDING, locked_until=lock, lease=lease)
-    locked = Delivery.objects.filter(lease=lease, state=State.SENDING).select_related("event__conversion__offer")
-    return Batch(list(locked.order_by("next_attempt_at", "id")), held_back, health.unwell, terms)
+    _lock(chosen, now, lease)
+    return Batch(locked(lease), held_back, health.unwell, terms)
+
+
+# The round's other statements, written as SQL for the same reason as the candidates' read below.
+IN_FLIGHT = f"SELECT destination_id, COUNT(*) FROM {Delivery._meta.db_table} WHERE state = %s AND locked_until >= %s "
+IN_FLIGHT += "GROUP BY destination_id"
+
+
+def _in_flight(now):
+    """{destination id: deliveries in flight under a lock that holds}."""
+    with connection.cursor() as cursor:
+        cursor.execute(IN_FLIGHT, [State.SENDING, connection.ops.adapt_datetimefield_value(now)])
+        return dict(cursor.fetchall())
+
+
+def _lock(chosen, now, lease):
+    """Lock the deliveries `chosen` that are still due (models.due()) under `lease`."""
+    adapt = connection.ops.adapt_datetimefield_value
+    due_sql, due_params = [], []
+    for state, field, op, bound in due_bounds(now):
+        due_sql.append(f"(state = %s AND {field} {op} %s)")
+        due_params += [state, adapt(bound)]
+    sql = (
+        f"UPDATE {Delivery._meta.db_table} SET state = %s, locked_until = %s, lease = %s "
+        f"WHERE id IN ({', '.join(['%s'] * len(chosen))}) AND ({' OR '.join(due_sql)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [State.SENDING, adapt(now + lock_span()), lease, *chosen, *due_params])
 
 
 # One part of the candidates' read per part of due(): its oldest due deliveries in index order up to a LIMIT, each
@@ -159,10 +179,11 @@ def _candidates(now, full, limit):
     for state, field, op, bound in due_bounds(now):
         parts.append(CANDIDATES_PART.format(field=field, op=op, not_full=not_full))
         params += [state, connection.ops.adapt_datetimefield_value(bound), *full, EventKind.CREATED, *UNFINISHED, limit]
+    # Sorted by the database: only the chosen rows' ids come back, without a timestamp to convert for each.
+    sql = f"SELECT id, destination_id FROM ({' UNION ALL '.join(parts)}) due ORDER BY next_attempt_at, id LIMIT %s"
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        rows = cursor.fetchall()
-    return [(pk, target) for _at, pk, target in sorted(rows)[:limit]]
+        cursor.execute(sql, [*params, limit])
+        return cursor.fetchall()
 
 
 def _fair_share(candidates, room, destinations, in_flight, pace, probes=frozenset()):
