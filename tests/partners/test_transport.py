@@ -222,3 +222,51 @@ def test_an_error_answer_is_classified_by_its_status(status, code):
     responses.get("https://p.example/pb", status=status, headers={"Location": "https://elsewhere.example/"})
 
     assert get("https://p.example/pb").error_code == code
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    """Set environment variables for the session the next send builds (it reads the environment once)."""
+
+    def set_environment(**variables):
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(transport, "_session", None)
+
+    yield set_environment
+    transport._session = None
+
+
+def test_a_request_goes_through_the_proxy_the_environment_names(settings, sink, environment):
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
+    environment(HTTP_PROXY=sink.url(), NO_PROXY="")
+
+    result = get("http://localhost:9/pb?c=1")
+
+    assert result.ok
+    assert sink.paths == ["http://localhost:9/pb?c=1"]
+
+
+def test_a_host_in_no_proxy_is_reached_directly(settings, sink, environment):
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
+    environment(HTTP_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1")
+
+    assert get(sink.url("/pb?c=1")).ok
+    assert sink.paths == ["/pb?c=1"]
+
+
+def test_a_login_in_netrc_is_never_sent_to_a_partner(settings, sink, environment, tmp_path):
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
+    (tmp_path / ".netrc").write_text("machine 127.0.0.1 login hub password kept-for-another-tool\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    environment(HOME=str(tmp_path), NETRC=str(tmp_path / ".netrc"))
+
+    get(sink.url("/pb"))
+
+    assert "authorization" not in {name.lower() for name in sink.received[0].headers}
+
+
+def test_the_ca_bundle_the_environment_names_verifies_partners(environment):
+    environment(REQUESTS_CA_BUNDLE="/etc/partners-ca.pem")
+
+    assert transport.session().verify == "/etc/partners-ca.pem"
