@@ -80,10 +80,13 @@ class Batch(NamedTuple):
     terms: object = None  # the sending terms it was locked with (routing.SendingTerms)
 
 
-# PostgreSQL: the lockers' turn, and the planner setting of the lock's transaction (lock_batch() says why).
+# PostgreSQL: the lockers' turn, and the planner settings of the lock's transaction (lock_batch() says why). Its
+# commit is not waited for on disk: a lock lost in a crash of the database only leaves its deliveries due, to be
+# sent again (at-least-once), and the record that follows it is durable, and so makes the lock durable too.
 TAKE_TURN_SQL = (
     "SELECT pg_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true), "
-    "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
+    "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), "
+    "set_config('synchronous_commit', 'off', true)"
 )
 
 
@@ -223,19 +226,23 @@ def drain(task_id="", budget=None, concurrency=None):
     budget = settings.DELIVERY_DRAIN_SECONDS if budget is None else budget
     concurrency = concurrency or settings.DELIVERY_DRAIN_CONCURRENCY
     deadline = time.monotonic() + budget
+    # running: each send in flight (a future) -> (Prepared, when it was handed to a sender)
     pace, pool, running, sent, soonest = PACE, senders(concurrency), {}, 0, None
     unwell = frozenset()
-    # Locking and recording cost a few statements per round whatever its size: refill once half the slots are free.
-    refill = max(1, concurrency // 2)
+    # Locking and recording cost a few statements per round whatever its size: refill once three quarters of the
+    # slots are free, or as soon as a slot is free if every send still in flight is slow (out for more than a
+    # poll): waiting for those would leave the slot empty, not fill a bigger round.
+    refill = max(1, concurrency * 3 // 4)
     while True:
         batch = Batch([], False, unwell)
-        room = concurrency - len(running)
-        if (room >= refill or not running) and time.monotonic() < deadline:
+        room, now = concurrency - len(running), time.monotonic()
+        slow = room and all(now - since > POLL_SECONDS for _prepared, since in running.values())
+        if (room >= refill or slow) and now < deadline:
             batch = lock_batch(room, pace)
             # The latest look at the destinations' health: what is recorded next is measured against it.
             unwell = batch.unwell
             for prepared in deliveries.prepare_all(batch.deliveries, task_id, batch.terms):
-                running[pool.submit(transport.send, prepared.request)] = prepared
+                running[pool.submit(transport.send, prepared.request)] = (prepared, time.monotonic())
         if not running:
             if batch.deliveries and time.monotonic() < deadline:
                 continue  # all of them were parked, closed or left waiting for a rate: there may be more
@@ -249,7 +256,7 @@ def drain(task_id="", budget=None, concurrency=None):
         if len(done) < refill and len(running) > len(done):
             # A few more are usually a moment away: record them together.
             done |= wait(set(running) - done, timeout=GATHER_SECONDS, return_when=ALL_COMPLETED)[0]
-        finished = [(running.pop(future), _result(future)) for future in done]
+        finished = [(running.pop(future)[0], _result(future)) for future in done]
         for outcome in deliveries.record_all(finished, task_id, unwell):
             sent += 1
             if outcome.retry_in is not None and outcome.retry_in <= settings.DELIVERY_COUNTDOWN_LIMIT:
