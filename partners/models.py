@@ -381,7 +381,9 @@ def new_webhook_id():
 class Delivery(models.Model):
     """One conversion event to one destination (a partner, or a claim's network); its attempts are the HTTP tries."""
 
-    event = models.ForeignKey(ConversionEvent, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: one_delivery_per_event_destination leads with it, and each delivery's lock and record
+    # would write a second one for nothing.
+    event = models.ForeignKey(ConversionEvent, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     # PROTECT: a destination with history is deactivated, not deleted, so that every attempt stays on record.
     destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="deliveries")
     # No index of its own: delivery_due leads with it, and a second one on state alone is what the planner would
