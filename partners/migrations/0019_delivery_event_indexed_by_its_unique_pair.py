@@ -6,16 +6,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('partners', '0018_destinations'),
-        ('receiver', '0016_partition_received_postbacks'),
-    ]
+    dependencies = [("partners", "0018_destinations"), ("receiver", "0016_partition_received_postbacks")]
 
     operations = [
         migrations.AlterField(
-            model_name='delivery',
-            name='event',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='receiver.conversionevent'),
+            model_name="delivery",
+            name="event",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deliveries",
+                to="receiver.conversionevent",
+            ),
         ),
     ]

@@ -226,15 +226,16 @@ def test_an_error_answer_is_classified_by_its_status(status, code):
 
 @pytest.fixture
 def environment(monkeypatch):
-    """Set environment variables for the session the next send builds (it reads the environment once)."""
+    """Set environment variables for a session of the test's own (a session reads the environment once, when it is
+    built); the process's session and the proxies it read come back after the test."""
+    monkeypatch.setattr(transport, "_proxies", transport._proxies)
 
     def set_environment(**variables):
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(transport, "_session", None)
 
-    yield set_environment
-    transport._session = None
+    return set_environment
 
 
 def test_a_request_goes_through_the_proxy_the_environment_names(settings, sink, environment):
