@@ -34,9 +34,24 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are shown (default 3)")
     args = parser.parse_args(argv)
 
+    with tempfile.TemporaryDirectory() as tmp:
+        measured = measure(args, Path(tmp))
+    baseline = statistics.median(cpu for _wall, cpu in measured["requests.Session().get()"])
+    rows = []
+    for name, runs in measured.items():
+        cpu = statistics.median(cpu for _wall, cpu in runs)
+        wall = statistics.median(wall for wall, _cpu in runs)
+        rows.append({"target": name, "wall": round(wall), "cpu": round(cpu), "ratio": round(cpu / baseline, 3)})
+    columns = [("target", "target"), ("wall µs", "wall"), ("CPU µs", "cpu"), ("CPU / Session", "ratio")]
+    print(f"{args.rounds} rounds of {args.requests} sequential requests per target; medians")
+    print_table(rows, columns)
+
+
+def measure(args, tmp):
+    """{target: [(wall µs, CPU µs) per round]}, the project's settings loaded with `tmp` as its VAR_DIR."""
     sys.path.insert(0, str(ROOT))
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="postbacks_project.settings", OUTBOUND_ALLOW_LOOPBACK="true", VAR_DIR=tempfile.mkdtemp()
+        DJANGO_SETTINGS_MODULE="postbacks_project.settings", OUTBOUND_ALLOW_LOOPBACK="true", VAR_DIR=str(tmp)
     )
     import django
 
@@ -46,7 +61,7 @@ def main(argv=None):
     from partners import transport
     from partners.outbound import OutboundRequest
 
-    with tempfile.TemporaryDirectory() as tmp, sink(Path(tmp) / "sink.log") as port:
+    with sink(tmp / "sink.log") as port:
         url = f"http://127.0.0.1:{port}/pb?click=transport-%d&amount=1.00"
         plain = requests.Session()
         targets = {
@@ -57,15 +72,7 @@ def main(argv=None):
         for _round in range(args.rounds):
             for name, send in targets.items():
                 measured[name].append(per_request(send, args.requests))
-    baseline = statistics.median(cpu for _wall, cpu in measured["requests.Session().get()"])
-    rows = []
-    for name, runs in measured.items():
-        cpu = statistics.median(cpu for _wall, cpu in runs)
-        wall = statistics.median(wall for wall, _cpu in runs)
-        rows.append({"target": name, "wall": round(wall), "cpu": round(cpu), "ratio": round(cpu / baseline, 3)})
-    columns = [("target", "target"), ("wall µs", "wall"), ("CPU µs", "cpu"), ("CPU / Session", "ratio")]
-    print(f"{args.rounds} rounds of {args.requests} sequential requests per target; medians")
-    print_table(rows, columns)
+    return measured
 
 
 if __name__ == "__main__":
